@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kbroker: the two commands are `make run` and `make check`; both install
+# what they need first (`make deps`).  See README.md.
+
+KVER ?= $(shell for v in $$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V -r); do \
+		[ -d /lib/modules/$$v/build ] && echo $$v && break; done)
+KDIR ?= /lib/modules/$(KVER)/build
+B := $(CURDIR)/build
+export KVER B
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Idaemon -Iinclude -Itests/unit $(shell pkg-config --cflags libnl-genl-3.0 openssl 2>/dev/null)
+UNIT_LIBS := $(shell pkg-config --libs libnl-genl-3.0 openssl libkeyutils zlib 2>/dev/null) -lpthread -lm
+
+all: module daemon
+
+deps:
+	@tests/deps.sh
+
+module:
+	@test -n "$(KVER)" || { echo "no kernel with both /boot/vmlinuz-VER and headers; run make deps" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+daemon:
+	$(MAKE) -C daemon O=$(B)/daemon
+
+$(B)/tests/unit/%: tests/unit/%.c $(B)/daemon/libkbroker.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/daemon/libkbroker.a $(UNIT_LIBS)
+
+unit-build: daemon $(UNIT_BIN)
+
+# Kernel-tree helpers (kselftest_harness.h, checkpatch.pl) extracted from
+# Debian's linux-source into build/, never into git.
+ksrc:
+	@tests/ksrc.sh
+
+checkpatch: ksrc
+	@tests/checkpatch.sh
+
+check: deps
+	@tests/check.sh
+
+bench: deps all
+	@tests/bench.sh
+
+run: deps all
+	@tests/run.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(B)
+
+.PHONY: all deps module daemon unit-build ksrc checkpatch check bench run clean

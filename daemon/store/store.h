@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Partition log storage for kbrokerd.
+ *
+ * A store spans every log dir.  Each partition is a directory
+ * <log.dir>/<topic>-<partition>/ of segment files (<base offset>.log, 20
+ * digits) holding record batches (magic 2) exactly as producers sent them,
+ * with only the base offset (and, for LogAppendTime topics, the max
+ * timestamp) rewritten; beside each segment a sparse offset index (.index)
+ * and time index (.timeindex).  Topic metadata lives in <log.dir>/topics.meta
+ * (one copy per dir, written with rename for atomicity).
+ *
+ * The API is single-threaded: the broker's event loop is the only caller.
+ * Functions return 0 or a negative errno for system failures; Kafka-level
+ * outcomes are reported as Kafka error codes (KB_ERR_*) in result structs.
+ *
+ * Designed for replication later: the high watermark is kept apart from the
+ * log end offset, and a log can be truncated back to an offset.
+ */
+#ifndef KB_STORE_STORE_H
+#define KB_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Kafka error codes used by the store (subset of the protocol's table). */
+enum {
+	KB_ERR_NONE = 0,
+	KB_ERR_OFFSET_OUT_OF_RANGE = 1,
+	KB_ERR_CORRUPT_MESSAGE = 2,
+	KB_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KB_ERR_MESSAGE_TOO_LARGE = 10,
+	KB_ERR_TOPIC_ALREADY_EXISTS = 36,
+	KB_ERR_INVALID_PARTITIONS = 37,
+	KB_ERR_INVALID_TOPIC_EXCEPTION = 17,
+	KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+	KB_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+	KB_ERR_INVALID_PRODUCER_EPOCH = 47,
+	KB_ERR_KAFKA_STORAGE_ERROR = 56,
+	KB_ERR_UNKNOWN_PRODUCER_ID = 59,
+	KB_ERR_INVALID_RECORD = 87,
+};
+
+struct kb_store_opts {
+	const char *const *log_dirs;	/* log.dirs, at least one */
+	size_t n_log_dirs;
+	uint64_t segment_bytes;		/* log.segment.bytes (1 GiB) */
+	int64_t roll_ms;		/* log.roll.ms (7 days) */
+	int64_t retention_ms;		/* log.retention.ms, -1 = forever (7 d) */
+	int64_t retention_bytes;	/* log.retention.bytes, -1 = no limit */
+	int64_t flush_messages;		/* log.flush.interval.messages (INT64_MAX) */
+	int64_t flush_ms;		/* log.flush.interval.ms, -1 = never */
+	uint32_t index_interval_bytes;	/* log.index.interval.bytes (4096) */
+	uint32_t max_message_bytes;	/* message.max.bytes: largest batch */
+};
+
+#define KB_TOPIC_NAME_MAX 249
+
+struct kb_topic {
+	char name[KB_TOPIC_NAME_MAX + 1];
+	uint8_t id[16];			/* topic UUID, random at creation */
+	int32_t n_partitions;
+};
+
+struct kb_store;
+struct kb_partition;
+
+/* Opens every log dir, loads topics, recovers every partition (torn tail
+ * batches found by CRC and cut, indexes rebuilt when damaged). */
+int kb_store_open(const struct kb_store_opts *opts, struct kb_store **out);
+/* Flushes and closes everything. */
+void kb_store_close(struct kb_store *s);
+
+/* Topics.  Names follow Kafka's rules ([a-zA-Z0-9._-], 1..249, not "." or
+ * ".."); a bad name gives KB_ERR_INVALID_TOPIC_EXCEPTION.  Partitions are
+ * spread across log dirs (the dir with the fewest partitions first).
+ * Return a KB_ERR_* code (>= 0) or a negative errno. */
+int kb_store_topic_create(struct kb_store *s, const char *name,
+			  int32_t n_partitions);
+int kb_store_topic_delete(struct kb_store *s, const char *name);
+int kb_store_topic_grow(struct kb_store *s, const char *name,
+			int32_t new_total);
+const struct kb_topic *kb_store_topic_find(struct kb_store *s,
+					   const char *name);
+const struct kb_topic *kb_store_topic_find_id(struct kb_store *s,
+					      const uint8_t id[16]);
+/* Iteration: i in [0, kb_store_topic_count()); order is stable between
+ * changes. */
+size_t kb_store_topic_count(struct kb_store *s);
+const struct kb_topic *kb_store_topic_at(struct kb_store *s, size_t i);
+
+/* NULL when the topic or partition does not exist. */
+struct kb_partition *kb_store_partition(struct kb_store *s, const char *topic,
+					int32_t partition);
+
+struct kb_append_result {
+	int16_t error;			/* KB_ERR_* */
+	int64_t base_offset;		/* first offset given to the records */
+	int64_t log_append_time;	/* -1 unless LogAppendTime */
+	int64_t log_start_offset;
+	const char *error_message;	/* static string or NULL */
+};
+
+/*
+ * Appends the records field of one partition of a Produce request: one or
+ * more record batches.  Each batch is checked (magic 2, length, CRC-32C,
+ * record count against lastOffsetDelta, size against message.max.bytes)
+ * before anything is written; an invalid input appends nothing.  Offsets
+ * are assigned; idempotent batches (producer id >= 0) are checked against
+ * the producer's state: a duplicate of one of the last five batches is
+ * acknowledged with its original base offset and not appended again; a gap
+ * gives OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch INVALID_PRODUCER_EPOCH.
+ * The flush policy is applied after the append.
+ */
+int kb_partition_append(struct kb_partition *p, const uint8_t *records,
+			size_t len, struct kb_append_result *res);
+
+/* A run of whole batches in one segment file, for sendfile().  @fd is a
+ * dup() owned by the caller (close it after sending), so retention may
+ * delete the segment meanwhile. */
+struct kb_read_slice {
+	int fd;
+	off_t pos;
+	size_t len;
+};
+
+struct kb_read_result {
+	int16_t error;			/* KB_ERR_* */
+	int64_t high_watermark;
+	int64_t last_stable_offset;
+	int64_t log_start_offset;
+	struct kb_read_slice slice;	/* len 0 and fd -1 when nothing */
+};
+
+/*
+ * Reads from @offset up to @max_bytes of whole batches, starting with the
+ * batch that contains @offset.  With @min_one, the first batch is returned
+ * whole even when larger than @max_bytes (Kafka's rule for the first
+ * partition of a Fetch).  Only offsets below the high watermark are read.
+ * @offset outside [log start, high watermark] gives OFFSET_OUT_OF_RANGE.
+ */
+int kb_partition_read(struct kb_partition *p, int64_t offset,
+		      size_t max_bytes, bool min_one,
+		      struct kb_read_result *res);
+
+int64_t kb_partition_log_start(struct kb_partition *p);
+int64_t kb_partition_log_end(struct kb_partition *p);	/* next offset */
+int64_t kb_partition_high_watermark(struct kb_partition *p);
+/* Size in bytes of all segments. */
+uint64_t kb_partition_size(struct kb_partition *p);
+
+/*
+ * ListOffsets: the first offset whose batch max timestamp >= @ts, with that
+ * timestamp.  Returns KB_ERR_NONE and *offset = -1 when none.  ts -1 =
+ * latest (high watermark), -2 = earliest (log start), -3 = max timestamp.
+ */
+int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
+				 int64_t *offset, int64_t *timestamp);
+
+/* For replication later: cut the log back so its end offset is @offset. */
+int kb_partition_truncate(struct kb_partition *p, int64_t offset);
+
+/* Producer ids for InitProducerId: unique across restarts. */
+int kb_store_next_producer_id(struct kb_store *s, int64_t *pid);
+
+/* Periodic work: time-based flush, roll and retention.  Call about every
+ * 100 ms with CLOCK_REALTIME in ms. */
+void kb_store_tick(struct kb_store *s, int64_t now_ms);
+
+/* Forces an fsync of everything dirty (clean shutdown). */
+int kb_store_flush_all(struct kb_store *s);
+
+#endif
