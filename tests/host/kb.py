@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Shared helpers for the python host end-to-end tests.
+
+    from kb import Broker, Tap
+    t = Tap()
+    with Broker(extra=["num.partitions=3"]) as b:
+        b.start()
+        ... b.bootstrap, b.proc ...
+    sys.exit(t.done())
+
+A Broker owns a temp dir (config, log dirs, daemon log) that is removed,
+and a kbrokerd that is killed, when the with-block ends or the process
+exits.  Restarts reuse the same port and log dirs.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+KBROKERD = os.environ.get("KBROKERD",
+                          os.path.join(ROOT, "build", "daemon", "kbrokerd"))
+START_TIMEOUT = float(os.environ.get("KB_START_TIMEOUT", "30"))
+
+_live = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc):
+        self.n += 1
+        if cond:
+            print("ok %d - %s" % (self.n, desc), flush=True)
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, desc), flush=True)
+        return bool(cond)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            print("# " + line, flush=True)
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+class Broker:
+    def __init__(self, extra=(), port=None, ndirs=2):
+        self.tmp = tempfile.mkdtemp(prefix="kbhost.")
+        self.port = port or free_port()
+        self.bootstrap = "127.0.0.1:%d" % self.port
+        self.dirs = [os.path.join(self.tmp, "logs-%c" % c)
+                     for c in "abcdefgh"[:ndirs]]
+        self.conf = os.path.join(self.tmp, "server.properties")
+        self.logpath = os.path.join(self.tmp, "kbrokerd.log")
+        self.proc = None
+        self.write_config(extra)
+        _live.append(self)
+
+    def write_config(self, extra=()):
+        lines = [
+            "# written by tests/host/kb.py",
+            "broker.id=0",
+            "listeners=PLAINTEXT://%s" % self.bootstrap,
+            "log.dirs=%s" % ",".join(self.dirs),
+            "num.partitions=1",
+            "auto.create.topics.enable=true",
+            "at.rest.encryption=off",
+        ] + list(extra)
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def start(self, timeout=START_TIMEOUT):
+        """Start kbrokerd; True once it logged "listening on"."""
+        if not os.access(KBROKERD, os.X_OK):
+            print("# %s missing (run make daemon)" % KBROKERD, flush=True)
+            return False
+        with open(self.logpath, "a") as f:
+            f.write("# --- kbrokerd start %s\n" % time.strftime("%T"))
+            start = f.tell()
+        logf = open(self.logpath, "a")
+        self.proc = subprocess.Popen([KBROKERD, "--config", self.conf],
+                                     stdout=logf, stderr=logf,
+                                     stdin=subprocess.DEVNULL, cwd=ROOT)
+        logf.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.logpath, errors="replace") as f:
+                f.seek(start)
+                if "listening on" in f.read():
+                    return True
+            if self.proc.poll() is not None:
+                print("# kbrokerd exited with status %d before listening"
+                      % self.proc.returncode, flush=True)
+                for line in self.log_tail(20).splitlines():
+                    print("#   " + line, flush=True)
+                self.proc = None
+                return False
+            time.sleep(0.1)
+        print("# kbrokerd not listening after %ds" % timeout, flush=True)
+        for line in self.log_tail(20).splitlines():
+            print("#   " + line, flush=True)
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        p = self.proc
+        self.proc = None
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        try:
+            return p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            print("# kbrokerd ignored SIGTERM for %ds, killing" % timeout,
+                  flush=True)
+            p.kill()
+            p.wait()
+            return None
+
+    def kill9(self):
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        if os.environ.get("KB_KEEP_TMP"):
+            print("# kept %s" % self.tmp, flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self in _live:
+            _live.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+@atexit.register
+def _cleanup_all():
+    for b in list(_live):
+        b.cleanup()
+
+
+def _sig_exit(signum, frame):
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _sig_exit)
