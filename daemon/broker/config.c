@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "broker/config.h"
+#include "common/log.h"
+
+enum key_type { T_INT, T_BOOL, T_STR, T_ONOFF };
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t off;		/* into struct kb_config, for T_INT/T_BOOL */
+	int size;		/* 4 or 8 for T_INT */
+	int64_t min, max;
+	const char *def;	/* default as text */
+	int alias_of;		/* -1, or index of the key this feeds */
+	int64_t scale;		/* alias unit in ms */
+};
+
+#define OFF(f) offsetof(struct kb_config, f)
+#define SZ(f) ((int)sizeof(((struct kb_config *)0)->f))
+#define INT(n, f, lo, hi, d) { n, T_INT, OFF(f), SZ(f), lo, hi, d, -1, 1 }
+#define BOOL(n, f, d) { n, T_BOOL, OFF(f), SZ(f), 0, 1, d, -1, 1 }
+#define STR(n, d) { n, T_STR, 0, 0, 0, 0, d, -1, 1 }
+
+enum {
+	K_BROKER_ID, K_LISTENERS, K_ADV_LISTENERS, K_PROTO_MAP, K_LOG_DIRS,
+	K_LOG_DIR, K_NUM_PARTITIONS, K_AUTO_CREATE, K_SEGMENT_BYTES, K_ROLL_MS,
+	K_ROLL_HOURS, K_RET_MS, K_RET_MIN, K_RET_HOURS, K_RET_BYTES,
+	K_FLUSH_MSGS, K_FLUSH_MS, K_INDEX_INTERVAL, K_MSG_MAX, K_REQ_MAX,
+	K_IDLE_MS, K_AT_REST, K_COUNT
+};
+
+static const struct key_def keys[K_COUNT] = {
+	[K_BROKER_ID] = INT("broker.id", broker_id, 0, INT32_MAX, "0"),
+	[K_LISTENERS] = STR("listeners", "PLAINTEXT://0.0.0.0:9092"),
+	[K_ADV_LISTENERS] = STR("advertised.listeners", NULL),
+	[K_PROTO_MAP] = STR("listener.security.protocol.map",
+			    "PLAINTEXT:PLAINTEXT,SSL:SSL"),
+	[K_LOG_DIRS] = STR("log.dirs", NULL),
+	[K_LOG_DIR] = { "log.dir", T_STR, 0, 0, 0, 0, NULL, K_LOG_DIRS, 1 },
+	[K_NUM_PARTITIONS] = INT("num.partitions", num_partitions, 1,
+				 100000, "1"),
+	[K_AUTO_CREATE] = BOOL("auto.create.topics.enable",
+			       auto_create_topics, "true"),
+	[K_SEGMENT_BYTES] = INT("log.segment.bytes", segment_bytes, 14,
+				INT32_MAX, "1073741824"),
+	[K_ROLL_MS] = INT("log.roll.ms", roll_ms, 1, INT64_MAX, "604800000"),
+	[K_ROLL_HOURS] = { "log.roll.hours", T_INT, OFF(roll_ms), 8, 1,
+			   INT32_MAX, NULL, K_ROLL_MS, 3600000 },
+	[K_RET_MS] = INT("log.retention.ms", retention_ms, -1, INT64_MAX,
+			 "604800000"),
+	[K_RET_MIN] = { "log.retention.minutes", T_INT, OFF(retention_ms), 8,
+			-1, INT32_MAX, NULL, K_RET_MS, 60000 },
+	[K_RET_HOURS] = { "log.retention.hours", T_INT, OFF(retention_ms), 8,
+			  -1, INT32_MAX, NULL, K_RET_MS, 3600000 },
+	[K_RET_BYTES] = INT("log.retention.bytes", retention_bytes, -1,
+			    INT64_MAX, "-1"),
+	[K_FLUSH_MSGS] = INT("log.flush.interval.messages", flush_messages, 1,
+			     INT64_MAX, "9223372036854775807"),
+	[K_FLUSH_MS] = INT("log.flush.interval.ms", flush_ms, -1, INT64_MAX,
+			   "-1"),
+	[K_INDEX_INTERVAL] = INT("log.index.interval.bytes",
+				 index_interval_bytes, 0, INT32_MAX, "4096"),
+	[K_MSG_MAX] = INT("message.max.bytes", message_max_bytes, 0,
+			  INT32_MAX, "1048588"),
+	[K_REQ_MAX] = INT("socket.request.max.bytes", socket_request_max_bytes,
+			  1, INT32_MAX, "104857600"),
+	[K_IDLE_MS] = INT("connections.max.idle.ms", connections_max_idle_ms,
+			  -1, INT64_MAX, "600000"),
+	[K_AT_REST] = { "at.rest.encryption", T_ONOFF, OFF(at_rest_encryption),
+			SZ(at_rest_encryption), 0, 1, "on", -1, 1 },
+};
+
+/* Per-listener keys: listener.name.<name>.<key>. */
+static const char *const policy_names[] = {
+	[KB_POLICY_TLS] = "tls",
+	[KB_POLICY_TLS_PLAINTEXT] = "tls_plaintext",
+	[KB_POLICY_PLAINTEXT] = "plaintext",
+};
+
+struct pending_lkey {
+	char *name;		/* listener name */
+	char *key;
+	char *value;
+	int line;
+};
+
+struct parse {
+	const char *file;
+	struct kb_config *cfg;
+	int line[K_COUNT];	/* line each key was set on, 0 = unset */
+	struct pending_lkey *lkeys;
+	size_t n_lkeys;
+};
+
+static int bad(const struct parse *ps, int line, const char *key,
+	       const char *why)
+{
+	kb_err("%s:%d: %s: %s", ps->file, line, key, why);
+	return -1;
+}
+
+static int parse_int(const char *v, int64_t *out)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || end == v || *end)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "false")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+static void store_int(struct kb_config *cfg, const struct key_def *k,
+		      int64_t v)
+{
+	char *f = (char *)cfg + k->off;
+
+	if (k->size == 4) {
+		int32_t x = (int32_t)v;
+
+		memcpy(f, &x, 4);
+	} else {
+		memcpy(f, &v, 8);
+	}
+}
+
+static int64_t load_int(const struct kb_config *cfg, const struct key_def *k)
+{
+	const char *f = (const char *)cfg + k->off;
+
+	if (k->size == 4) {
+		int32_t x;
+
+		memcpy(&x, f, 4);
+		return x;
+	}
+	int64_t v;
+
+	memcpy(&v, f, 8);
+	return v;
+}
+
+/* Checks and stores a scalar value; strings are validated later. */
+static int apply(struct parse *ps, int ki, const char *v, int line)
+{
+	const struct key_def *k = &keys[ki];
+	struct kb_config *cfg = ps->cfg;
+	int64_t x;
+	bool b;
+
+	switch (k->type) {
+	case T_INT:
+		if (parse_int(v, &x))
+			return bad(ps, line, k->name, "not an integer");
+		if (x < k->min || x > k->max) {
+			char why[96];
+
+			snprintf(why, sizeof(why),
+				 "%" PRId64 " out of range [%" PRId64
+				 ", %" PRId64 "]", x, k->min, k->max);
+			return bad(ps, line, k->name, why);
+		}
+		if (k->scale != 1 && x > 0) {
+			if (x > INT64_MAX / k->scale)
+				return bad(ps, line, k->name, "too large");
+			x *= k->scale;
+		}
+		store_int(cfg, k, x);
+		break;
+	case T_BOOL:
+		if (parse_bool(v, &b))
+			return bad(ps, line, k->name,
+				   "expected true or false");
+		*(bool *)((char *)cfg + k->off) = b;
+		break;
+	case T_ONOFF:
+		if (!strcasecmp(v, "on"))
+			b = true;
+		else if (!strcasecmp(v, "off"))
+			b = false;
+		else
+			return bad(ps, line, k->name, "expected on or off");
+		*(bool *)((char *)cfg + k->off) = b;
+		break;
+	case T_STR:
+		break;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Splits "host:port" (host may be empty or [v6]). */
+static int split_hostport(char *hp, char *host, int *port)
+{
+	char *colon = strrchr(hp, ':');
+	int64_t p;
+	size_t hl;
+
+	if (!colon || parse_int(colon + 1, &p) || p < 0 || p > 65535)
+		return -1;
+	*colon = '\0';
+	if (hp[0] == '[') {
+		hl = strlen(hp);
+		if (hl < 2 || hp[hl - 1] != ']')
+			return -1;
+		hp[hl - 1] = '\0';
+		hp++;
+	}
+	if (strlen(hp) >= KB_HOST_MAX)
+		return -1;
+	strcpy(host, hp);
+	*port = (int)p;
+	return 0;
+}
+
+/* Calls @fn on each trimmed, non-empty element of a comma list. */
+static int for_each_item(const char *list, int (*fn)(char *item, void *arg),
+			 void *arg)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	int ret = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret;
+	     tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (*tok)
+			ret = fn(tok, arg);
+	}
+	free(copy);
+	return ret;
+}
+
+static int parse_listener(char *item, struct kb_listener_cfg *l)
+{
+	char *sep = strstr(item, "://");
+
+	if (!sep || sep == item || sep - item >= KB_NAME_MAX)
+		return -1;
+	*sep = '\0';
+	strcpy(l->name, item);
+	return split_hostport(sep + 3, l->host, &l->port);
+}
+
+static int add_listener(char *item, void *arg)
+{
+	struct kb_config *cfg = arg;
+	struct kb_listener_cfg *l;
+	int i;
+
+	if (cfg->n_listeners >= KB_MAX_LISTENERS)
+		return -1;
+	l = &cfg->listeners[cfg->n_listeners];
+	memset(l, 0, sizeof(*l));
+	if (parse_listener(item, l))
+		return -1;
+	for (i = 0; i < cfg->n_listeners; i++)
+		if (!strcasecmp(cfg->listeners[i].name, l->name))
+			return -1;	/* duplicate name */
+	l->policy = KB_POLICY_TLS;
+	cfg->n_listeners++;
+	return 0;
+}
+
+static struct kb_listener_cfg *find_listener(struct kb_config *cfg,
+					     const char *name)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_listeners; i++)
+		if (!strcasecmp(cfg->listeners[i].name, name))
+			return &cfg->listeners[i];
+	return NULL;
+}
+
+static int add_advertised(char *item, void *arg)
+{
+	struct kb_config *cfg = arg;
+	struct kb_listener_cfg tmp, *l;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (parse_listener(item, &tmp))
+		return -1;
+	l = find_listener(cfg, tmp.name);
+	if (!l || l->adv_port)
+		return -1;
+	strcpy(l->adv_host, tmp.host);
+	l->adv_port = tmp.port;
+	return 0;
+}
+
+static int map_proto(char *item, void *arg)
+{
+	struct kb_config *cfg = arg;
+	struct kb_listener_cfg *l;
+	char *colon = strchr(item, ':');
+	enum kb_security_proto p;
+
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	if (!strcasecmp(colon + 1, "PLAINTEXT"))
+		p = KB_SEC_PLAINTEXT;
+	else if (!strcasecmp(colon + 1, "SSL"))
+		p = KB_SEC_SSL;
+	else
+		return -1;
+	l = find_listener(cfg, trim(item));
+	if (l)
+		l->proto = p + 1;	/* +1 marks "mapped" until fixed up */
+	return 0;
+}
+
+static int add_dir(char *item, void *arg)
+{
+	struct kb_config *cfg = arg;
+	char **nd = realloc(cfg->log_dirs,
+			    (cfg->n_log_dirs + 1) * sizeof(*nd));
+
+	if (!nd)
+		return -1;
+	cfg->log_dirs = nd;
+	nd[cfg->n_log_dirs] = strdup(item);
+	if (!nd[cfg->n_log_dirs])
+		return -1;
+	cfg->n_log_dirs++;
+	return 0;
+}
+
+static const char *raw_or_def(const struct kb_config *cfg, int ki)
+{
+	return cfg->raw[ki] ? cfg->raw[ki] : keys[ki].def;
+}
+
+/* Cross-key checks once the whole file is read. */
+static int finish(struct parse *ps)
+{
+	struct kb_config *cfg = ps->cfg;
+	const char *v;
+	size_t i;
+	int k;
+
+	v = raw_or_def(cfg, K_LISTENERS);
+	if (for_each_item(v, add_listener, cfg) || !cfg->n_listeners)
+		return bad(ps, ps->line[K_LISTENERS], "listeners",
+			   "expected NAME://host:port[,...] with unique names");
+	v = raw_or_def(cfg, K_PROTO_MAP);
+	if (for_each_item(v, map_proto, cfg))
+		return bad(ps, ps->line[K_PROTO_MAP],
+			   "listener.security.protocol.map",
+			   "expected NAME:PLAINTEXT|SSL[,...]");
+	for (k = 0; k < cfg->n_listeners; k++) {
+		struct kb_listener_cfg *l = &cfg->listeners[k];
+		char why[160];
+
+		if (!l->proto) {
+			snprintf(why, sizeof(why),
+				 "listener %s has no security protocol in listener.security.protocol.map",
+				 l->name);
+			return bad(ps, ps->line[K_LISTENERS], "listeners",
+				   why);
+		}
+		l->proto--;
+		if (l->proto == KB_SEC_SSL) {
+			snprintf(why, sizeof(why),
+				 "listener %s is SSL: TLS not yet supported",
+				 l->name);
+			return bad(ps, ps->line[K_LISTENERS], "listeners",
+				   why);
+		}
+	}
+	v = cfg->raw[K_ADV_LISTENERS];
+	if (v && for_each_item(v, add_advertised, cfg))
+		return bad(ps, ps->line[K_ADV_LISTENERS],
+			   "advertised.listeners",
+			   "expected NAME://host:port[,...] naming listeners");
+	for (i = 0; i < ps->n_lkeys; i++) {
+		struct pending_lkey *lk = &ps->lkeys[i];
+		struct kb_listener_cfg *l = find_listener(cfg, lk->name);
+		char full[256];
+		size_t p;
+
+		snprintf(full, sizeof(full), "listener.name.%s.%s", lk->name,
+			 lk->key);
+		if (!l)
+			return bad(ps, lk->line, full,
+				   "no such listener in listeners");
+		if (strcmp(lk->key, "policy"))
+			return bad(ps, lk->line, full, "unknown key");
+		for (p = 0; p < 3; p++)
+			if (!strcasecmp(lk->value, policy_names[p]))
+				break;
+		if (p == 3)
+			return bad(ps, lk->line, full,
+				   "expected tls, tls_plaintext or plaintext");
+		l->policy = p;
+		l->policy_set = true;
+	}
+	v = cfg->raw[K_LOG_DIRS];
+	if (!v)
+		return bad(ps, 0, "log.dirs", "required (or log.dir)");
+	if (for_each_item(v, add_dir, cfg) || !cfg->n_log_dirs)
+		return bad(ps, ps->line[K_LOG_DIRS], "log.dirs",
+			   "expected a comma-separated list of directories");
+	if (!cfg->at_rest_encryption)
+		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
+			v);
+	return 0;
+}
+
+/* Precedence among aliases, as in Kafka: ms over minutes over hours, and
+ * log.dirs over log.dir. */
+static bool overridden(const struct parse *ps, int ki)
+{
+	switch (ki) {
+	case K_ROLL_HOURS:
+		return ps->line[K_ROLL_MS];
+	case K_RET_HOURS:
+		return ps->line[K_RET_MS] || ps->line[K_RET_MIN];
+	case K_RET_MIN:
+		return ps->line[K_RET_MS];
+	case K_LOG_DIR:
+		return ps->line[K_LOG_DIRS];
+	}
+	return false;
+}
+
+static void set_defaults(struct kb_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < K_COUNT; i++) {
+		const struct key_def *k = &keys[i];
+		int64_t x;
+
+		if (!k->def || k->alias_of >= 0)
+			continue;
+		if (k->type == T_INT && !parse_int(k->def, &x))
+			store_int(cfg, k, x);
+		else if (k->type == T_BOOL)
+			parse_bool(k->def, (bool *)((char *)cfg + k->off));
+		else if (k->type == T_ONOFF)
+			*(bool *)((char *)cfg + k->off) = !strcmp(k->def, "on");
+	}
+}
+
+int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
+{
+	struct parse ps = { .file = name, .cfg = cfg };
+	char *copy, *line, *save = NULL;
+	int lineno = 0, ret = 0, i, ki;
+	struct {
+		int ki;
+		char *v;
+		int line;
+	} *sets = NULL;
+	size_t n_sets = 0;
+	const char *p;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->raw = calloc(K_COUNT, sizeof(char *));
+	copy = strdup(text);
+	if (!cfg->raw || !copy) {
+		free(copy);
+		return -1;
+	}
+	set_defaults(cfg);
+
+	/* strtok_r would merge empty lines and shift numbering: walk by hand. */
+	for (p = copy, line = copy; !ret && p && *p; line = (char *)p) {
+		char *nl = strchr(line, '\n'), *eq, *key, *val;
+
+		p = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		line = trim(line);
+		if (!*line || *line == '#' || *line == '!')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			ret = bad(&ps, lineno, line, "expected key=value");
+			break;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		if (!strncmp(key, "listener.name.", 14)) {
+			char *nm = key + 14, *dot = strchr(nm, '.');
+			struct pending_lkey *nl2;
+
+			if (!dot || dot == nm || !dot[1]) {
+				ret = bad(&ps, lineno, key, "unknown key");
+				break;
+			}
+			nl2 = realloc(ps.lkeys, (ps.n_lkeys + 1) * sizeof(*nl2));
+			if (!nl2) {
+				ret = -1;
+				break;
+			}
+			ps.lkeys = nl2;
+			nl2 += ps.n_lkeys++;
+			nl2->name = strndup(nm, dot - nm);
+			nl2->key = strdup(dot + 1);
+			nl2->value = strdup(val);
+			nl2->line = lineno;
+			continue;
+		}
+		for (ki = 0; ki < K_COUNT; ki++)
+			if (!strcmp(key, keys[ki].name))
+				break;
+		if (ki == K_COUNT) {
+			ret = bad(&ps, lineno, key, "unknown key");
+			break;
+		}
+		if (keys[ki].type == T_STR && !*val &&
+		    ki != K_ADV_LISTENERS) {
+			ret = bad(&ps, lineno, key, "empty value");
+			break;
+		}
+		/* Validate now for the line number; apply after precedence. */
+		ret = apply(&ps, ki, val, lineno);
+		if (ret)
+			break;
+		free(cfg->raw[ki]);
+		cfg->raw[ki] = strdup(val);
+		ps.line[ki] = lineno;
+		void *ns = realloc(sets, (n_sets + 1) * sizeof(*sets));
+
+		if (!ns) {
+			ret = -1;
+			break;
+		}
+		sets = ns;
+		sets[n_sets].ki = ki;
+		sets[n_sets].v = cfg->raw[ki];
+		sets[n_sets].line = lineno;
+		n_sets++;
+	}
+	if (!ret) {
+		/* Re-apply aliases first, then the keys that win over them. */
+		set_defaults(cfg);
+		for (i = 0; i < K_COUNT && !ret; i++) {
+			if (keys[i].alias_of < 0 || !cfg->raw[i] ||
+			    overridden(&ps, i))
+				continue;
+			if (i == K_LOG_DIR) {
+				cfg->raw[K_LOG_DIRS] = strdup(cfg->raw[i]);
+				ps.line[K_LOG_DIRS] = ps.line[i];
+			} else {
+				ret = apply(&ps, i, cfg->raw[i], ps.line[i]);
+			}
+		}
+		for (i = 0; i < K_COUNT && !ret; i++)
+			if (keys[i].alias_of < 0 && cfg->raw[i] &&
+			    keys[i].type != T_STR)
+				ret = apply(&ps, i, cfg->raw[i], ps.line[i]);
+	}
+	if (!ret)
+		ret = finish(&ps);
+	for (i = 0; i < (int)ps.n_lkeys; i++) {
+		free(ps.lkeys[i].name);
+		free(ps.lkeys[i].key);
+		free(ps.lkeys[i].value);
+	}
+	free(ps.lkeys);
+	free(sets);
+	free(copy);
+	if (ret)
+		kb_config_free(cfg);
+	return ret;
+}
+
+int kb_config_load(const char *path, struct kb_config *cfg)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!f) {
+		kb_err("%s: cannot open config: %m", path);
+		return -1;
+	}
+	FILE *mem = open_memstream(&text, &len);
+	char buf[4096];
+	size_t n;
+
+	if (!mem) {
+		fclose(f);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(f);
+	fclose(mem);
+	if (memchr(text, '\0', len)) {
+		kb_err("%s: binary data in config", path);
+		free(text);
+		return -1;
+	}
+	ret = kb_config_parse(text, path, cfg);
+	free(text);
+	return ret;
+}
+
+void kb_config_free(struct kb_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_log_dirs; i++)
+		free(cfg->log_dirs[i]);
+	free(cfg->log_dirs);
+	if (cfg->raw)
+		for (i = 0; i < K_COUNT; i++)
+			free(cfg->raw[i]);
+	free(cfg->raw);
+	cfg->raw = NULL;
+	cfg->log_dirs = NULL;
+	cfg->n_log_dirs = 0;
+}
+
+size_t kb_config_key_count(void)
+{
+	return K_COUNT;
+}
+
+const char *kb_config_key_name(size_t i)
+{
+	return i < K_COUNT ? keys[i].name : NULL;
+}
+
+bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
+			 size_t len, bool *is_set)
+{
+	const struct key_def *k;
+
+	if (i >= K_COUNT)
+		return false;
+	k = &keys[i];
+	*is_set = cfg->raw && cfg->raw[i];
+	switch (k->type) {
+	case T_INT:
+		if (k->alias_of >= 0) {
+			/* Aliases report what the file said, if anything. */
+			if (!*is_set)
+				return false;
+			snprintf(buf, len, "%s", cfg->raw[i]);
+		} else {
+			snprintf(buf, len, "%" PRId64, load_int(cfg, k));
+		}
+		return true;
+	case T_BOOL:
+		snprintf(buf, len, "%s",
+			 *(bool *)((char *)cfg + k->off) ? "true" : "false");
+		return true;
+	case T_ONOFF:
+		snprintf(buf, len, "%s",
+			 *(bool *)((char *)cfg + k->off) ? "on" : "off");
+		return true;
+	case T_STR:
+		if (*is_set)
+			snprintf(buf, len, "%s", cfg->raw[i]);
+		else if (k->def)
+			snprintf(buf, len, "%s", k->def);
+		else
+			return false;
+		return true;
+	}
+	return false;
+}

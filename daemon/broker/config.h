@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kbrokerd configuration: a Kafka server.properties style file.  Keys are
+ * described by a table (type, range, default) so later work (TLS, at-rest
+ * encryption) adds rows, not parsing code.
+ */
+#ifndef KB_BROKER_CONFIG_H
+#define KB_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KB_MAX_LISTENERS 8
+#define KB_NAME_MAX 64
+#define KB_HOST_MAX 256
+
+enum kb_security_proto { KB_SEC_PLAINTEXT, KB_SEC_SSL };
+enum kb_listener_policy { KB_POLICY_TLS, KB_POLICY_TLS_PLAINTEXT,
+			  KB_POLICY_PLAINTEXT };
+
+struct kb_listener_cfg {
+	char name[KB_NAME_MAX];
+	char host[KB_HOST_MAX];		/* empty = all addresses */
+	int port;
+	char adv_host[KB_HOST_MAX];	/* empty = not advertised explicitly */
+	int adv_port;
+	enum kb_security_proto proto;
+	enum kb_listener_policy policy;
+	bool policy_set;
+};
+
+struct kb_config {
+	int32_t broker_id;
+	struct kb_listener_cfg listeners[KB_MAX_LISTENERS];
+	int n_listeners;
+	char **log_dirs;
+	size_t n_log_dirs;
+	int32_t num_partitions;
+	bool auto_create_topics;
+	int64_t segment_bytes;
+	int64_t roll_ms;
+	int64_t retention_ms;
+	int64_t retention_bytes;
+	int64_t flush_messages;
+	int64_t flush_ms;
+	int64_t index_interval_bytes;
+	int64_t message_max_bytes;
+	int64_t socket_request_max_bytes;
+	int64_t connections_max_idle_ms;
+	bool at_rest_encryption;
+	/* Raw text of every table key as given in the file (NULL = default),
+	 * indexed like the key table; kept for DescribeConfigs. */
+	char **raw;
+};
+
+/* Loads @path into @cfg.  On error logs one line naming the key and line
+ * and returns -1. */
+int kb_config_load(const char *path, struct kb_config *cfg);
+/* Parses text already in memory (@name used in messages). */
+int kb_config_parse(const char *text, const char *name, struct kb_config *cfg);
+void kb_config_free(struct kb_config *cfg);
+
+/* Iteration over broker config keys for DescribeConfigs: effective value
+ * as text in @buf, and whether the file set it. */
+size_t kb_config_key_count(void);
+const char *kb_config_key_name(size_t i);
+bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
+			 size_t len, bool *is_set);
+
+#endif
