@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Record batch (magic 2) parsing and validation, and CRC-32C.
+ */
+#include <string.h>
+
+#include "store/internal.h"
+
+/* ---- CRC-32C (Castagnoli, reflected poly 0x82f63b78) ---- */
+
+static uint32_t crc_tab[8][256];
+static bool crc_ready;
+static bool crc_hw;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+		crc_tab[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^
+					crc_tab[0][crc_tab[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+	crc_ready = true;
+}
+
+/* Slice-by-8: eight table lookups per 8 input bytes. */
+static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t len)
+{
+	while (len && ((uintptr_t)p & 7)) {
+		c = crc_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+		len--;
+	}
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		w ^= c;		/* little-endian hosts only, as x86/arm64 */
+		c = crc_tab[7][w & 0xff] ^ crc_tab[6][(w >> 8) & 0xff] ^
+		    crc_tab[5][(w >> 16) & 0xff] ^
+		    crc_tab[4][(w >> 24) & 0xff] ^
+		    crc_tab[3][(w >> 32) & 0xff] ^
+		    crc_tab[2][(w >> 40) & 0xff] ^
+		    crc_tab[1][(w >> 48) & 0xff] ^ crc_tab[0][w >> 56];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = crc_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc_sse42(uint32_t c, const uint8_t *p, size_t len)
+{
+	uint64_t c64 = c;
+
+	while (len && ((uintptr_t)p & 7)) {
+		c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
+		len--;
+	}
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		c64 = __builtin_ia32_crc32di(c64, w);
+		p += 8;
+		len -= 8;
+	}
+	c = (uint32_t)c64;
+	while (len--)
+		c = __builtin_ia32_crc32qi(c, *p++);
+	return c;
+}
+#endif
+
+uint32_t kb_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	uint32_t c = ~crc;
+
+	if (!crc_ready)
+		crc_init();
+#if defined(__x86_64__)
+	if (crc_hw)
+		return ~crc_sse42(c, buf, len);
+#endif
+	return ~crc_sw(c, buf, len);
+}
+
+/* ---- batches ---- */
+
+void kb_batch_parse(const uint8_t *p, struct kb_batch *b)
+{
+	b->base = (int64_t)kb_get_be64(p + KB_B_BASE_OFFSET);
+	b->length = (int32_t)kb_get_be32(p + KB_B_LENGTH);
+	b->magic = (int8_t)p[KB_B_MAGIC];
+	b->crc = kb_get_be32(p + KB_B_CRC);
+	b->attr = (int16_t)kb_get_be16(p + KB_B_ATTR);
+	b->last_delta = (int32_t)kb_get_be32(p + KB_B_LAST_DELTA);
+	b->base_ts = (int64_t)kb_get_be64(p + KB_B_BASE_TS);
+	b->max_ts = (int64_t)kb_get_be64(p + KB_B_MAX_TS);
+	b->pid = (int64_t)kb_get_be64(p + KB_B_PID);
+	b->pepoch = (int16_t)kb_get_be16(p + KB_B_PEPOCH);
+	b->base_seq = (int32_t)kb_get_be32(p + KB_B_BASE_SEQ);
+	b->count = (int32_t)kb_get_be32(p + KB_B_COUNT);
+}
+
+bool kb_batch_hdr_sane(const struct kb_batch *b)
+{
+	return b->magic == 2 && b->length >= KB_B_MIN_LENGTH &&
+	       b->last_delta >= 0 && b->base >= 0;
+}
+
+/* Zigzag varint of at most @max bytes; returns bytes used or 0. */
+static size_t varint(const uint8_t *p, const uint8_t *end, int max,
+		     int64_t *v)
+{
+	uint64_t u = 0;
+
+	for (int i = 0; i < max && p + i < end; i++) {
+		u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+#define VARINT(p, end, max, v)                          \
+	({                                              \
+		size_t n_ = varint(p, end, max, v);     \
+		if (!n_)                                \
+			return false;                   \
+		(p) += n_;                              \
+	})
+
+/* Length-prefixed field: -1 (null) allowed when @nullable. */
+static bool skip_bytes(const uint8_t **pp, const uint8_t *end, bool nullable)
+{
+	const uint8_t *p = *pp;
+	int64_t len;
+
+	VARINT(p, end, 5, &len);
+	if (len < -1 || (len == -1 && !nullable) || len > end - p)
+		return false;
+	if (len > 0)
+		p += len;
+	*pp = p;
+	return true;
+}
+
+/* One record of an uncompressed batch, which must end exactly at @end. */
+static bool record_ok(const uint8_t *p, const uint8_t *end, int32_t i)
+{
+	int64_t v, n;
+
+	if (p >= end)
+		return false;
+	p++;				/* attributes */
+	VARINT(p, end, 10, &v);		/* timestampDelta */
+	VARINT(p, end, 5, &v);		/* offsetDelta */
+	if (v != i)
+		return false;
+	if (!skip_bytes(&p, end, true) || !skip_bytes(&p, end, true))
+		return false;
+	VARINT(p, end, 5, &n);		/* headers */
+	if (n < 0)
+		return false;
+	for (int64_t h = 0; h < n; h++)
+		if (!skip_bytes(&p, end, false) || !skip_bytes(&p, end, true))
+			return false;
+	return p == end;
+}
+
+static bool records_ok(const uint8_t *p, const uint8_t *end, int32_t count)
+{
+	for (int32_t i = 0; i < count; i++) {
+		int64_t len;
+
+		VARINT(p, end, 5, &len);
+		if (len <= 0 || len > end - p || !record_ok(p, p + len, i))
+			return false;
+		p += len;
+	}
+	return p == end;
+}
+
+int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
+		   struct kb_batch *b, const char **why)
+{
+	uint64_t size;
+
+	if (avail < KB_B_HDR) {
+		*why = "record batch shorter than its header";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	kb_batch_parse(p, b);
+	if (b->magic != 2) {
+		*why = "record batch magic is not 2";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	if (b->length < KB_B_MIN_LENGTH) {
+		*why = "record batch length too small";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	size = kb_batch_size(b);
+	if (size > avail) {
+		*why = "record batch length beyond the records field";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	if (max_bytes && size > max_bytes) {
+		*why = "record batch larger than message.max.bytes";
+		return KB_ERR_MESSAGE_TOO_LARGE;
+	}
+	if (kb_crc32c(0, p + KB_B_ATTR, size - KB_B_ATTR) != b->crc) {
+		*why = "record batch CRC-32C mismatch";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	if (b->attr & (KB_ATTR_TRANSACTIONAL | KB_ATTR_CONTROL)) {
+		*why = "transactional and control batches are not supported";
+		return KB_ERR_INVALID_RECORD;
+	}
+	if ((b->attr & KB_ATTR_COMPRESSION) > 4) {
+		*why = "unknown compression codec";
+		return KB_ERR_INVALID_RECORD;
+	}
+	if (b->last_delta < 0 || b->count <= 0 ||
+	    (int64_t)b->count != (int64_t)b->last_delta + 1) {
+		*why = "records count does not match lastOffsetDelta";
+		return KB_ERR_INVALID_RECORD;
+	}
+	if (!(b->attr & KB_ATTR_COMPRESSION) &&
+	    !records_ok(p + KB_B_HDR, p + size, b->count)) {
+		*why = "records do not match the batch's count and length";
+		return KB_ERR_INVALID_RECORD;
+	}
+	return KB_ERR_NONE;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internals shared by the files of daemon/store/.  Nothing here is part of
+ * the API in store.h.
+ */
+#ifndef KB_STORE_INTERNAL_H
+#define KB_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "store/store.h"
+
+/* ---- record batch v2 layout (batch.c) ---- */
+
+#define KB_B_BASE_OFFSET	0
+#define KB_B_LENGTH		8
+#define KB_B_EPOCH		12
+#define KB_B_MAGIC		16
+#define KB_B_CRC		17
+#define KB_B_ATTR		21
+#define KB_B_LAST_DELTA		23
+#define KB_B_BASE_TS		27
+#define KB_B_MAX_TS		35
+#define KB_B_PID		43
+#define KB_B_PEPOCH		51
+#define KB_B_BASE_SEQ		53
+#define KB_B_COUNT		57
+#define KB_B_HDR		61	/* header bytes, records follow */
+#define KB_B_LOG_OVERHEAD	12	/* baseOffset + batchLength */
+#define KB_B_MIN_LENGTH		(KB_B_HDR - KB_B_LOG_OVERHEAD)
+#define KB_RBUF_SIZE		16384
+
+#define KB_ATTR_COMPRESSION	0x07
+#define KB_ATTR_LOG_APPEND_TIME	0x08
+#define KB_ATTR_TRANSACTIONAL	0x10
+#define KB_ATTR_CONTROL		0x20
+
+struct kb_batch {
+	int64_t base;
+	int32_t length;		/* batchLength: bytes after this field */
+	int8_t magic;
+	uint32_t crc;
+	int16_t attr;
+	int32_t last_delta;
+	int64_t base_ts;
+	int64_t max_ts;
+	int64_t pid;
+	int16_t pepoch;
+	int32_t base_seq;
+	int32_t count;
+};
+
+static inline uint64_t kb_get_be64(const uint8_t *p)
+{
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
+	       (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+	       (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	       (uint64_t)p[6] << 8 | p[7];
+}
+
+static inline uint32_t kb_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint16_t kb_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void kb_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void kb_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static inline void kb_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+/* Standard CRC-32C: pass 0 to start, the previous result to continue. */
+uint32_t kb_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* Decodes the fixed header; @p must hold KB_B_HDR bytes. */
+void kb_batch_parse(const uint8_t *p, struct kb_batch *b);
+/* Total size of the batch on disk. */
+static inline uint64_t kb_batch_size(const struct kb_batch *b)
+{
+	return KB_B_LOG_OVERHEAD + (uint64_t)(uint32_t)b->length;
+}
+
+/* Last offset and last sequence of a batch. */
+static inline int64_t kb_batch_last(const struct kb_batch *b)
+{
+	return b->base + b->last_delta;
+}
+
+/*
+ * Fully validates the batch at @p (@avail bytes available): header sanity,
+ * size limit (@max_bytes, 0 = none), CRC, count, and for uncompressed
+ * batches the records themselves.  Fills @b.  Returns KB_ERR_NONE or the
+ * Kafka error and sets *@why.
+ */
+int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
+		   struct kb_batch *b, const char **why);
+/* Header-only sanity check used when scanning files (no CRC). */
+bool kb_batch_hdr_sane(const struct kb_batch *b);
+
+/* ---- buffered header iterator over a segment file (segment.c) ---- */
+
+struct kb_hdr_iter {
+	int fd;
+	uint64_t pos;		/* file position of the next batch */
+	uint64_t end;		/* file size */
+	uint8_t *buf;
+	size_t cap;
+	uint64_t buf_pos;	/* file position of buf[0] */
+	size_t buf_len;
+	bool borrowed;
+};
+
+/* Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
+ * -EBADMSG at a bad or torn header, or a negative errno. */
+int kb_hdr_next(struct kb_hdr_iter *it, struct kb_batch *b, uint64_t *pos);
+void kb_hdr_iter_init(struct kb_hdr_iter *it, int fd, uint64_t pos,
+		      uint64_t end, size_t cap);
+/* Same, reading through the caller's buffer (never freed here). */
+void kb_hdr_iter_init_buf(struct kb_hdr_iter *it, int fd, uint64_t pos,
+			  uint64_t end, uint8_t *buf, size_t cap);
+void kb_hdr_iter_free(struct kb_hdr_iter *it);
+
+/* ---- indexes and segments (index.c, segment.c) ---- */
+
+struct kb_oidx {
+	uint32_t rel;		/* base offset - segment base */
+	uint32_t pos;		/* file position of that batch */
+};
+
+struct kb_tidx {
+	int64_t ts;		/* max timestamp so far in the segment */
+	uint32_t rel;		/* offset of the batch that has it */
+};
+
+struct kb_segment {
+	int64_t base;
+	int fd;
+	uint64_t size;
+	int64_t max_ts;		/* -1 when no batch has a timestamp */
+	int64_t max_ts_off;
+	int64_t roll_ts;	/* time the segment's age counts from */
+	uint64_t since_idx;	/* bytes appended since the last entry */
+	struct kb_oidx *o;
+	uint32_t n_o, cap_o, saved_o;
+	struct kb_tidx *t;
+	uint32_t n_t, cap_t, saved_t;
+};
+
+void kb_seg_name(char *buf, size_t len, int64_t base, const char *ext);
+int kb_seg_create(int dfd, const char *dir, int64_t base, int64_t now_ms,
+		  struct kb_segment *seg);
+int kb_seg_open(int dfd, const char *dir, int64_t base,
+		struct kb_segment *seg);
+void kb_seg_close(struct kb_segment *seg);
+/* Removes the segment's files (after closing it). */
+void kb_seg_unlink(int dfd, int64_t base);
+
+/* Index bookkeeping for a batch appended at @pos. */
+int kb_idx_note(struct kb_segment *seg, const struct kb_batch *b,
+		uint64_t pos, uint32_t interval);
+/* Adds the final time entry before a segment becomes inactive. */
+int kb_idx_seal(struct kb_segment *seg);
+/* Largest indexed position for a batch whose base offset <= @off. */
+uint64_t kb_idx_lookup(const struct kb_segment *seg, int64_t off);
+/* Position to start scanning for the first batch with max ts >= @ts. */
+uint64_t kb_idx_lookup_time(const struct kb_segment *seg, int64_t ts);
+void kb_idx_reset(struct kb_segment *seg);
+/* Writes unsaved entries; @all rewrites whole files atomically (fsync). */
+int kb_idx_save(int dfd, const char *dir, struct kb_segment *seg, bool all);
+/* Loads and validates index files of an inactive segment. */
+int kb_idx_load(int dfd, struct kb_segment *seg);
+void kb_idx_free(struct kb_segment *seg);
+
+/* ---- idempotent producers (producer.c) ---- */
+
+#define KB_PROD_CACHE 5
+
+struct kb_pbatch {
+	int32_t first_seq;
+	int32_t last_seq;
+	int64_t base;
+};
+
+struct kb_pstate {
+	int64_t pid;
+	int16_t epoch;
+	int32_t last_seq;
+	uint8_t n, head;	/* ring of the last batches */
+	struct kb_pbatch b[KB_PROD_CACHE];
+};
+
+struct kb_producers {
+	struct kb_pstate *v;	/* sorted by pid */
+	size_t n, cap;
+};
+
+struct kb_pstate *kb_prod_find(struct kb_producers *ps, int64_t pid);
+/* Inserts or replaces. */
+int kb_prod_put(struct kb_producers *ps, const struct kb_pstate *st);
+/* Checks @b against @st (NULL = unknown producer).  Returns KB_ERR_NONE,
+ * KB_ERR_DUPLICATE_SEQUENCE_NUMBER with *@dup_base set, or an error. */
+int kb_prod_check(const struct kb_pstate *st, const struct kb_batch *b,
+		  bool allow_unknown, int64_t *dup_base);
+/* Records batch @b written at @base in @st (initialised when new). */
+void kb_prod_apply(struct kb_pstate *st, bool is_new,
+		   const struct kb_batch *b, int64_t base);
+void kb_prod_free(struct kb_producers *ps);
+int kb_prod_snapshot_write(int dfd, const struct kb_producers *ps,
+			   int64_t off);
+int kb_prod_snapshot_load(int dfd, const char *dir, int64_t off,
+			  struct kb_producers *ps);
+void kb_prod_snapshot_name(char *buf, size_t len, int64_t off);
+
+/* ---- partitions (partition.c) ---- */
+
+struct kb_partition {
+	struct kb_store *s;
+	char *path;		/* <log dir>/<topic>-<n> */
+	int dfd;		/* that directory */
+	int dir_idx;		/* index of its log dir */
+	struct kb_segment *segs;
+	size_t n_segs, cap_segs;
+	int64_t log_start, log_end, hw;
+	int64_t unflushed;	/* messages appended since the last fsync */
+	int64_t last_flush_ms;
+	bool dirty;
+	struct kb_producers prod;
+};
+
+int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
+		 int32_t idx, bool create, struct kb_partition **out);
+void kb_part_close(struct kb_partition *p);
+int kb_part_flush(struct kb_partition *p);
+void kb_part_tick(struct kb_partition *p, int64_t now_ms);
+
+/* ---- store (store.c, topics.c) ---- */
+
+struct kb_tstate {
+	struct kb_topic t;
+	int32_t *dir_of;		/* log dir index per partition */
+	struct kb_partition **parts;
+};
+
+struct kb_store {
+	struct kb_store_opts o;
+	char **dirs;
+	int *dfds;
+	size_t *dir_load;		/* partitions per log dir */
+	struct kb_tstate **topics;
+	size_t n_topics, cap_topics;
+	uint64_t meta_gen;
+	int64_t next_pid, pid_limit;
+	/* Scratch reused by appends: no allocation per request. */
+	struct iovec *iov;
+	size_t cap_iov;
+	uint8_t *hdrs;
+	struct kb_batch *batches;
+	int64_t *dup_bases;
+	size_t cap_batches;
+	struct kb_pstate *pwork;
+	bool *pwork_new;
+	size_t cap_pwork;
+	uint8_t *rbuf;			/* header reads of Fetch */
+	uint8_t *bbuf;			/* whole batches during recovery */
+	size_t cap_bbuf;
+};
+
+int kb_topics_load(struct kb_store *s);
+void kb_topics_free(struct kb_store *s);
+
+/* Helpers (store.c). */
+int64_t kb_now_ms(void);
+int kb_write_atomic(int dfd, const char *dir, const char *name,
+		    const void *buf, size_t len);
+int kb_fsync_dir(int dfd, const char *what);
+int kb_rm_dir(int parent_dfd, const char *parent, const char *name);
+int kb_read_small(int dfd, const char *name, char **buf, size_t *len);
+
+#endif

@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Topic metadata: <log dir>/topics.meta, one copy per log dir, each
+ * replaced atomically; the copy with the highest generation wins.  Text:
+ *
+ *   kbroker-topics 1 <generation>
+ *   topic <name> <uuid hex> <partitions> <log dir index of each partition>
+ *   crc <crc32c of the lines above, hex>
+ *
+ * A topic exists once its metadata is written: partition dirs are made
+ * before, and removed after.  Dirs not in the metadata are leftovers of an
+ * interrupted create or delete and are removed on open.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "store/internal.h"
+
+#define META_FILE "topics.meta"
+
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > KB_TOPIC_NAME_MAX || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static void tstate_free(struct kb_tstate *ts)
+{
+	if (!ts)
+		return;
+	for (int32_t i = 0; ts->parts && i < ts->t.n_partitions; i++)
+		kb_part_close(ts->parts[i]);
+	free(ts->parts);
+	free(ts->dir_of);
+	free(ts);
+}
+
+void kb_topics_free(struct kb_store *s)
+{
+	for (size_t i = 0; i < s->n_topics; i++)
+		tstate_free(s->topics[i]);
+	free(s->topics);
+	s->topics = NULL;
+	s->n_topics = 0;
+}
+
+static ssize_t find_idx(struct kb_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_topics; i++)
+		if (!strcmp(s->topics[i]->t.name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* ---- metadata file ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL,
+			      b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		char *np = realloc(b->p, nc);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+}
+
+/* Writes every copy with the next generation, leaving out @skip. */
+static int meta_write(struct kb_store *s, const struct kb_tstate *skip)
+{
+	struct sbuf b = { 0 };
+	int err = 0, ok = 0;
+
+	sb_printf(&b, "kbroker-topics 1 %" PRIu64 "\n", s->meta_gen + 1);
+	for (size_t i = 0; i < s->n_topics; i++) {
+		const struct kb_tstate *ts = s->topics[i];
+
+		if (ts == skip)
+			continue;
+		sb_printf(&b, "topic %s ", ts->t.name);
+		for (int k = 0; k < 16; k++)
+			sb_printf(&b, "%02x", ts->t.id[k]);
+		sb_printf(&b, " %d", ts->t.n_partitions);
+		for (int32_t k = 0; k < ts->t.n_partitions; k++)
+			sb_printf(&b, " %d", ts->dir_of[k]);
+		sb_printf(&b, "\n");
+	}
+	if (!b.oom)
+		sb_printf(&b, "crc %08x\n", kb_crc32c(0, b.p, b.len));
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
+		int e = kb_write_atomic(s->dfds[i], s->dirs[i], META_FILE, b.p,
+					b.len);
+
+		if (e)
+			err = e;
+		else
+			ok++;
+	}
+	free(b.p);
+	if (!ok)
+		return err;
+	s->meta_gen++;
+	return 0;
+}
+
+static int parse_hex16(const char *h, uint8_t id[16])
+{
+	if (strlen(h) != 32)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		unsigned int v;
+
+		if (sscanf(h + 2 * i, "%2x", &v) != 1)
+			return -1;
+		id[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int add_topic(struct kb_store *s, struct kb_tstate *ts)
+{
+	if (s->n_topics == s->cap_topics) {
+		size_t nc = s->cap_topics ? s->cap_topics * 2 : 16;
+		struct kb_tstate **nv = realloc(s->topics, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->topics = nv;
+		s->cap_topics = nc;
+	}
+	s->topics[s->n_topics++] = ts;
+	return 0;
+}
+
+static struct kb_tstate *tstate_new(const char *name, int32_t n)
+{
+	struct kb_tstate *ts = calloc(1, sizeof(*ts));
+
+	if (!ts)
+		return NULL;
+	snprintf(ts->t.name, sizeof(ts->t.name), "%s", name);
+	ts->dir_of = calloc((size_t)n, sizeof(*ts->dir_of));
+	ts->parts = calloc((size_t)n, sizeof(*ts->parts));
+	if (!ts->dir_of || !ts->parts) {
+		tstate_free(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+/* Parses one copy into s->topics; -EBADMSG when damaged. */
+static int meta_parse(struct kb_store *s, char *text, size_t len,
+		      uint64_t *gen)
+{
+	char *crc_line = NULL, *save, *line;
+	unsigned int crc;
+	int err = -EBADMSG;
+
+	for (char *q = text + len; q > text; q--) {
+		if (q[-1] == '\n' && !strncmp(q, "crc ", 4)) {
+			crc_line = q;
+			break;
+		}
+	}
+	if (!crc_line || sscanf(crc_line, "crc %x", &crc) != 1 ||
+	    crc != kb_crc32c(0, text, (size_t)(crc_line - text)))
+		return -EBADMSG;
+	*crc_line = 0;
+	line = strtok_r(text, "\n", &save);
+	if (!line || sscanf(line, "kbroker-topics 1 %" SCNu64, gen) != 1)
+		return -EBADMSG;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char name[KB_TOPIC_NAME_MAX + 1], hex[33], *p;
+		struct kb_tstate *ts;
+		int n, used;
+
+		if (sscanf(line, "topic %249s %32s %d%n", name, hex, &n,
+			   &used) != 3 || !valid_name(name) || n < 1 ||
+		    find_idx(s, name) >= 0)
+			goto bad;
+		ts = tstate_new(name, n);
+		if (!ts) {
+			err = -ENOMEM;
+			goto bad;
+		}
+		ts->t.n_partitions = n;
+		if (parse_hex16(hex, ts->t.id) || add_topic(s, ts)) {
+			tstate_free(ts);
+			goto bad;
+		}
+		p = line + used;
+		for (int32_t k = 0; k < n; k++) {
+			long d = strtol(p, &p, 10);
+
+			ts->dir_of[k] = d >= 0 && (size_t)d < s->o.n_log_dirs ?
+					(int32_t)d : -1;
+		}
+	}
+	return 0;
+bad:
+	kb_topics_free(s);
+	return err;
+}
+
+/* Loads the newest valid copy; fails when copies exist but none is valid,
+ * rather than treat every partition dir as a leftover. */
+static int meta_load(struct kb_store *s, bool *found, bool *stale)
+{
+	uint64_t best = 0;
+	ssize_t best_dir = -1;
+	size_t n_copies = 0;
+
+	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
+		uint64_t gen;
+		char *text;
+		size_t len;
+		int err = kb_read_small(s->dfds[i], META_FILE, &text, &len);
+
+		if (err == -ENOENT)
+			continue;
+		n_copies++;
+		if (!err) {
+			err = meta_parse(s, text, len, &gen);
+			kb_topics_free(s);
+			free(text);
+		}
+		if (err) {
+			kb_warn("%s/%s: topic metadata is damaged (%s)",
+				s->dirs[i], META_FILE, strerror(-err));
+			continue;
+		}
+		if (best_dir < 0 || gen > best) {
+			best = gen;
+			best_dir = (ssize_t)i;
+		}
+	}
+	*found = best_dir >= 0;
+	*stale = n_copies != s->o.n_log_dirs;
+	if (best_dir < 0) {
+		if (!n_copies)
+			return 0;
+		kb_err("no valid topics.meta in any log dir; refusing to guess");
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
+		char *text;
+		size_t len;
+		uint64_t gen;
+
+		if (kb_read_small(s->dfds[i], META_FILE, &text, &len))
+			continue;
+		if (meta_parse(s, text, len, &gen) || gen != best)
+			*stale = true;
+		kb_topics_free(s);
+		free(text);
+	}
+	{
+		char *text;
+		size_t len;
+		int err = kb_read_small(s->dfds[best_dir], META_FILE, &text,
+					&len);
+
+		if (err)
+			return err;
+		err = meta_parse(s, text, len, &s->meta_gen);
+		free(text);
+		return err;
+	}
+}
+
+static bool dir_exists(int dfd, const char *name)
+{
+	struct stat st;
+
+	return !fstatat(dfd, name, &st, 0) && S_ISDIR(st.st_mode);
+}
+
+/* True when every file in the dir is empty: nothing to lose. */
+static bool dir_empty_data(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	bool empty = true;
+	DIR *d;
+
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while (empty && (de = readdir(d))) {
+		struct stat st;
+
+		if (!fstatat(dirfd(d), de->d_name, &st, 0) &&
+		    S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    strcmp(de->d_name, "log-start-offset"))
+			empty = false;
+	}
+	closedir(d);
+	return empty;
+}
+
+/* "<topic>-<n>" of a known topic placed in log dir @d? */
+static bool owned(struct kb_store *s, size_t d, const char *name)
+{
+	const char *dash = strrchr(name, '-');
+	char topic[KB_TOPIC_NAME_MAX + 1];
+	ssize_t ti;
+	char *end;
+	long n;
+
+	if (!dash || dash == name || (size_t)(dash - name) > KB_TOPIC_NAME_MAX)
+		return false;
+	n = strtol(dash + 1, &end, 10);
+	if (*end || end == dash + 1 || n < 0)
+		return false;
+	memcpy(topic, name, (size_t)(dash - name));
+	topic[dash - name] = 0;
+	ti = find_idx(s, topic);
+	return ti >= 0 && n < s->topics[ti]->t.n_partitions &&
+	       s->topics[ti]->dir_of[n] == (int32_t)d;
+}
+
+static bool partition_like(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+	char topic[KB_TOPIC_NAME_MAX + 1];
+
+	if (!dash || dash == name || !dash[1] ||
+	    (size_t)(dash - name) > KB_TOPIC_NAME_MAX ||
+	    strspn(dash + 1, "0123456789") != strlen(dash + 1))
+		return false;
+	memcpy(topic, name, (size_t)(dash - name));
+	topic[dash - name] = 0;
+	return valid_name(topic);
+}
+
+static void remove_leftovers(struct kb_store *s, bool have_meta)
+{
+	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
+		int fd = openat(s->dfds[i], ".",
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct dirent *de;
+		DIR *d;
+
+		if (fd < 0)
+			continue;
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			continue;
+		}
+		while ((de = readdir(d))) {
+			const char *n = de->d_name;
+
+			if (!partition_like(n) || owned(s, i, n) ||
+			    !dir_exists(s->dfds[i], n))
+				continue;
+			if (!have_meta && !dir_empty_data(s->dfds[i], n)) {
+				kb_warn("%s/%s: partition dir with data but no "
+					"topic metadata; leaving it alone",
+					s->dirs[i], n);
+				continue;
+			}
+			kb_warn("%s/%s: removing partition dir of no topic "
+				"(interrupted create or delete)", s->dirs[i],
+				n);
+			kb_rm_dir(s->dfds[i], s->dirs[i], n);
+		}
+		closedir(d);
+	}
+}
+
+/* Finds each partition's dir, even if log.dirs was reordered. */
+static bool locate(struct kb_store *s, struct kb_tstate *ts, int32_t k,
+		   bool *moved)
+{
+	char name[KB_TOPIC_NAME_MAX + 16];
+	int32_t d = ts->dir_of[k];
+
+	snprintf(name, sizeof(name), "%s-%d", ts->t.name, k);
+	if (d >= 0 && dir_exists(s->dfds[d], name))
+		return true;
+	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
+		if (dir_exists(s->dfds[i], name)) {
+			ts->dir_of[k] = (int32_t)i;
+			*moved = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int least_loaded(struct kb_store *s)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < s->o.n_log_dirs; i++)
+		if (s->dir_load[i] < s->dir_load[best])
+			best = i;
+	return (int)best;
+}
+
+int kb_topics_load(struct kb_store *s)
+{
+	bool found, stale, moved = false;
+	int err = meta_load(s, &found, &stale);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < s->n_topics; i++) {
+		struct kb_tstate *ts = s->topics[i];
+
+		for (int32_t k = 0; k < ts->t.n_partitions; k++) {
+			if (!locate(s, ts, k, &moved)) {
+				kb_warn("%s-%d: partition dir missing in every "
+					"log dir; creating it empty",
+					ts->t.name, k);
+				ts->dir_of[k] = least_loaded(s);
+				moved = true;
+			}
+			s->dir_load[ts->dir_of[k]]++;
+		}
+	}
+	remove_leftovers(s, found);
+	for (size_t i = 0; i < s->n_topics; i++) {
+		struct kb_tstate *ts = s->topics[i];
+
+		for (int32_t k = 0; k < ts->t.n_partitions; k++) {
+			err = kb_part_open(s, ts->dir_of[k], ts->t.name, k,
+					   true, &ts->parts[k]);
+			if (err)
+				return err;
+		}
+	}
+	if (found && (stale || moved))
+		return meta_write(s, NULL);
+	return 0;
+}
+
+/* Makes partitions [from, to) of @ts. */
+static int make_parts(struct kb_store *s, struct kb_tstate *ts, int32_t from,
+		      int32_t to)
+{
+	char name[KB_TOPIC_NAME_MAX + 16];
+
+	for (int32_t k = from; k < to; k++) {
+		int d = least_loaded(s);
+		int err;
+
+		snprintf(name, sizeof(name), "%s-%d", ts->t.name, k);
+		/* Leftover of an interrupted operation: not a live topic. */
+		for (size_t i = 0; i < s->o.n_log_dirs; i++)
+			kb_rm_dir(s->dfds[i], s->dirs[i], name);
+		err = kb_part_open(s, d, ts->t.name, k, true, &ts->parts[k]);
+		if (err)
+			return err;
+		ts->dir_of[k] = d;
+		s->dir_load[d]++;
+	}
+	return 0;
+}
+
+/* Undoes make_parts() after a failure. */
+static void unmake_parts(struct kb_store *s, struct kb_tstate *ts,
+			 int32_t from, int32_t to)
+{
+	char name[KB_TOPIC_NAME_MAX + 16];
+
+	for (int32_t k = from; k < to; k++) {
+		int d = ts->dir_of[k];
+
+		if (!ts->parts[k])
+			continue;
+		kb_part_close(ts->parts[k]);
+		ts->parts[k] = NULL;
+		snprintf(name, sizeof(name), "%s-%d", ts->t.name, k);
+		kb_rm_dir(s->dfds[d], s->dirs[d], name);
+		s->dir_load[d]--;
+	}
+}
+
+int kb_store_topic_create(struct kb_store *s, const char *name,
+			  int32_t n_partitions)
+{
+	struct kb_tstate *ts;
+	int err;
+
+	if (!valid_name(name))
+		return KB_ERR_INVALID_TOPIC_EXCEPTION;
+	if (n_partitions < 1 || n_partitions > 1000000)
+		return KB_ERR_INVALID_PARTITIONS;
+	if (find_idx(s, name) >= 0)
+		return KB_ERR_TOPIC_ALREADY_EXISTS;
+	ts = tstate_new(name, n_partitions);
+	if (!ts)
+		return -ENOMEM;
+	do {
+		if (getrandom(ts->t.id, sizeof(ts->t.id), 0) !=
+		    (ssize_t)sizeof(ts->t.id)) {
+			err = -errno;
+			kb_err("getrandom for a topic id failed: %m");
+			tstate_free(ts);
+			return err;
+		}
+		/* RFC 4122 version 4, as Kafka's Uuid.randomUuid(). */
+		ts->t.id[6] = (ts->t.id[6] & 0x0f) | 0x40;
+		ts->t.id[8] = (ts->t.id[8] & 0x3f) | 0x80;
+	} while (kb_store_topic_find_id(s, ts->t.id));
+	err = make_parts(s, ts, 0, n_partitions);
+	ts->t.n_partitions = n_partitions;
+	if (!err)
+		err = add_topic(s, ts);
+	if (!err) {
+		err = meta_write(s, NULL);
+		if (err)
+			s->n_topics--;
+	}
+	if (err) {
+		unmake_parts(s, ts, 0, n_partitions);
+		tstate_free(ts);
+		return err;
+	}
+	kb_info("created topic %s with %d partition(s)", name, n_partitions);
+	return KB_ERR_NONE;
+}
+
+int kb_store_topic_delete(struct kb_store *s, const char *name)
+{
+	ssize_t i = find_idx(s, name);
+	struct kb_tstate *ts;
+	int err;
+
+	if (i < 0)
+		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	ts = s->topics[i];
+	err = meta_write(s, ts);
+	if (err)
+		return err;
+	memmove(&s->topics[i], &s->topics[i + 1],
+		(s->n_topics - (size_t)i - 1) * sizeof(*s->topics));
+	s->n_topics--;
+	unmake_parts(s, ts, 0, ts->t.n_partitions);
+	for (size_t d = 0; d < s->o.n_log_dirs; d++)
+		kb_fsync_dir(s->dfds[d], s->dirs[d]);
+	tstate_free(ts);
+	kb_info("deleted topic %s", name);
+	return KB_ERR_NONE;
+}
+
+int kb_store_topic_grow(struct kb_store *s, const char *name,
+			int32_t new_total)
+{
+	ssize_t i = find_idx(s, name);
+	struct kb_tstate *ts;
+	int32_t old;
+	void *a;
+	int err;
+
+	if (i < 0)
+		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	ts = s->topics[i];
+	old = ts->t.n_partitions;
+	if (new_total <= old || new_total > 1000000)
+		return KB_ERR_INVALID_PARTITIONS;
+	a = realloc(ts->dir_of, (size_t)new_total * sizeof(*ts->dir_of));
+	if (!a)
+		return -ENOMEM;
+	ts->dir_of = a;
+	a = realloc(ts->parts, (size_t)new_total * sizeof(*ts->parts));
+	if (!a)
+		return -ENOMEM;
+	ts->parts = a;
+	memset(&ts->parts[old], 0, (size_t)(new_total - old) *
+	       sizeof(*ts->parts));
+	err = make_parts(s, ts, old, new_total);
+	if (!err) {
+		ts->t.n_partitions = new_total;
+		err = meta_write(s, NULL);
+		ts->t.n_partitions = old;
+	}
+	if (err) {
+		unmake_parts(s, ts, old, new_total);
+		return err;
+	}
+	ts->t.n_partitions = new_total;
+	kb_info("topic %s grown to %d partition(s)", name, new_total);
+	return KB_ERR_NONE;
+}
+
+const struct kb_topic *kb_store_topic_find(struct kb_store *s,
+					   const char *name)
+{
+	ssize_t i = find_idx(s, name);
+
+	return i < 0 ? NULL : &s->topics[i]->t;
+}
+
+const struct kb_topic *kb_store_topic_find_id(struct kb_store *s,
+					      const uint8_t id[16])
+{
+	for (size_t i = 0; i < s->n_topics; i++)
+		if (!memcmp(s->topics[i]->t.id, id, 16))
+			return &s->topics[i]->t;
+	return NULL;
+}
+
+size_t kb_store_topic_count(struct kb_store *s)
+{
+	return s->n_topics;
+}
+
+const struct kb_topic *kb_store_topic_at(struct kb_store *s, size_t i)
+{
+	return i < s->n_topics ? &s->topics[i]->t : NULL;
+}
+
+struct kb_partition *kb_store_partition(struct kb_store *s, const char *topic,
+					int32_t partition)
+{
+	ssize_t i = find_idx(s, topic);
+
+	if (i < 0 || partition < 0 ||
+	    partition >= s->topics[i]->t.n_partitions)
+		return NULL;
+	return s->topics[i]->parts[partition];
+}
