@@ -482,14 +482,8 @@ static void set_defaults(struct kb_config *cfg)
 int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 {
 	struct parse ps = { .file = name, .cfg = cfg };
-	char *copy, *line, *save = NULL;
+	char *copy, *line;
 	int lineno = 0, ret = 0, i, ki;
-	struct {
-		int ki;
-		char *v;
-		int line;
-	} *sets = NULL;
-	size_t n_sets = 0;
 	const char *p;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -501,7 +495,8 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 	}
 	set_defaults(cfg);
 
-	/* strtok_r would merge empty lines and shift numbering: walk by hand. */
+	/* Walk lines by hand: strtok would merge empty lines and shift the
+	 * line numbers in messages. */
 	for (p = copy, line = copy; !ret && p && *p; line = (char *)p) {
 		char *nl = strchr(line, '\n'), *eq, *key, *val;
 
@@ -560,17 +555,6 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 		free(cfg->raw[ki]);
 		cfg->raw[ki] = strdup(val);
 		ps.line[ki] = lineno;
-		void *ns = realloc(sets, (n_sets + 1) * sizeof(*sets));
-
-		if (!ns) {
-			ret = -1;
-			break;
-		}
-		sets = ns;
-		sets[n_sets].ki = ki;
-		sets[n_sets].v = cfg->raw[ki];
-		sets[n_sets].line = lineno;
-		n_sets++;
 	}
 	if (!ret) {
 		/* Re-apply aliases first, then the keys that win over them. */
@@ -599,7 +583,6 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 		free(ps.lkeys[i].value);
 	}
 	free(ps.lkeys);
-	free(sets);
 	free(copy);
 	if (ret)
 		kb_config_free(cfg);
@@ -703,4 +686,18 @@ bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
 		return true;
 	}
 	return false;
+}
+
+int8_t kb_config_key_kafka_type(size_t i)
+{
+	if (i >= K_COUNT)
+		return 0;
+	switch (keys[i].type) {
+	case T_INT:
+		return 5;	/* LONG */
+	case T_BOOL:
+		return 1;	/* BOOLEAN */
+	default:
+		return 2;	/* STRING */
+	}
 }

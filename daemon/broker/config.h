@@ -65,6 +65,8 @@ void kb_config_free(struct kb_config *cfg);
  * as text in @buf, and whether the file set it. */
 size_t kb_config_key_count(void);
 const char *kb_config_key_name(size_t i);
+/* Kafka ConfigType of key @i (LONG, BOOLEAN, STRING). */
+int8_t kb_config_key_kafka_type(size_t i);
 bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
 			 size_t len, bool *is_set);
 

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * State shared by the event loop and the request handlers.
+ */
+#ifndef KB_BROKER_BROKER_H
+#define KB_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/config.h"
+
+struct kb_store;
+struct kb_loop;
+
+struct kb_broker {
+	const struct kb_config *cfg;
+	struct kb_store *store;
+	char cluster_id[32];
+	struct kb_loop *loop;		/* NULL when driven without sockets */
+	/* Parked requests may be completable: set by appends and by anything
+	 * else parked requests wait for (group state changes later). */
+	bool wake;
+};
+
+/* Reads or creates <first log dir>/meta.properties (cluster.id, broker.id)
+ * like Kafka does; fills b->cluster_id. */
+int kb_cluster_meta_load(struct kb_broker *b);
+
+/* Monotonic and wall clocks in ms. */
+int64_t kb_now_mono_ms(void);
+int64_t kb_now_real_ms(void);
+
+/* Kafka's topic name rules. */
+bool kb_topic_name_valid(const char *name, int len);
+
+#endif

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/conn.h"
+#include "broker/loop.h"
+#include "common/log.h"
+
+#define RBUF_MIN (64 * 1024)
+/* Stop reading requests while this much output is still queued. */
+#define OUTQ_HIGH (4 * 1024 * 1024)
+
+static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len,
+		     int *port)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		*port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		*port = ntohs(a->sin6_port);
+	}
+	snprintf(buf, len, "%s", host);
+}
+
+static bool wildcard_host(const char *h)
+{
+	return !*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::");
+}
+
+struct kb_conn *kb_conn_new(struct kb_loop *l, int fd, int listener,
+			    int listen_port)
+{
+	const struct kb_listener_cfg *lc = &l->b->cfg->listeners[listener];
+	struct kb_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct epoll_event ev;
+	char host[INET6_ADDRSTRLEN];
+	int one = 1, port;
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->kind = KB_EV_CONN;
+	c->loop = l;
+	c->tr.ops = &kb_transport_plain;
+	c->tr.fd = fd;
+	c->id = ++l->next_conn_id;
+	c->listener = listener;
+	c->last_active_ms = kb_now_mono_ms();
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		addr_str(&ss, host, sizeof(host), &port);
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	}
+	/* Advertise what the client can reach: the configured advertised
+	 * listener, else the listener's host, else the address it used. */
+	c->adv_port = lc->adv_port ? lc->adv_port : listen_port;
+	if (lc->adv_port) {
+		snprintf(c->adv_host, sizeof(c->adv_host), "%s", lc->adv_host);
+	} else if (!wildcard_host(lc->host)) {
+		snprintf(c->adv_host, sizeof(c->adv_host), "%s", lc->host);
+	} else {
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+			snprintf(c->adv_host, sizeof(c->adv_host), "localhost");
+		else
+			addr_str(&ss, c->adv_host, sizeof(c->adv_host), &port);
+	}
+	c->ev_mask = EPOLLIN;
+	ev.events = c->ev_mask;
+	ev.data.ptr = c;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		kb_warn("epoll_ctl: %m");
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->n_conns++;
+	kb_dbg("conn %llu: accepted from %s on %s",
+	       (unsigned long long)c->id, c->peer, lc->name);
+	return c;
+}
+
+static void unpark(struct kb_conn *c)
+{
+	struct kb_loop *l = c->loop;
+
+	if (!c->is_parked)
+		return;
+	kb_heap_del(l, c);
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		l->parked = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->is_parked = false;
+}
+
+void kb_conn_close(struct kb_conn *c, const char *why)
+{
+	struct kb_loop *l = c->loop;
+
+	kb_dbg("conn %llu (%s): closing: %s", (unsigned long long)c->id,
+	       c->peer, why);
+	if (c->is_parked) {
+		unpark(c);
+		kb_resp_free(&c->parked);
+	}
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->tr.fd, NULL);
+	c->tr.ops->close(&c->tr);
+	kb_outq_clear(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	l->n_conns--;
+	free(c->rbuf);
+	free(c);
+}
+
+static void update_events(struct kb_conn *c)
+{
+	uint32_t want = 0;
+	struct epoll_event ev;
+
+	if (!c->is_parked && c->out.bytes < OUTQ_HIGH)
+		want |= EPOLLIN;
+	if (!kb_outq_empty(&c->out))
+		want |= EPOLLOUT;
+	if (want == c->ev_mask)
+		return;
+	ev.events = want;
+	ev.data.ptr = c;
+	if (!epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->tr.fd, &ev))
+		c->ev_mask = want;
+}
+
+/* Writes one request frame to $KBROKER_CAPTURE_DIR (fuzz seed corpus). */
+static void capture(const uint8_t *frame, size_t len)
+{
+	static const char *dir;
+	static int init;
+	static unsigned int seq;
+	char path[512];
+	int fd;
+
+	if (!init) {
+		init = 1;
+		dir = getenv("KBROKER_CAPTURE_DIR");
+	}
+	if (!dir || len < 4)
+		return;
+	snprintf(path, sizeof(path), "%s/req-%d-v%d-%u-%u.bin", dir,
+		 frame[0] << 8 | frame[1], frame[2] << 8 | frame[3],
+		 (unsigned int)getpid(), seq++);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, frame, len) < 0)
+		kb_log_once(KB_LOG_WARN, "capture write failed: %m");
+	close(fd);
+}
+
+/* Queues a finished response; false when the connection must close. */
+static bool queue_resp(struct kb_conn *c, struct kb_resp *resp)
+{
+	if (resp->none) {
+		kb_resp_free(resp);
+		return true;
+	}
+	if (resp->w.err) {
+		kb_warn("conn %llu: out of memory building a response",
+			(unsigned long long)c->id);
+		kb_resp_free(resp);
+		return false;
+	}
+	kb_resp_finish(resp);
+	if (kb_outq_push(&c->out, resp)) {
+		kb_resp_free(resp);
+		return false;
+	}
+	kb_resp_free(resp);
+	return true;
+}
+
+/* Handles one frame; false when the connection must close. */
+static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
+{
+	struct kb_loop *l = c->loop;
+	struct kb_req req = {
+		.listener = c->listener,
+		.adv_host = c->adv_host,
+		.adv_port = c->adv_port,
+		.conn_id = c->id,
+	};
+	struct kb_resp resp;
+	int ret;
+
+	capture(frame, len);
+	kb_resp_init(&resp);
+	ret = kb_api_handle(l->b, &req, frame, len, &resp);
+	if (ret == KB_H_CLOSE) {
+		if (!c->logged_bad) {
+			c->logged_bad = true;
+			kb_info("conn %llu (%s): malformed or unsupported request (api %d v%d), closing",
+				(unsigned long long)c->id, c->peer,
+				req.hdr.api_key, req.hdr.api_version);
+		}
+		kb_resp_free(&resp);
+		return false;
+	}
+	if (ret == KB_H_PARK) {
+		c->parked = resp;
+		c->is_parked = true;
+		c->deadline_ms = resp.park->deadline_ms;
+		kb_heap_add(l, c);
+		c->pnext = l->parked;
+		if (l->parked)
+			l->parked->pprev = c;
+		l->parked = c;
+		return true;
+	}
+	return queue_resp(c, &resp);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Runs complete frames from the read buffer, in order. */
+static bool process(struct kb_conn *c)
+{
+	int64_t max = c->loop->b->cfg->socket_request_max_bytes;
+
+	while (!c->is_parked && c->out.bytes < OUTQ_HIGH) {
+		size_t avail = c->rlen - c->rpos;
+		uint32_t size;
+
+		if (avail < 4)
+			break;
+		size = be32(c->rbuf + c->rpos);
+		/* Checked before any allocation for the frame. */
+		if ((int32_t)size < 8 || size > max) {
+			kb_info("conn %llu (%s): request size %d outside [8, socket.request.max.bytes=%lld], closing",
+				(unsigned long long)c->id, c->peer,
+				(int32_t)size, (long long)max);
+			return false;
+		}
+		if (avail < 4 + (size_t)size) {
+			if (c->rpos + 4 + (size_t)size > c->rcap) {
+				uint8_t *nb;
+
+				memmove(c->rbuf, c->rbuf + c->rpos, avail);
+				c->rlen = avail;
+				c->rpos = 0;
+				if (4 + (size_t)size > c->rcap) {
+					nb = realloc(c->rbuf, 4 + (size_t)size);
+					if (!nb)
+						return false;
+					c->rbuf = nb;
+					c->rcap = 4 + (size_t)size;
+				}
+			}
+			break;
+		}
+		if (!handle_frame(c, c->rbuf + c->rpos + 4, size))
+			return false;
+		c->rpos += 4 + (size_t)size;
+	}
+	if (c->rpos == c->rlen) {
+		c->rpos = c->rlen = 0;
+		/* Give back the room a large request needed. */
+		if (c->rcap > 4 * RBUF_MIN) {
+			free(c->rbuf);
+			c->rbuf = NULL;
+			c->rcap = 0;
+		}
+	}
+	return true;
+}
+
+static bool do_read(struct kb_conn *c)
+{
+	ssize_t r;
+
+	if (!c->rbuf) {
+		c->rbuf = malloc(RBUF_MIN);
+		if (!c->rbuf)
+			return false;
+		c->rcap = RBUF_MIN;
+	}
+	if (c->rlen == c->rcap) {
+		if (!c->rpos)
+			return true;	/* full: process() must run first */
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	r = c->tr.ops->read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		       errno == EINTR;
+	if (r == 0) {
+		errno = 0;
+		return false;	/* peer closed */
+	}
+	c->rlen += (size_t)r;
+	return true;
+}
+
+/* Flushes output, then keeps reading requests; false = closed. */
+static bool pump(struct kb_conn *c)
+{
+	if (!process(c)) {
+		kb_conn_close(c, "bad request");
+		return false;
+	}
+	if (!kb_outq_empty(&c->out) && kb_outq_flush(&c->out, &c->tr) < 0) {
+		kb_conn_close(c, "write failed");
+		return false;
+	}
+	update_events(c);
+	return true;
+}
+
+void kb_conn_on_event(struct kb_conn *c, uint32_t events)
+{
+	c->last_active_ms = kb_now_mono_ms();
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		kb_conn_close(c, "hangup");
+		return;
+	}
+	if (events & EPOLLOUT) {
+		if (kb_outq_flush(&c->out, &c->tr) < 0) {
+			kb_conn_close(c, "write failed");
+			return;
+		}
+	}
+	if ((events & EPOLLIN) && !c->is_parked) {
+		if (!do_read(c)) {
+			kb_conn_close(c, "peer closed");
+			return;
+		}
+	}
+	pump(c);
+}
+
+void kb_conn_poll_parked(struct kb_conn *c, bool expired)
+{
+	struct kb_park *pk = c->parked.park;
+
+	if (!c->is_parked || !pk->poll(pk, &c->parked, expired))
+		return;
+	unpark(c);
+	c->parked.park = NULL;
+	pk->free(pk);
+	if (!queue_resp(c, &c->parked)) {
+		kb_conn_close(c, "response failed");
+		return;
+	}
+	/* Requests that queued up behind the parked one go now. */
+	pump(c);
+}

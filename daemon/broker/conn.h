@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One client connection: framing, in-order request processing and the
+ * output queue.  Requests are handled one at a time; while one is parked
+ * (a delayed Fetch) or the output queue is large, nothing more is read, so
+ * memory per connection stays bounded.
+ */
+#ifndef KB_BROKER_CONN_H
+#define KB_BROKER_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/api.h"
+#include "broker/outq.h"
+#include "broker/transport.h"
+
+struct kb_loop;
+
+struct kb_conn {
+	int kind;			/* KB_EV_CONN, first for epoll */
+	struct kb_loop *loop;
+	struct kb_transport tr;
+	uint64_t id;
+	int listener;
+	char peer[64];
+	char adv_host[KB_HOST_MAX];
+	int adv_port;
+	uint8_t *rbuf;
+	size_t rcap, rlen, rpos;
+	struct kb_outq out;
+	struct kb_resp parked;		/* valid when is_parked */
+	bool is_parked;
+	size_t heap_idx;
+	int64_t deadline_ms;
+	int64_t last_active_ms;
+	uint32_t ev_mask;		/* events registered with epoll */
+	bool logged_bad;
+	struct kb_conn *prev, *next;	/* loop->conns */
+	struct kb_conn *pprev, *pnext;	/* loop->parked */
+};
+
+/* Takes ownership of @fd (already non-blocking). */
+struct kb_conn *kb_conn_new(struct kb_loop *l, int fd, int listener,
+			    int listen_port);
+void kb_conn_close(struct kb_conn *c, const char *why);
+void kb_conn_on_event(struct kb_conn *c, uint32_t events);
+/* Completes the parked request if it can (or must, when @expired). */
+void kb_conn_poll_parked(struct kb_conn *c, bool expired);
+
+#endif

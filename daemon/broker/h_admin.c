@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CreateTopics, DeleteTopics, CreatePartitions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/errors.h"
+#include "common/log.h"
+#include "store/store.h"
+
+static int16_t store_err(int ret, const char *what, const char *name)
+{
+	if (ret < 0) {
+		kb_err("%s %s: %s", what, name, strerror(-ret));
+		return KB_ERR_KAFKA_STORAGE_ERROR;
+	}
+	return (int16_t)ret;
+}
+
+static const char *err_text(int16_t err)
+{
+	switch (err) {
+	case KB_ERR_TOPIC_ALREADY_EXISTS:
+		return "topic already exists";
+	case KB_ERR_INVALID_TOPIC_EXCEPTION:
+		return "invalid topic name";
+	case KB_ERR_INVALID_PARTITIONS:
+		return "invalid number of partitions";
+	case KB_ERR_INVALID_REPLICATION_FACTOR:
+		return "replication factor must be 1 (single broker)";
+	case KB_ERR_INVALID_REPLICA_ASSIGNMENT:
+		return "replicas must be exactly this broker";
+	case KB_ERR_INVALID_CONFIG:
+		return "per-topic configs are not supported yet";
+	case KB_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+		return "unknown topic";
+	case KB_ERR_UNKNOWN_TOPIC_ID:
+		return "unknown topic id";
+	case KB_ERR_KAFKA_STORAGE_ERROR:
+		return "storage error";
+	}
+	return NULL;
+}
+
+/* Reads one assignments array (of broker id arrays); returns how many
+ * partitions it assigns, or -1 when a replica set is not just us. */
+static int32_t read_assignments(struct kb_rd *rd, bool flex, int32_t me,
+				bool with_index, bool *ok)
+{
+	int32_t n = kb_rd_varray(rd, flex), i, k, nb;
+
+	*ok = true;
+	for (i = 0; i < n && !rd->err; i++) {
+		if (with_index)
+			kb_rd_i32(rd);
+		nb = kb_rd_varray(rd, flex);
+		if (nb != 1)
+			*ok = false;
+		for (k = 0; k < nb && !rd->err; k++)
+			if (kb_rd_i32(rd) != me)
+				*ok = false;
+		kb_rd_tags(rd);
+	}
+	return n;
+}
+
+static bool create_topics_valid(struct kb_rd rd, int16_t ver, bool flex)
+{
+	int32_t nt, i, k, nc;
+	bool ok;
+
+	nt = kb_rd_varray(&rd, flex);
+	for (i = 0; i < nt && !rd.err; i++) {
+		kb_rd_vstr(&rd, flex);
+		kb_rd_i32(&rd);
+		kb_rd_i16(&rd);
+		read_assignments(&rd, flex, 0, true, &ok);
+		nc = kb_rd_varray(&rd, flex);
+		for (k = 0; k < nc && !rd.err; k++) {
+			kb_rd_vstr(&rd, flex);
+			kb_rd_vnstr(&rd, flex);
+			kb_rd_tags(&rd);
+		}
+		kb_rd_tags(&rd);
+	}
+	kb_rd_i32(&rd);
+	if (ver >= 1)
+		kb_rd_bool(&rd);
+	kb_rd_tags(&rd);
+	return !rd.err && nt >= 0;
+}
+
+int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd, tail;
+	struct kb_wr *w = &resp->w;
+	struct kb_broker *b = req->b;
+	int16_t ver = req->hdr.api_version;
+	int32_t me = b->cfg->broker_id, nt, i, k;
+	bool flex = req->flex, validate_only = false;
+
+	if (!create_topics_valid(*rd, ver, flex))
+		return KB_H_CLOSE;
+	/* validate_only sits after the topics: peek at it first. */
+	tail = *rd;
+	nt = kb_rd_varray(&tail, flex);
+	for (i = 0; i < nt; i++) {
+		bool ok;
+		int32_t nc;
+
+		kb_rd_vstr(&tail, flex);
+		kb_rd_i32(&tail);
+		kb_rd_i16(&tail);
+		read_assignments(&tail, flex, me, true, &ok);
+		nc = kb_rd_varray(&tail, flex);
+		for (k = 0; k < nc; k++) {
+			kb_rd_vstr(&tail, flex);
+			kb_rd_vnstr(&tail, flex);
+			kb_rd_tags(&tail);
+		}
+		kb_rd_tags(&tail);
+	}
+	kb_rd_i32(&tail);
+	if (ver >= 1)
+		validate_only = kb_rd_bool(&tail);
+
+	if (ver >= 2)
+		kb_wr_i32(w, 0);
+	nt = kb_rd_varray(rd, flex);
+	kb_wr_varray(w, flex, nt);
+	for (i = 0; i < nt; i++) {
+		char name[KB_TOPIC_NAME_MAX + 1];
+		struct kb_str s = kb_rd_vstr(rd, flex);
+		int32_t np = kb_rd_i32(rd), na, nc;
+		int16_t rf = kb_rd_i16(rd), err = 0;
+		const struct kb_topic *t = NULL;
+		bool assign_ok;
+
+		na = read_assignments(rd, flex, me, true, &assign_ok);
+		nc = kb_rd_varray(rd, flex);
+		for (k = 0; k < nc; k++) {
+			kb_rd_vstr(rd, flex);
+			kb_rd_vnstr(rd, flex);
+			kb_rd_tags(rd);
+		}
+		kb_rd_tags(rd);
+
+		if (!kb_str_copy(name, sizeof(name), s) ||
+		    !kb_topic_name_valid(s.ptr, s.len))
+			err = KB_ERR_INVALID_TOPIC_EXCEPTION;
+		else if (kb_store_topic_find(b->store, name))
+			err = KB_ERR_TOPIC_ALREADY_EXISTS;
+		else if (na > 0 && (np != -1 || rf != -1))
+			err = KB_ERR_INVALID_REQUEST;
+		else if (na > 0 && !assign_ok)
+			err = KB_ERR_INVALID_REPLICA_ASSIGNMENT;
+		else if (rf != -1 && rf != 1)
+			err = KB_ERR_INVALID_REPLICATION_FACTOR;
+		else if (nc > 0)
+			err = KB_ERR_INVALID_CONFIG;
+		if (na > 0)
+			np = na;
+		if (np == -1)
+			np = b->cfg->num_partitions;
+		if (!err && np <= 0)
+			err = KB_ERR_INVALID_PARTITIONS;
+		if (!err && !validate_only) {
+			err = store_err(kb_store_topic_create(b->store, name,
+							      np),
+					"creating topic", name);
+			if (!err)
+				kb_info("created topic %s with %d partition(s)",
+					name, np);
+		}
+		if (!err && !validate_only)
+			t = kb_store_topic_find(b->store, name);
+
+		if (flex)
+			kb_wr_cstr(w, s.ptr, s.len);
+		else
+			kb_wr_str(w, s.ptr, s.len);
+		if (ver >= 7) {
+			static const uint8_t zero[16];
+
+			kb_wr_uuid(w, t ? t->id : zero);
+		}
+		kb_wr_i16(w, err);
+		if (ver >= 1)
+			kb_wr_vnstr(w, flex, err ? err_text(err) : NULL);
+		if (ver >= 5) {
+			struct kb_topic_config tc[32];
+			size_t n, c;
+
+			kb_wr_i32(w, err ? -1 : np);
+			kb_wr_i16(w, err ? -1 : 1);
+			if (err) {
+				kb_wr_carray(w, -1);
+			} else {
+				n = kb_topic_configs(b->cfg, tc, 32);
+				kb_wr_carray(w, (int32_t)n);
+				for (c = 0; c < n; c++) {
+					kb_wr_cstr(w, tc[c].name, -1);
+					kb_wr_cnstr(w, tc[c].value, -1);
+					kb_wr_bool(w, false);
+					kb_wr_i8(w, tc[c].source);
+					kb_wr_bool(w, false);
+					kb_wr_tags(w, true);
+				}
+			}
+		}
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	if (validate_only)
+		return KB_H_DONE;
+	return KB_H_DONE;
+}
+
+int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd, scan;
+	struct kb_wr *w = &resp->w;
+	struct kb_broker *b = req->b;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex;
+	int32_t nt, i;
+
+	scan = *rd;
+	nt = kb_rd_varray(&scan, flex);
+	for (i = 0; i < nt && !scan.err; i++) {
+		if (ver >= 6) {
+			uint8_t id[16];
+
+			kb_rd_cnstr(&scan);
+			kb_rd_uuid(&scan, id);
+			kb_rd_tags(&scan);
+		} else {
+			kb_rd_vstr(&scan, flex);
+		}
+	}
+	kb_rd_i32(&scan);
+	kb_rd_tags(&scan);
+	if (scan.err || nt < 0)
+		return KB_H_CLOSE;
+
+	if (ver >= 1)
+		kb_wr_i32(w, 0);
+	nt = kb_rd_varray(rd, flex);
+	kb_wr_varray(w, flex, nt);
+	for (i = 0; i < nt; i++) {
+		char name[KB_TOPIC_NAME_MAX + 1] = "";
+		const struct kb_topic *t = NULL;
+		uint8_t id[16] = { 0 };
+		struct kb_str s;
+		int16_t err = 0;
+
+		s = ver >= 6 ? kb_rd_cnstr(rd) : kb_rd_vstr(rd, flex);
+		if (ver >= 6) {
+			kb_rd_uuid(rd, id);
+			kb_rd_tags(rd);
+		}
+		if (s.ptr) {
+			if (kb_str_copy(name, sizeof(name), s))
+				t = kb_store_topic_find(b->store, name);
+			if (!t)
+				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		} else {
+			t = kb_store_topic_find_id(b->store, id);
+			if (!t)
+				err = KB_ERR_UNKNOWN_TOPIC_ID;
+		}
+		if (t) {
+			memcpy(id, t->id, 16);
+			snprintf(name, sizeof(name), "%s", t->name);
+			err = store_err(kb_store_topic_delete(b->store, name),
+					"deleting topic", name);
+			if (!err)
+				kb_info("deleted topic %s", name);
+		}
+		if (ver >= 6) {
+			if (s.ptr)
+				kb_wr_cstr(w, s.ptr, s.len);
+			else
+				kb_wr_cnstr(w, t ? name : NULL, -1);
+			kb_wr_uuid(w, id);
+		} else if (flex) {
+			kb_wr_cstr(w, s.ptr, s.len);
+		} else {
+			kb_wr_str(w, s.ptr, s.len);
+		}
+		kb_wr_i16(w, err);
+		if (ver >= 5)
+			kb_wr_vnstr(w, flex, err ? err_text(err) : NULL);
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	return KB_H_DONE;
+}
+
+int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd, scan;
+	struct kb_wr *w = &resp->w;
+	struct kb_broker *b = req->b;
+	int32_t me = b->cfg->broker_id, nt, i;
+	bool flex = req->flex, validate_only, ok;
+
+	scan = *rd;
+	nt = kb_rd_varray(&scan, flex);
+	for (i = 0; i < nt && !scan.err; i++) {
+		kb_rd_vstr(&scan, flex);
+		kb_rd_i32(&scan);
+		read_assignments(&scan, flex, me, false, &ok);
+		kb_rd_tags(&scan);
+	}
+	kb_rd_i32(&scan);
+	validate_only = kb_rd_bool(&scan);
+	kb_rd_tags(&scan);
+	if (scan.err || nt < 0)
+		return KB_H_CLOSE;
+
+	kb_wr_i32(w, 0);
+	nt = kb_rd_varray(rd, flex);
+	kb_wr_varray(w, flex, nt);
+	for (i = 0; i < nt; i++) {
+		char name[KB_TOPIC_NAME_MAX + 1];
+		struct kb_str s = kb_rd_vstr(rd, flex);
+		int32_t count = kb_rd_i32(rd), na;
+		const struct kb_topic *t = NULL;
+		int16_t err = 0;
+
+		na = read_assignments(rd, flex, me, false, &ok);
+		kb_rd_tags(rd);
+		if (kb_str_copy(name, sizeof(name), s))
+			t = kb_store_topic_find(b->store, name);
+		if (!t)
+			err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		else if (count <= t->n_partitions)
+			err = KB_ERR_INVALID_PARTITIONS;
+		else if (na >= 0 && (!ok || na != count - t->n_partitions))
+			err = KB_ERR_INVALID_REPLICA_ASSIGNMENT;
+		else if (!validate_only) {
+			err = store_err(kb_store_topic_grow(b->store, name,
+							    count),
+					"growing topic", name);
+			if (!err)
+				kb_info("topic %s now has %d partitions",
+					name, count);
+		}
+		if (flex)
+			kb_wr_cstr(w, s.ptr, s.len);
+		else
+			kb_wr_str(w, s.ptr, s.len);
+		kb_wr_i16(w, err);
+		kb_wr_vnstr(w, flex, err ? err_text(err) : NULL);
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	return KB_H_DONE;
+}

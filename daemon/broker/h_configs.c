@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* DescribeConfigs for BROKER and TOPIC resources. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/errors.h"
+#include "store/store.h"
+
+enum {
+	RES_TOPIC = 2, RES_BROKER = 4,
+	SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5,
+	TYPE_STRING = 2, TYPE_INT = 3, TYPE_LONG = 5, TYPE_LIST = 7,
+};
+
+struct topic_key {
+	const char *name;
+	const char *broker_key;	/* NULL: fixed value */
+	const char *fixed;
+	int8_t type;
+};
+
+/* Topic configs are the broker's; per-topic overrides come later. */
+static const struct topic_key topic_keys[] = {
+	{ "cleanup.policy", NULL, "delete", TYPE_LIST },
+	{ "compression.type", NULL, "producer", TYPE_STRING },
+	{ "message.timestamp.type", NULL, "CreateTime", TYPE_STRING },
+	{ "min.insync.replicas", NULL, "1", TYPE_INT },
+	{ "max.message.bytes", "message.max.bytes", NULL, TYPE_INT },
+	{ "retention.ms", "log.retention.ms", NULL, TYPE_LONG },
+	{ "retention.bytes", "log.retention.bytes", NULL, TYPE_LONG },
+	{ "segment.bytes", "log.segment.bytes", NULL, TYPE_INT },
+	{ "segment.ms", "log.roll.ms", NULL, TYPE_LONG },
+	{ "flush.messages", "log.flush.interval.messages", NULL, TYPE_LONG },
+	{ "flush.ms", "log.flush.interval.ms", NULL, TYPE_LONG },
+	{ "index.interval.bytes", "log.index.interval.bytes", NULL, TYPE_INT },
+};
+
+static bool broker_value(const struct kb_config *cfg, const char *key,
+			 char *buf, size_t len, bool *set)
+{
+	size_t i, n = kb_config_key_count();
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(kb_config_key_name(i), key))
+			return kb_config_key_value(cfg, i, buf, len, set);
+	return false;
+}
+
+static bool key_set(const struct kb_config *cfg, const char *key)
+{
+	char buf[64];
+	bool set = false;
+
+	broker_value(cfg, key, buf, sizeof(buf), &set);
+	return set;
+}
+
+size_t kb_topic_configs(const struct kb_config *cfg,
+			struct kb_topic_config *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(topic_keys) / sizeof(topic_keys[0]); i++) {
+		const struct topic_key *k = &topic_keys[i];
+		struct kb_topic_config *c;
+		bool set = false;
+
+		if (n == cap)
+			break;
+		c = &out[n];
+		c->name = k->name;
+		c->type = k->type;
+		c->synonym = k->broker_key;
+		if (k->broker_key) {
+			if (!broker_value(cfg, k->broker_key, c->value,
+					  sizeof(c->value), &set))
+				continue;
+			/* Aliases (minutes, hours) feed the same value. */
+			if (!strcmp(k->name, "retention.ms")) {
+				set = key_set(cfg, "log.retention.ms") ||
+				      key_set(cfg, "log.retention.minutes") ||
+				      key_set(cfg, "log.retention.hours");
+				snprintf(c->value, sizeof(c->value),
+					 "%" PRId64, cfg->retention_ms);
+			} else if (!strcmp(k->name, "segment.ms")) {
+				set = key_set(cfg, "log.roll.ms") ||
+				      key_set(cfg, "log.roll.hours");
+				snprintf(c->value, sizeof(c->value),
+					 "%" PRId64, cfg->roll_ms);
+			}
+		} else {
+			snprintf(c->value, sizeof(c->value), "%s", k->fixed);
+		}
+		c->source = set ? SRC_STATIC_BROKER : SRC_DEFAULT;
+		n++;
+	}
+	return n;
+}
+
+/* Is @name among the requested keys (NULL list = all)? */
+static bool wanted(struct kb_rd keys, int32_t n, bool flex, const char *name)
+{
+	int32_t i;
+
+	if (n < 0)
+		return true;
+	for (i = 0; i < n; i++) {
+		struct kb_str s = kb_rd_vstr(&keys, flex);
+
+		if ((size_t)s.len == strlen(name) && !memcmp(s.ptr, name, s.len))
+			return true;
+	}
+	return false;
+}
+
+static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
+			bool synonyms, const char *name, const char *value,
+			int8_t source, int8_t type, const char *syn_name)
+{
+	kb_wr_vstr(w, flex, name);
+	kb_wr_vnstr(w, flex, value);
+	kb_wr_bool(w, true);		/* read_only: no dynamic configs */
+	if (ver == 0)
+		kb_wr_bool(w, source == SRC_DEFAULT);
+	else
+		kb_wr_i8(w, source);
+	kb_wr_bool(w, false);		/* is_sensitive */
+	if (ver >= 1) {
+		if (synonyms && syn_name) {
+			kb_wr_varray(w, flex, 1);
+			kb_wr_vstr(w, flex, syn_name);
+			kb_wr_vnstr(w, flex, value);
+			kb_wr_i8(w, source == SRC_DEFAULT ? SRC_DEFAULT :
+				 SRC_STATIC_BROKER);
+			kb_wr_tags(w, flex);
+		} else {
+			kb_wr_varray(w, flex, 0);
+		}
+	}
+	if (ver >= 3) {
+		kb_wr_i8(w, type);
+		kb_wr_vnstr(w, flex, NULL);	/* documentation */
+	}
+	kb_wr_tags(w, flex);
+}
+
+int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd, scan;
+	struct kb_wr *w = &resp->w;
+	const struct kb_config *cfg = req->b->cfg;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex, synonyms = false;
+	int32_t nr, i, k, nk;
+
+	scan = *rd;
+	nr = kb_rd_varray(&scan, flex);
+	for (i = 0; i < nr && !scan.err; i++) {
+		kb_rd_i8(&scan);
+		kb_rd_vstr(&scan, flex);
+		nk = kb_rd_varray(&scan, flex);
+		for (k = 0; k < nk && !scan.err; k++)
+			kb_rd_vstr(&scan, flex);
+		kb_rd_tags(&scan);
+	}
+	if (ver >= 1)
+		synonyms = kb_rd_bool(&scan);
+	if (ver >= 3)
+		kb_rd_bool(&scan);
+	kb_rd_tags(&scan);
+	if (scan.err || nr < 0)
+		return KB_H_CLOSE;
+
+	kb_wr_i32(w, 0);
+	nr = kb_rd_varray(rd, flex);
+	kb_wr_varray(w, flex, nr);
+	for (i = 0; i < nr; i++) {
+		int8_t type = kb_rd_i8(rd);
+		struct kb_str s = kb_rd_vstr(rd, flex);
+		struct kb_rd keys;
+		char name[KB_TOPIC_NAME_MAX + 1], me[16];
+		int16_t err = 0;
+		const char *msg = NULL;
+		size_t n = 0, c;
+		struct kb_topic_config tc[32];
+
+		nk = kb_rd_varray(rd, flex);
+		keys = *rd;
+		for (k = 0; k < nk; k++)
+			kb_rd_vstr(rd, flex);
+		kb_rd_tags(rd);
+
+		snprintf(me, sizeof(me), "%d", cfg->broker_id);
+		if (type == RES_TOPIC) {
+			if (!kb_str_copy(name, sizeof(name), s) ||
+			    !kb_store_topic_find(req->b->store, name)) {
+				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+				msg = "unknown topic";
+			} else {
+				n = kb_topic_configs(cfg, tc, 32);
+			}
+		} else if (type == RES_BROKER) {
+			if (s.len && ((size_t)s.len != strlen(me) ||
+				      memcmp(s.ptr, me, s.len))) {
+				err = KB_ERR_INVALID_REQUEST;
+				msg = "not this broker's id";
+			}
+		} else {
+			err = KB_ERR_INVALID_REQUEST;
+			msg = "only TOPIC and BROKER resources are served";
+		}
+		kb_wr_i16(w, err);
+		kb_wr_vnstr(w, flex, msg);
+		kb_wr_i8(w, type);
+		if (flex)
+			kb_wr_cstr(w, s.ptr, s.len);
+		else
+			kb_wr_str(w, s.ptr, s.len);
+		if (err) {
+			kb_wr_varray(w, flex, 0);
+		} else if (type == RES_TOPIC) {
+			size_t cnt = 0;
+
+			for (c = 0; c < n; c++)
+				cnt += wanted(keys, nk, flex, tc[c].name);
+			kb_wr_varray(w, flex, (int32_t)cnt);
+			for (c = 0; c < n; c++)
+				if (wanted(keys, nk, flex, tc[c].name))
+					write_entry(w, ver, flex, synonyms,
+						    tc[c].name, tc[c].value,
+						    tc[c].source, tc[c].type,
+						    tc[c].synonym);
+		} else {
+			size_t nkeys = kb_config_key_count(), cnt = 0;
+			char val[512];
+			bool set;
+
+			for (c = 0; c < nkeys; c++)
+				cnt += kb_config_key_value(cfg, c, val,
+							   sizeof(val), &set) &&
+				       wanted(keys, nk, flex,
+					      kb_config_key_name(c));
+			kb_wr_varray(w, flex, (int32_t)cnt);
+			for (c = 0; c < nkeys; c++) {
+				const char *kn = kb_config_key_name(c);
+
+				if (!kb_config_key_value(cfg, c, val,
+							 sizeof(val), &set) ||
+				    !wanted(keys, nk, flex, kn))
+					continue;
+				write_entry(w, ver, flex, synonyms, kn, val,
+					    set ? SRC_STATIC_BROKER :
+					    SRC_DEFAULT,
+					    kb_config_key_kafka_type(c), kn);
+			}
+		}
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	return KB_H_DONE;
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/conn.h"
+#include "broker/loop.h"
+#include "common/log.h"
+#include "store/store.h"
+
+#define TICK_MS 100
+#define IDLE_SCAN_MS 1000
+#define MAX_EVENTS 256
+
+/* Min-heap of parked connections keyed by deadline. */
+static void heap_swap(struct kb_loop *l, size_t a, size_t b)
+{
+	struct kb_conn *t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->heap[a]->heap_idx = a;
+	l->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct kb_loop *l, size_t i)
+{
+	while (i && l->heap[(i - 1) / 2]->deadline_ms > l->heap[i]->deadline_ms) {
+		heap_swap(l, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct kb_loop *l, size_t i)
+{
+	for (;;) {
+		size_t m = i, a = 2 * i + 1, b = a + 1;
+
+		if (a < l->heap_n &&
+		    l->heap[a]->deadline_ms < l->heap[m]->deadline_ms)
+			m = a;
+		if (b < l->heap_n &&
+		    l->heap[b]->deadline_ms < l->heap[m]->deadline_ms)
+			m = b;
+		if (m == i)
+			return;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+void kb_heap_add(struct kb_loop *l, struct kb_conn *c)
+{
+	if (l->heap_n == l->heap_cap) {
+		size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
+		struct kb_conn **nh = realloc(l->heap, cap * sizeof(*nh));
+
+		if (!nh) {
+			/* Without a slot the request expires right away. */
+			c->deadline_ms = 0;
+			c->heap_idx = SIZE_MAX;
+			return;
+		}
+		l->heap = nh;
+		l->heap_cap = cap;
+	}
+	c->heap_idx = l->heap_n;
+	l->heap[l->heap_n++] = c;
+	heap_up(l, c->heap_idx);
+}
+
+void kb_heap_del(struct kb_loop *l, struct kb_conn *c)
+{
+	size_t i = c->heap_idx;
+
+	if (i >= l->heap_n || l->heap[i] != c)
+		return;
+	l->heap_n--;
+	if (i != l->heap_n) {
+		l->heap[i] = l->heap[l->heap_n];
+		l->heap[i]->heap_idx = i;
+		heap_down(l, i);
+		heap_up(l, i);
+	}
+	c->heap_idx = SIZE_MAX;
+}
+
+int kb_loop_init(struct kb_loop *l, struct kb_broker *b)
+{
+	sigset_t set;
+
+	memset(l, 0, sizeof(*l));
+	l->b = b;
+	l->sig = -1;
+	l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		kb_err("epoll_create1: %m");
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	l->sig = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (l->sig < 0) {
+		kb_err("signalfd: %m");
+		return -1;
+	}
+	l->sig_kind = KB_EV_SIGNAL;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->sig_kind };
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sig, &ev)) {
+		kb_err("epoll_ctl: %m");
+		return -1;
+	}
+	b->loop = l;
+	return 0;
+}
+
+static int listen_one(struct kb_loop *l, int idx)
+{
+	const struct kb_listener_cfg *lc = &l->b->cfg->listeners[idx];
+	struct addrinfo hints = { 0 }, *ai, *a;
+	struct kb_listener *ls = &l->ls[l->n_ls];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char port[8];
+	int fd = -1, one = 1, ret;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%d", lc->port);
+	ret = getaddrinfo(*lc->host ? lc->host : "0.0.0.0", port, &hints, &ai);
+	if (ret) {
+		kb_err("listener %s: cannot resolve %s: %s", lc->name, lc->host,
+		       gai_strerror(ret));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family,
+			    a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, 1024))
+			break;
+		ret = errno;
+		close(fd);
+		fd = -1;
+		errno = ret;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		kb_err("listener %s: cannot listen on %s:%d: %m", lc->name,
+		       lc->host, lc->port);
+		return -1;
+	}
+	ls->kind = KB_EV_LISTENER;
+	ls->fd = fd;
+	ls->idx = idx;
+	ls->port = lc->port;
+	if (!getsockname(fd, (struct sockaddr *)&ss, &sl))
+		ls->port = ntohs(ss.ss_family == AF_INET6 ?
+				 ((struct sockaddr_in6 *)&ss)->sin6_port :
+				 ((struct sockaddr_in *)&ss)->sin_port);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ls };
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		kb_err("epoll_ctl: %m");
+		close(fd);
+		return -1;
+	}
+	l->n_ls++;
+	kb_info("listening on %s %s:%d", lc->name, lc->host, ls->port);
+	return 0;
+}
+
+int kb_loop_listen(struct kb_loop *l)
+{
+	int i;
+
+	for (i = 0; i < l->b->cfg->n_listeners; i++)
+		if (listen_one(l, i))
+			return -1;
+	return 0;
+}
+
+static void do_accept(struct kb_loop *l, struct kb_listener *ls)
+{
+	int i, fd;
+
+	for (i = 0; i < 64; i++) {
+		fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			kb_conn_new(l, fd, ls->idx, ls->port);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Out of fds: take the connection and drop it so
+			 * the listen queue does not spin the loop. */
+			kb_log_once(KB_LOG_WARN,
+				    "out of file descriptors: refusing connections");
+			if (l->spare_fd >= 0) {
+				close(l->spare_fd);
+				fd = accept(ls->fd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				l->spare_fd = open("/dev/null",
+						   O_RDONLY | O_CLOEXEC);
+			}
+		}
+		return;
+	}
+}
+
+static void on_signal(struct kb_loop *l)
+{
+	struct signalfd_siginfo si;
+
+	while (read(l->sig, &si, sizeof(si)) == sizeof(si)) {
+		kb_info("received signal %u, shutting down", si.ssi_signo);
+		l->stop = 1;
+	}
+}
+
+static void close_idle(struct kb_loop *l, int64_t now)
+{
+	int64_t idle = l->b->cfg->connections_max_idle_ms;
+	struct kb_conn *c, *next;
+
+	if (idle < 0)
+		return;
+	for (c = l->conns; c; c = next) {
+		next = c->next;
+		if (!c->is_parked && kb_outq_empty(&c->out) &&
+		    now - c->last_active_ms > idle)
+			kb_conn_close(c, "idle");
+	}
+}
+
+/* Completes parked requests: those woken by new data, then expired. */
+static void run_parked(struct kb_loop *l, int64_t now)
+{
+	struct kb_conn *c, *next;
+	int rounds;
+
+	/* Completing one request may run a Produce that wakes others. */
+	for (rounds = 0; l->b->wake && rounds < 4; rounds++) {
+		l->b->wake = false;
+		for (c = l->parked; c; c = next) {
+			next = c->pnext;
+			/* Only @c itself can close here, so @next stays. */
+			kb_conn_poll_parked(c, false);
+		}
+	}
+	while (l->heap_n && l->heap[0]->deadline_ms <= now)
+		kb_conn_poll_parked(l->heap[0], true);
+}
+
+int kb_loop_run(struct kb_loop *l)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int64_t now = kb_now_mono_ms();
+	int64_t next_tick = now + TICK_MS, next_idle = now + IDLE_SCAN_MS;
+
+	while (!l->stop) {
+		int64_t wait = next_tick - now;
+		int n, i;
+
+		if (l->heap_n && l->heap[0]->deadline_ms - now < wait)
+			wait = l->heap[0]->deadline_ms - now;
+		if (l->b->wake || wait < 0)
+			wait = 0;
+		n = epoll_wait(l->epfd, evs, MAX_EVENTS, (int)wait);
+		if (n < 0 && errno != EINTR) {
+			kb_err("epoll_wait: %m");
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			int kind = *(int *)evs[i].data.ptr;
+
+			if (kind == KB_EV_LISTENER)
+				do_accept(l, evs[i].data.ptr);
+			else if (kind == KB_EV_CONN)
+				kb_conn_on_event(evs[i].data.ptr,
+						 evs[i].events);
+			else
+				on_signal(l);
+		}
+		now = kb_now_mono_ms();
+		run_parked(l, now);
+		if (now >= next_tick) {
+			kb_store_tick(l->b->store, kb_now_real_ms());
+			next_tick = now + TICK_MS;
+		}
+		if (now >= next_idle) {
+			close_idle(l, now);
+			next_idle = now + IDLE_SCAN_MS;
+		}
+	}
+	return 0;
+}
+
+void kb_loop_fini(struct kb_loop *l)
+{
+	int i;
+
+	for (i = 0; i < l->n_ls; i++)
+		close(l->ls[i].fd);
+	l->n_ls = 0;
+	while (l->conns)
+		kb_conn_close(l->conns, "shutdown");
+	free(l->heap);
+	l->heap = NULL;
+	if (l->sig >= 0)
+		close(l->sig);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->spare_fd >= 0)
+		close(l->spare_fd);
+	l->b->loop = NULL;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The event loop: one thread, epoll, listeners, connections, a min-heap of
+ * parked-request deadlines, the store tick and signal-driven shutdown.
+ */
+#ifndef KB_BROKER_LOOP_H
+#define KB_BROKER_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+
+struct kb_conn;
+
+enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL };
+
+struct kb_listener {
+	int kind;		/* KB_EV_LISTENER, first for epoll dispatch */
+	int fd;
+	int idx;		/* in cfg->listeners */
+	int port;		/* bound port */
+};
+
+struct kb_loop {
+	struct kb_broker *b;
+	int epfd;
+	int sig;
+	int sig_kind;		/* KB_EV_SIGNAL, epoll data for sig */
+	struct kb_listener ls[KB_MAX_LISTENERS];
+	int n_ls;
+	struct kb_conn *conns;		/* all connections */
+	size_t n_conns;
+	struct kb_conn *parked;		/* connections with a parked request */
+	struct kb_conn **heap;		/* parked, by deadline */
+	size_t heap_n, heap_cap;
+	uint64_t next_conn_id;
+	int spare_fd;			/* freed to shed connections on EMFILE */
+	volatile int stop;
+};
+
+int kb_loop_init(struct kb_loop *l, struct kb_broker *b);
+/* Binds every listener and logs "listening on NAME host:port". */
+int kb_loop_listen(struct kb_loop *l);
+/* Runs until SIGTERM/SIGINT; returns 0 on a clean stop. */
+int kb_loop_run(struct kb_loop *l);
+/* Closes listeners and connections. */
+void kb_loop_fini(struct kb_loop *l);
+
+/* Deadline heap, used by conn.c for parked requests. */
+void kb_heap_add(struct kb_loop *l, struct kb_conn *c);
+void kb_heap_del(struct kb_loop *l, struct kb_conn *c);
+
+#endif

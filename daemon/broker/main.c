@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kbrokerd: a Kafka-protocol broker. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "broker/broker.h"
+#include "broker/config.h"
+#include "broker/loop.h"
+#include "common/log.h"
+#include "store/store.h"
+
+#define KB_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: kbrokerd --config FILE\n"
+		"Runs a Kafka-protocol broker in the foreground, logging to stderr.\n\n"
+		"  -c, --config FILE  server.properties-style configuration\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n\n"
+		"SIGTERM or SIGINT stop it cleanly. KBROKER_DEBUG=1 logs debug lines.\n");
+}
+
+/* Thousands of connections need more than the usual 1024 fds. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			kb_warn("cannot raise RLIMIT_NOFILE: %m");
+	}
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0750) && errno != EEXIST)
+			return -1;
+		buf[i] = dir[i];
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct kb_config cfg;
+	struct kb_broker b = { 0 };
+	struct kb_store_opts so = { 0 };
+	struct kb_loop loop;
+	const char *config = NULL;
+	int c, ret = 1;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'V':
+			printf("kbrokerd %s\n", KB_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (kb_config_load(config, &cfg))
+		return 1;
+	raise_nofile();
+	b.cfg = &cfg;
+	for (i = 0; i < cfg.n_log_dirs; i++) {
+		if (mkdir_p(cfg.log_dirs[i])) {
+			kb_err("log dir %s: %m", cfg.log_dirs[i]);
+			goto out_cfg;
+		}
+	}
+	if (kb_cluster_meta_load(&b))
+		goto out_cfg;
+
+	so.log_dirs = (const char *const *)cfg.log_dirs;
+	so.n_log_dirs = cfg.n_log_dirs;
+	so.segment_bytes = (uint64_t)cfg.segment_bytes;
+	so.roll_ms = cfg.roll_ms;
+	so.retention_ms = cfg.retention_ms;
+	so.retention_bytes = cfg.retention_bytes;
+	so.flush_messages = cfg.flush_messages;
+	so.flush_ms = cfg.flush_ms;
+	so.index_interval_bytes = (uint32_t)cfg.index_interval_bytes;
+	so.max_message_bytes = (uint32_t)cfg.message_max_bytes;
+	c = kb_store_open(&so, &b.store);
+	if (c < 0) {
+		kb_err("opening the log store: %s", strerror(-c));
+		goto out_cfg;
+	}
+	if (kb_loop_init(&loop, &b) || kb_loop_listen(&loop))
+		goto out_loop;
+	kb_info("kbrokerd %s started: broker.id %d, cluster %s", KB_VERSION,
+		cfg.broker_id, b.cluster_id);
+	if (kb_loop_run(&loop) == 0)
+		ret = 0;
+out_loop:
+	/* Stop accepting and drop connections before the final flush. */
+	kb_loop_fini(&loop);
+	c = kb_store_flush_all(b.store);
+	if (c < 0) {
+		kb_err("flushing the log store: %s", strerror(-c));
+		ret = 1;
+	}
+	kb_store_close(b.store);
+	if (!ret)
+		kb_info("clean shutdown");
+out_cfg:
+	kb_config_free(&cfg);
+	return ret;
+}
