@@ -63,7 +63,7 @@ void kb_topics_free(struct kb_store *s)
 		tstate_free(s->topics[i]);
 	free(s->topics);
 	s->topics = NULL;
-	s->n_topics = 0;
+	s->n_topics = s->cap_topics = 0;
 }
 
 static ssize_t find_idx(struct kb_store *s, const char *name)

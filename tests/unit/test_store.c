@@ -1,0 +1,1096 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of daemon/store/: append/read, validation, indexes, roll,
+ * retention, crash recovery, idempotent producers, topics.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/internal.h"
+#include "store/store.h"
+#include "tap.h"
+
+static char root[64];
+static char dir0[96], dir1[96];
+
+/* ---- building batches ---- */
+
+struct bopt {
+	int n;			/* records */
+	int vlen;		/* value bytes per record */
+	int64_t ts;		/* timestamp of every record */
+	int64_t pid;
+	int16_t epoch;
+	int32_t seq;
+	int16_t attr;
+};
+
+static size_t put_varint(uint8_t *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 0;
+
+	while (u >= 0x80) {
+		p[n++] = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	p[n++] = (uint8_t)u;
+	return n;
+}
+
+static void fix_crc(uint8_t *b)
+{
+	size_t len = KB_B_LOG_OVERHEAD + kb_get_be32(b + KB_B_LENGTH);
+
+	kb_put_be32(b + KB_B_CRC, kb_crc32c(0, b + KB_B_ATTR,
+					    len - KB_B_ATTR));
+}
+
+static size_t make_batch(uint8_t *buf, const struct bopt *o)
+{
+	uint8_t *p = buf + KB_B_HDR;
+	size_t len;
+
+	memset(buf, 0, KB_B_HDR);
+	buf[KB_B_MAGIC] = 2;
+	kb_put_be16(buf + KB_B_ATTR, (uint16_t)o->attr);
+	kb_put_be32(buf + KB_B_LAST_DELTA, (uint32_t)(o->n - 1));
+	kb_put_be64(buf + KB_B_BASE_TS, (uint64_t)o->ts);
+	kb_put_be64(buf + KB_B_MAX_TS, (uint64_t)o->ts);
+	kb_put_be64(buf + KB_B_PID, (uint64_t)o->pid);
+	kb_put_be16(buf + KB_B_PEPOCH, (uint16_t)o->epoch);
+	kb_put_be32(buf + KB_B_BASE_SEQ, (uint32_t)o->seq);
+	kb_put_be32(buf + KB_B_COUNT, (uint32_t)o->n);
+	if (o->attr & 7) {
+		/* Compressed: opaque bytes to the store. */
+		for (int i = 0; i < 10 + o->vlen; i++)
+			*p++ = (uint8_t)(i * 7);
+	} else {
+		for (int i = 0; i < o->n; i++) {
+			uint8_t rec[256], *r = rec;
+
+			*r++ = 0;
+			r += put_varint(r, 0);
+			r += put_varint(r, i);
+			r += put_varint(r, -1);
+			r += put_varint(r, o->vlen);
+			for (int k = 0; k < o->vlen; k++)
+				*r++ = (uint8_t)('a' + (i + k) % 26);
+			r += put_varint(r, 0);
+			p += put_varint(p, r - rec);
+			memcpy(p, rec, (size_t)(r - rec));
+			p += r - rec;
+		}
+	}
+	len = (size_t)(p - buf);
+	kb_put_be32(buf + KB_B_LENGTH, (uint32_t)(len - KB_B_LOG_OVERHEAD));
+	fix_crc(buf);
+	return len;
+}
+
+static struct bopt plain(int n)
+{
+	return (struct bopt){ .n = n, .vlen = 8, .ts = 1000, .pid = -1,
+			      .epoch = -1, .seq = -1 };
+}
+
+/* ---- store set-up ---- */
+
+static struct kb_store_opts opts(void)
+{
+	static const char *dirs[2];
+
+	dirs[0] = dir0;
+	dirs[1] = dir1;
+	return (struct kb_store_opts){
+		.log_dirs = dirs,
+		.n_log_dirs = 1,
+		.segment_bytes = 1 << 30,
+		.roll_ms = 1000000000000000LL,
+		.retention_ms = -1,
+		.retention_bytes = -1,
+		.flush_messages = INT64_MAX,
+		.flush_ms = -1,
+		.index_interval_bytes = 4096,
+		.max_message_bytes = 1 << 20,
+	};
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd))
+		fprintf(stderr, "rm -rf %s failed\n", path);
+}
+
+static void fresh(void)
+{
+	rm_rf(dir0);
+	rm_rf(dir1);
+}
+
+static struct kb_store *open_store(const struct kb_store_opts *o)
+{
+	struct kb_store *s = NULL;
+	int err = kb_store_open(o, &s);
+
+	if (err)
+		printf("# kb_store_open: %s\n", strerror(-err));
+	return s;
+}
+
+static int64_t append(struct kb_partition *p, const uint8_t *b, size_t len,
+		      int16_t *error)
+{
+	struct kb_append_result r;
+	int err = kb_partition_append(p, b, len, &r);
+
+	if (err)
+		printf("# append: %s\n", strerror(-err));
+	if (error)
+		*error = r.error;
+	return r.error ? -1 - r.error : r.base_offset;
+}
+
+static int count_files(const char *dir, const char *ext)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), e = strlen(ext);
+
+		if (l > e && !strcmp(de->d_name + l - e, ext))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Reads the slice at @off and returns the first batch header in @b. */
+static bool read_at(struct kb_partition *p, int64_t off, size_t max,
+		    struct kb_batch *b, struct kb_read_result *res,
+		    uint8_t *copy, size_t copy_cap)
+{
+	uint8_t h[KB_B_HDR];
+	bool good;
+
+	if (kb_partition_read(p, off, max, true, res) || res->error ||
+	    res->slice.fd < 0)
+		return false;
+	good = pread(res->slice.fd, h, sizeof(h), res->slice.pos) ==
+	       (ssize_t)sizeof(h);
+	if (good && copy) {
+		size_t n = res->slice.len < copy_cap ? res->slice.len :
+						       copy_cap;
+
+		good = pread(res->slice.fd, copy, n, res->slice.pos) ==
+		       (ssize_t)n;
+	}
+	close(res->slice.fd);
+	if (good)
+		kb_batch_parse(h, b);
+	return good;
+}
+
+/* ---- tests ---- */
+
+static void test_append_read(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	struct kb_batch b;
+	uint8_t b1[4096], b2[4096], got[8192];
+	struct bopt bo = plain(3);
+	size_t l1, l2;
+	int16_t e;
+
+	fresh();
+	s = open_store(&o);
+	ok(s, "store opens on a fresh dir");
+	ok(kb_store_topic_create(s, "t", 1) == KB_ERR_NONE, "create topic");
+	p = kb_store_partition(s, "t", 0);
+	ok(p && !kb_store_partition(s, "t", 1) &&
+	   !kb_store_partition(s, "u", 0), "partition lookup");
+	l1 = make_batch(b1, &bo);
+	bo.n = 5;
+	l2 = make_batch(b2, &bo);
+	ok(append(p, b1, l1, &e) == 0, "first batch gets offset 0");
+	ok(append(p, b2, l2, &e) == 3, "second batch gets offset 3");
+	ok(kb_partition_log_end(p) == 8 && kb_partition_high_watermark(p) == 8,
+	   "log end and high watermark 8");
+	ok(kb_partition_size(p) == l1 + l2, "size is the sum of batches");
+	ok(read_at(p, 0, 1 << 20, &b, &rr, got, sizeof(got)) &&
+	   rr.slice.len == l1 + l2, "read from 0 returns both batches");
+	ok(!memcmp(got + 8, b1 + 8, l1 - 8) &&
+	   !memcmp(got + l1 + 8, b2 + 8, l2 - 8) &&
+	   kb_get_be64(got + l1) == 3 && kb_get_be64(got) == 0,
+	   "bytes identical except the base offset");
+	ok(read_at(p, 4, 1 << 20, &b, &rr, NULL, 0) && b.base == 3 &&
+	   rr.slice.len == l2, "read inside batch 2 starts at batch 2");
+	ok(read_at(p, 0, 10, &b, &rr, NULL, 0) && rr.slice.len == l1,
+	   "min_one returns the first batch whole");
+	ok(!kb_partition_read(p, 0, 10, false, &rr) && rr.slice.len == 0 &&
+	   rr.slice.fd == -1, "without min_one a too-big batch gives nothing");
+	ok(!kb_partition_read(p, 8, 100, true, &rr) && !rr.error &&
+	   rr.slice.len == 0 && rr.high_watermark == 8, "read at hw is empty");
+	ok(!kb_partition_read(p, 9, 100, true, &rr) &&
+	   rr.error == KB_ERR_OFFSET_OUT_OF_RANGE, "read past hw: out of range");
+	ok(!kb_partition_read(p, -1, 100, true, &rr) &&
+	   rr.error == KB_ERR_OFFSET_OUT_OF_RANGE, "negative offset");
+
+	/* LogAppendTime: max timestamp set and the CRC still right. */
+	bo.attr = KB_ATTR_LOG_APPEND_TIME;
+	l1 = make_batch(b1, &bo);
+	{
+		struct kb_append_result r;
+
+		ok(!kb_partition_append(p, b1, l1, &r) && !r.error &&
+		   r.base_offset == 8 && r.log_append_time > 1600000000000LL,
+		   "LogAppendTime batch appended with a log append time");
+		ok(read_at(p, 8, 1 << 20, &b, &rr, got, sizeof(got)) &&
+		   b.max_ts == r.log_append_time &&
+		   kb_batch_check(got, rr.slice.len, 0, &b, &(const char *){
+			   NULL }) == KB_ERR_NONE,
+		   "stored LogAppendTime batch has a valid CRC");
+	}
+	/* Compressed batches are stored as they came. */
+	bo = plain(4);
+	bo.attr = 2;
+	l1 = make_batch(b1, &bo);
+	ok(append(p, b1, l1, &e) == 13, "compressed batch accepted");
+	ok(read_at(p, 13, 1 << 20, &b, &rr, got, sizeof(got)) &&
+	   rr.slice.len == l1 && !memcmp(got + 8, b1 + 8, l1 - 8),
+	   "compressed batch read back unchanged");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = s ? kb_store_partition(s, "t", 0) : NULL;
+	ok(p && kb_partition_log_end(p) == 17, "log end survives reopen");
+	ok(p && read_at(p, 3, 1 << 20, &b, &rr, got, sizeof(got)) &&
+	   b.base == 3 && b.count == 5, "data readable after reopen");
+	kb_store_close(s);
+}
+
+static void test_validation(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	uint8_t b[8192], two[8192];
+	struct bopt bo = plain(3);
+	size_t l, l2;
+	int16_t e;
+
+	fresh();
+	o.max_message_bytes = 2000;
+	s = open_store(&o);
+	kb_store_topic_create(s, "v", 1);
+	p = kb_store_partition(s, "v", 0);
+
+	l = make_batch(b, &bo);
+	b[l - 3] ^= 1;
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE,
+	   "CRC mismatch: CORRUPT_MESSAGE");
+	ok(kb_partition_log_end(p) == 0 && kb_partition_size(p) == 0,
+	   "nothing appended after a bad CRC");
+
+	l = make_batch(b, &bo);
+	kb_put_be32(b + KB_B_COUNT, 4);
+	fix_crc(b);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_INVALID_RECORD,
+	   "count != lastOffsetDelta + 1: INVALID_RECORD");
+
+	l = make_batch(b, &bo);
+	kb_put_be32(b + KB_B_LAST_DELTA, 3);
+	kb_put_be32(b + KB_B_COUNT, 4);
+	fix_crc(b);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_INVALID_RECORD,
+	   "count larger than the records present: INVALID_RECORD");
+
+	l = make_batch(b, &bo);
+	kb_put_be32(b + KB_B_LENGTH, kb_get_be32(b + KB_B_LENGTH) + 1);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE,
+	   "batchLength beyond the data: CORRUPT_MESSAGE");
+
+	l = make_batch(b, &bo);
+	b[l] = 0;
+	kb_put_be32(b + KB_B_LENGTH, kb_get_be32(b + KB_B_LENGTH) + 1);
+	fix_crc(b);
+	ok(append(p, b, l + 1, &e) < 0 && e == KB_ERR_INVALID_RECORD,
+	   "records not filling the batch: INVALID_RECORD");
+
+	l = make_batch(b, &bo);
+	kb_put_be32(b + KB_B_LENGTH, 20);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE,
+	   "batchLength too small: CORRUPT_MESSAGE");
+
+	l = make_batch(b, &bo);
+	b[KB_B_MAGIC] = 1;
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE,
+	   "magic 1 refused");
+
+	ok(append(p, b, 30, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE,
+	   "truncated header refused");
+
+	bo.attr = KB_ATTR_TRANSACTIONAL;
+	l = make_batch(b, &bo);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_INVALID_RECORD,
+	   "transactional batch: INVALID_RECORD");
+	bo.attr = KB_ATTR_CONTROL;
+	l = make_batch(b, &bo);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_INVALID_RECORD,
+	   "control batch: INVALID_RECORD");
+
+	bo = plain(30);
+	bo.vlen = 100;
+	l = make_batch(b, &bo);
+	ok(append(p, b, l, &e) < 0 && e == KB_ERR_MESSAGE_TOO_LARGE,
+	   "batch over message.max.bytes: MESSAGE_TOO_LARGE");
+
+	/* A good batch followed by a bad one: all or nothing. */
+	bo = plain(2);
+	l = make_batch(two, &bo);
+	l2 = make_batch(two + l, &bo);
+	two[l + l2 - 1] ^= 0x55;
+	ok(append(p, two, l + l2, &e) < 0 && e == KB_ERR_CORRUPT_MESSAGE &&
+	   kb_partition_log_end(p) == 0, "bad second batch: nothing appended");
+	two[l + l2 - 1] ^= 0x55;
+	ok(append(p, two, l + l2, &e) == 0 && kb_partition_log_end(p) == 4,
+	   "two good batches in one request");
+	ok(append(p, two, 0, &e) < 0, "empty records refused");
+	kb_store_close(s);
+}
+
+/* A bounded read returns whole batches, starting at the one with @off. */
+static bool slice_ok(struct kb_partition *p, int64_t off, size_t max)
+{
+	struct kb_read_result rr;
+	uint64_t q, e;
+	bool good = true;
+	int n = 0;
+
+	if (kb_partition_read(p, off, max, true, &rr) || rr.error ||
+	    rr.slice.fd < 0)
+		return false;
+	q = (uint64_t)rr.slice.pos;
+	e = q + rr.slice.len;
+	while (q < e) {
+		uint8_t h[KB_B_HDR];
+		struct kb_batch x;
+
+		if (pread(rr.slice.fd, h, KB_B_HDR, (off_t)q) != KB_B_HDR) {
+			good = false;
+			break;
+		}
+		kb_batch_parse(h, &x);
+		if (!n && (x.base > off || kb_batch_last(&x) < off))
+			good = false;
+		q += kb_batch_size(&x);
+		n++;
+	}
+	if (q != e || (rr.slice.len > max && n != 1))
+		good = false;
+	close(rr.slice.fd);
+	return good;
+}
+
+static void test_index_segments(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	struct kb_batch b;
+	uint8_t buf[4096];
+	char pdir[160];
+	int64_t end = 0;
+	int bad = 0, nseg, pass;
+
+	fresh();
+	o.segment_bytes = 2000;
+	o.index_interval_bytes = 150;
+	s = open_store(&o);
+	kb_store_topic_create(s, "idx", 1);
+	p = kb_store_partition(s, "idx", 0);
+	for (int i = 0; i < 300; i++) {
+		struct bopt bo = plain(1 + i % 5);
+		size_t l = make_batch(buf, &bo);
+
+		if (append(p, buf, l, NULL) != end)
+			bad++;
+		end += bo.n;
+	}
+	ok(!bad && kb_partition_log_end(p) == end, "300 batches appended");
+	snprintf(pdir, sizeof(pdir), "%s/idx-0", dir0);
+	nseg = count_files(pdir, ".log");
+	ok(nseg > 10, "rolled by size into %d segments", nseg);
+	ok(count_files(pdir, ".index") == nseg - 1 &&
+	   count_files(pdir, ".timeindex") == nseg - 1,
+	   "inactive segments have index files");
+	for (pass = 0; pass < 2; pass++) {
+		bad = 0;
+		for (int64_t off = 0; off < end; off++) {
+			if (!read_at(p, off, 1, &b, &rr, NULL, 0) ||
+			    b.base > off || kb_batch_last(&b) < off)
+				bad++;
+		}
+		ok(!bad, "%s: every offset found via the index (%d bad)",
+		   pass ? "after reopen" : "live", bad);
+		/* Max-bytes reads end on batch boundaries. */
+		bad = 0;
+		for (int64_t off = 0; off < end; off += 3)
+			if (!slice_ok(p, off, 700))
+				bad++;
+		ok(!bad, "bounded reads end on whole batches");
+		kb_store_close(s);
+		s = open_store(&o);
+		p = kb_store_partition(s, "idx", 0);
+		ok(p && kb_partition_log_end(p) == end, "reopen keeps log end");
+	}
+	/* Damaged index files of an old segment are rebuilt. */
+	kb_store_close(s);
+	{
+		char path[256];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%020d.index", pdir, 0);
+		fd = open(path, O_WRONLY | O_TRUNC);
+		ok(fd >= 0 && write(fd, "garbage", 7) == 7,
+		   "damage an index file");
+		close(fd);
+	}
+	s = open_store(&o);
+	p = kb_store_partition(s, "idx", 0);
+	bad = 0;
+	for (int64_t off = 0; off < end; off++)
+		if (!read_at(p, off, 1, &b, &rr, NULL, 0) || b.base > off ||
+		    kb_batch_last(&b) < off)
+			bad++;
+	ok(!bad, "reads right after a damaged index is rebuilt");
+	kb_store_close(s);
+}
+
+static void test_roll_time(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	uint8_t buf[4096];
+	struct bopt bo = plain(2);
+	char pdir[160];
+	int64_t now = kb_now_ms();
+	size_t l;
+
+	fresh();
+	o.roll_ms = 60000;
+	s = open_store(&o);
+	kb_store_topic_create(s, "r", 1);
+	p = kb_store_partition(s, "r", 0);
+	snprintf(pdir, sizeof(pdir), "%s/r-0", dir0);
+	bo.ts = now;
+	l = make_batch(buf, &bo);
+	append(p, buf, l, NULL);
+	kb_store_tick(s, now + 1000);
+	ok(count_files(pdir, ".log") == 1, "no roll before roll.ms");
+	kb_store_tick(s, now + 61000);
+	ok(count_files(pdir, ".log") == 2, "tick rolls after roll.ms");
+	kb_store_tick(s, now + 200000);
+	ok(count_files(pdir, ".log") == 2, "an empty segment does not roll");
+	/* The segment's age counts from its first batch's timestamp. */
+	bo.ts = now - 120000;
+	l = make_batch(buf, &bo);
+	ok(append(p, buf, l, NULL) == 2, "old-timestamp batch appended");
+	bo.ts = now;
+	l = make_batch(buf, &bo);
+	ok(append(p, buf, l, NULL) == 4 && count_files(pdir, ".log") == 3,
+	   "append rolls a segment older than roll.ms");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "r", 0);
+	ok(p && kb_partition_log_end(p) == 6, "reopen after rolls");
+	kb_store_close(s);
+}
+
+static void test_retention(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	uint8_t buf[4096];
+	int64_t now = kb_now_ms(), ls;
+	size_t l;
+
+	fresh();
+	o.segment_bytes = 1000;
+	o.retention_bytes = 3000;
+	s = open_store(&o);
+	kb_store_topic_create(s, "ret", 1);
+	p = kb_store_partition(s, "ret", 0);
+	for (int i = 0; i < 100; i++) {
+		struct bopt bo = plain(2);
+
+		bo.ts = now;
+		l = make_batch(buf, &bo);
+		append(p, buf, l, NULL);
+	}
+	ok(kb_partition_size(p) > 6000, "log bigger than retention.bytes");
+	kb_store_tick(s, now);
+	ls = kb_partition_log_start(p);
+	ok(ls > 0, "retention.bytes moved the log start to %" PRId64, ls);
+	ok(kb_partition_size(p) >= 3000 && kb_partition_size(p) < 4000,
+	   "size within a segment of retention.bytes (%" PRIu64 ")",
+	   kb_partition_size(p));
+	ok(!kb_partition_read(p, 0, 100, true, &rr) &&
+	   rr.error == KB_ERR_OFFSET_OUT_OF_RANGE && rr.log_start_offset == ls,
+	   "offset below log start: out of range");
+	ok(!kb_partition_read(p, ls, 100, true, &rr) && !rr.error &&
+	   rr.slice.len > 0, "log start readable");
+	if (rr.slice.fd >= 0)
+		close(rr.slice.fd);
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "ret", 0);
+	ok(p && kb_partition_log_start(p) == ls && kb_partition_log_end(p) ==
+	   200, "log start persisted across reopen");
+	kb_store_close(s);
+
+	/* By time: segments whose newest batch is too old go. */
+	fresh();
+	o = opts();
+	o.segment_bytes = 1000;
+	o.retention_ms = 3600 * 1000;
+	s = open_store(&o);
+	kb_store_topic_create(s, "rt", 1);
+	p = kb_store_partition(s, "rt", 0);
+	for (int i = 0; i < 60; i++) {
+		struct bopt bo = plain(2);
+
+		bo.ts = i < 30 ? now - 7200 * 1000 : now;
+		l = make_batch(buf, &bo);
+		append(p, buf, l, NULL);
+	}
+	kb_store_tick(s, now);
+	ls = kb_partition_log_start(p);
+	ok(ls > 30 && ls <= 60, "retention.ms deleted old segments (start %"
+	   PRId64 ")", ls);
+	kb_store_tick(s, now + 7200 * 1000);
+	ok(kb_partition_log_end(p) == 120 && kb_partition_log_start(p) >= ls,
+	   "the active segment is never deleted");
+	kb_store_close(s);
+}
+
+/* Writes @len bytes of @data as the partition's only segment. */
+static void put_segment(const char *pdir, const uint8_t *data, size_t len)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%020d.log", pdir, 0);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0644);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		fprintf(stderr, "put_segment failed\n");
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%020d.index", pdir, 0);
+	unlink(path);
+}
+
+static void test_recovery(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	uint8_t buf[4096], golden[65536];
+	char pdir[160], path[256];
+	size_t glen = 0, last_pos = 0, l;
+	int bad = 0, fd;
+	int64_t last_base = 0;
+
+	fresh();
+	s = open_store(&o);
+	kb_store_topic_create(s, "rec", 1);
+	p = kb_store_partition(s, "rec", 0);
+	for (int i = 0; i < 5; i++) {
+		struct bopt bo = plain(3 + i);
+
+		bo.pid = 77;
+		bo.epoch = 0;
+		bo.seq = (int32_t)kb_partition_log_end(p);
+		l = make_batch(buf, &bo);
+		last_base = kb_partition_log_end(p);
+		append(p, buf, l, NULL);
+	}
+	kb_store_close(s);
+	snprintf(pdir, sizeof(pdir), "%s/rec-0", dir0);
+	snprintf(path, sizeof(path), "%s/%020d.log", pdir, 0);
+	fd = open(path, O_RDONLY);
+	glen = (size_t)read(fd, golden, sizeof(golden));
+	close(fd);
+	/* Position of the last batch. */
+	for (size_t q = 0; q < glen;) {
+		last_pos = q;
+		q += KB_B_LOG_OVERHEAD + kb_get_be32(golden + q + KB_B_LENGTH);
+	}
+	ok(glen > 0 && last_pos > 0, "golden log of %zu bytes", glen);
+	for (size_t cut = last_pos; cut < glen; cut++) {
+		int16_t e;
+
+		put_segment(pdir, golden, cut);
+		s = open_store(&o);
+		p = s ? kb_store_partition(s, "rec", 0) : NULL;
+		if (!p || kb_partition_log_end(p) != last_base ||
+		    kb_partition_size(p) != last_pos) {
+			bad++;
+		} else {
+			/* The producer's retry of the lost batch is new. */
+			struct bopt bo = plain(7);
+
+			bo.pid = 77;
+			bo.epoch = 0;
+			bo.seq = (int32_t)last_base;
+			l = make_batch(buf, &bo);
+			if (append(p, buf, l, &e) != last_base)
+				bad++;
+		}
+		kb_store_close(s);
+	}
+	ok(!bad, "cut at every byte of the last batch: tail dropped (%d bad)",
+	   bad);
+	/* Garbage after a whole log. */
+	memcpy(buf, golden, glen);
+	for (int g = 1; g < 80; g += 13) {
+		uint8_t tmp[65536];
+
+		memcpy(tmp, golden, glen);
+		for (int k = 0; k < g; k++)
+			tmp[glen + k] = (uint8_t)(k * 37 + g);
+		put_segment(pdir, tmp, glen + g);
+		s = open_store(&o);
+		p = s ? kb_store_partition(s, "rec", 0) : NULL;
+		if (!p || kb_partition_log_end(p) != last_base + 7 ||
+		    kb_partition_size(p) != glen)
+			bad++;
+		kb_store_close(s);
+	}
+	ok(!bad, "garbage after the last batch is cut");
+	/* A flipped bit inside the last batch. */
+	{
+		uint8_t tmp[65536];
+
+		memcpy(tmp, golden, glen);
+		tmp[glen - 2] ^= 4;
+		put_segment(pdir, tmp, glen);
+		s = open_store(&o);
+		p = s ? kb_store_partition(s, "rec", 0) : NULL;
+		ok(p && kb_partition_log_end(p) == last_base &&
+		   kb_partition_size(p) == last_pos,
+		   "CRC-failing last batch is cut");
+		kb_store_close(s);
+	}
+	/* Leftovers: temp files and a half-made partition dir. */
+	put_segment(pdir, golden, glen);
+	snprintf(path, sizeof(path), "%s/00000000000000000005.snapshot.tmp",
+		 pdir);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	snprintf(path, sizeof(path), "%s/topics.meta.tmp", dir0);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	snprintf(path, sizeof(path), "%s/half-0", dir0);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/half-0/%020d.log", dir0, 0);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	s = open_store(&o);
+	p = s ? kb_store_partition(s, "rec", 0) : NULL;
+	ok(p && kb_partition_log_end(p) == last_base + 7, "log intact");
+	snprintf(path, sizeof(path), "%s/half-0", dir0);
+	ok(access(path, F_OK) && count_files(pdir, ".tmp") == 0 &&
+	   count_files(dir0, ".tmp") == 0,
+	   "temp files and the half-created dir are removed");
+	kb_store_close(s);
+}
+
+static int64_t idem(struct kb_partition *p, int64_t pid, int16_t epoch,
+		    int32_t seq, int n, int16_t *e)
+{
+	uint8_t buf[4096];
+	struct bopt bo = plain(n);
+
+	bo.pid = pid;
+	bo.epoch = epoch;
+	bo.seq = seq;
+	return append(p, buf, make_batch(buf, &bo), e);
+}
+
+static void test_idempotence(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	int64_t pid, pid2, pids[5];
+	int16_t e;
+	bool uniq = true;
+
+	fresh();
+	o.segment_bytes = 600;
+	s = open_store(&o);
+	kb_store_topic_create(s, "id", 1);
+	p = kb_store_partition(s, "id", 0);
+	ok(!kb_store_next_producer_id(s, &pid), "producer id");
+	ok(idem(p, pid, 0, 0, 3, &e) == 0, "seq 0 accepted");
+	ok(idem(p, pid, 0, 3, 2, &e) == 3, "seq 3 accepted");
+	ok(idem(p, pid, 0, 0, 3, &e) == 0 && kb_partition_log_end(p) == 5,
+	   "retry of seq 0: original offset, nothing appended");
+	ok(idem(p, pid, 0, 3, 2, &e) == 3 && kb_partition_log_end(p) == 5,
+	   "retry of seq 3: original offset");
+	ok(idem(p, pid, 0, 9, 1, &e) < 0 &&
+	   e == KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "gap: OUT_OF_ORDER");
+	ok(idem(p, pid, 0, 4, 1, &e) < 0 &&
+	   e == KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "overlap: OUT_OF_ORDER");
+	ok(idem(p, pid, 1, 5, 1, &e) < 0 &&
+	   e == KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+	   "new epoch not at seq 0: OUT_OF_ORDER");
+	ok(idem(p, pid, 1, 0, 2, &e) == 5, "new epoch at seq 0 accepted");
+	ok(idem(p, pid, 0, 5, 1, &e) < 0 &&
+	   e == KB_ERR_INVALID_PRODUCER_EPOCH, "old epoch: INVALID_EPOCH");
+	ok(!kb_store_next_producer_id(s, &pid2) && pid2 != pid, "second id");
+	ok(idem(p, pid2, 0, 4, 1, &e) < 0 &&
+	   e == KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+	   "unknown producer not at seq 0: OUT_OF_ORDER");
+	for (int i = 0; i < 40; i++)
+		idem(p, pid2, 0, i * 2, 2, &e);
+	ok(kb_partition_log_end(p) == 87, "80 more records");
+	ok(idem(p, pid2, 0, 78, 2, &e) == 85, "recent duplicate detected");
+	ok(idem(p, pid2, 0, 68, 2, &e) < 0, "duplicate older than 5 batches "
+	   "is not taken as new");
+	ok(kb_partition_log_end(p) == 87, "nothing appended by them");
+	/* Survives restart (snapshot at roll + active segment replay). */
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "id", 0);
+	ok(p && idem(p, pid2, 0, 78, 2, &e) == 85 &&
+	   kb_partition_log_end(p) == 87, "duplicate detected after reopen");
+	ok(idem(p, pid, 1, 2, 1, &e) == 87, "epoch 1 continues after reopen");
+	ok(idem(p, pid, 0, 7, 1, &e) < 0 && e == KB_ERR_INVALID_PRODUCER_EPOCH,
+	   "epoch fenced after reopen");
+	ok(idem(p, pid2, 0, 81, 1, &e) < 0 &&
+	   e == KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "gap after reopen");
+	/* Without the snapshots: rebuilt from every segment. */
+	kb_store_close(s);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -f %s/id-0/*.snapshot", dir0);
+		ok(!system(cmd), "snapshots removed");
+	}
+	s = open_store(&o);
+	p = kb_store_partition(s, "id", 0);
+	ok(p && idem(p, pid2, 0, 78, 2, &e) == 85 &&
+	   idem(p, pid, 1, 2, 1, &e) == 87 && kb_partition_log_end(p) == 88,
+	   "state rebuilt from the log without snapshots");
+	/* Producer ids never repeat across restarts. */
+	for (int i = 0; i < 5; i++) {
+		kb_store_close(s);
+		s = open_store(&o);
+		kb_store_next_producer_id(s, &pids[i]);
+		if (pids[i] <= pid2 || (i && pids[i] <= pids[i - 1]))
+			uniq = false;
+	}
+	for (int i = 0; i < 2500; i++) {
+		int64_t x;
+
+		kb_store_next_producer_id(s, &x);
+		if (x <= pids[4])
+			uniq = false;
+		pids[4] = x;
+	}
+	kb_store_close(s);
+	s = open_store(&o);
+	kb_store_next_producer_id(s, &pid);
+	ok(uniq && pid > pids[4], "producer ids unique across reopen");
+	kb_store_close(s);
+}
+
+static int dirs_with(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_topics(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	const struct kb_topic *t;
+	uint8_t ida[16], idb[16];
+	char longname[300];
+
+	fresh();
+	o.n_log_dirs = 2;
+	s = open_store(&o);
+	ok(kb_store_topic_create(s, "a", 3) == KB_ERR_NONE, "create a/3");
+	ok(kb_store_topic_create(s, "b.x_y-z", 2) == KB_ERR_NONE,
+	   "create b.x_y-z/2");
+	ok(kb_store_topic_create(s, "a", 1) == KB_ERR_TOPIC_ALREADY_EXISTS,
+	   "duplicate name");
+	ok(kb_store_topic_create(s, "bad/name", 1) ==
+	   KB_ERR_INVALID_TOPIC_EXCEPTION &&
+	   kb_store_topic_create(s, "..", 1) ==
+	   KB_ERR_INVALID_TOPIC_EXCEPTION &&
+	   kb_store_topic_create(s, "", 1) == KB_ERR_INVALID_TOPIC_EXCEPTION,
+	   "bad names refused");
+	memset(longname, 'x', 250);
+	longname[250] = 0;
+	ok(kb_store_topic_create(s, longname, 1) ==
+	   KB_ERR_INVALID_TOPIC_EXCEPTION, "250-char name refused");
+	ok(kb_store_topic_create(s, "c", 0) == KB_ERR_INVALID_PARTITIONS,
+	   "zero partitions refused");
+	ok(dirs_with(dir0, "a-") + dirs_with(dir1, "a-") == 3 &&
+	   dirs_with(dir0, "b.x_y-z-") + dirs_with(dir1, "b.x_y-z-") == 2,
+	   "partition dirs made");
+	ok(dirs_with(dir0, "a-") + dirs_with(dir0, "b.") == 3 &&
+	   dirs_with(dir1, "a-") + dirs_with(dir1, "b.") == 2,
+	   "partitions spread over both log dirs");
+	t = kb_store_topic_find(s, "a");
+	memcpy(ida, t->id, 16);
+	memcpy(idb, kb_store_topic_find(s, "b.x_y-z")->id, 16);
+	ok(memcmp(ida, idb, 16) && (ida[6] >> 4) == 4, "random v4 ids");
+	ok(kb_store_topic_find_id(s, idb) == kb_store_topic_find(s, "b.x_y-z"),
+	   "find by id");
+	ok(kb_store_topic_grow(s, "b.x_y-z", 4) == KB_ERR_NONE, "grow b to 4");
+	ok(kb_store_topic_grow(s, "b.x_y-z", 4) == KB_ERR_INVALID_PARTITIONS,
+	   "grow to the same count refused");
+	ok(kb_store_partition(s, "b.x_y-z", 3), "new partition usable");
+	ok(kb_store_topic_delete(s, "a") == KB_ERR_NONE, "delete a");
+	ok(kb_store_topic_delete(s, "a") == KB_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+	   "delete twice");
+	ok(dirs_with(dir0, "a-") + dirs_with(dir1, "a-") == 0,
+	   "a's dirs removed");
+	{
+		uint8_t buf[4096];
+		struct bopt bo = plain(2);
+
+		append(kb_store_partition(s, "b.x_y-z", 3), buf,
+		       make_batch(buf, &bo), NULL);
+	}
+	kb_store_close(s);
+	s = open_store(&o);
+	ok(s && kb_store_topic_count(s) == 1, "one topic after reopen");
+	t = s ? kb_store_topic_at(s, 0) : NULL;
+	ok(t && !strcmp(t->name, "b.x_y-z") && t->n_partitions == 4 &&
+	   !memcmp(t->id, idb, 16), "name, partitions and id persisted");
+	ok(kb_partition_log_end(kb_store_partition(s, "b.x_y-z", 3)) == 2,
+	   "data of a grown partition persisted");
+	kb_store_close(s);
+	/* Reordered log dirs: partitions are found where they are. */
+	{
+		const char *rev[2] = { dir1, dir0 };
+
+		o.log_dirs = rev;
+		s = open_store(&o);
+		ok(s && kb_store_topic_count(s) == 1 &&
+		   kb_partition_log_end(kb_store_partition(s, "b.x_y-z", 3)) ==
+		   2, "log dirs in another order");
+		kb_store_close(s);
+	}
+	/* A damaged copy of the metadata: the other one is used. */
+	{
+		char path[256];
+		int fd;
+
+		o = opts();
+		o.n_log_dirs = 2;
+		snprintf(path, sizeof(path), "%s/topics.meta", dir0);
+		fd = open(path, O_WRONLY);
+		ok(fd >= 0 && pwrite(fd, "X", 1, 20) == 1, "damage one copy");
+		close(fd);
+		s = open_store(&o);
+		ok(s && kb_store_topic_count(s) == 1, "other copy used");
+		kb_store_close(s);
+	}
+}
+
+static void test_offset_for_time(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	uint8_t buf[4096];
+	int64_t off, ts;
+	int bad = 0;
+
+	fresh();
+	o.segment_bytes = 700;
+	o.index_interval_bytes = 100;
+	s = open_store(&o);
+	kb_store_topic_create(s, "ts", 1);
+	p = kb_store_partition(s, "ts", 0);
+	ok(!kb_partition_offset_for_time(p, 5, &off, &ts) && off == -1,
+	   "empty log: no offset for a time");
+	/* Batch i (2 records, offsets 2i, 2i+1) has timestamp 1000 * (i+1),
+	 * except batch 20 which is the newest of all. */
+	for (int i = 0; i < 40; i++) {
+		struct bopt bo = plain(2);
+
+		bo.ts = i == 20 ? 100000 : 1000 * (i + 1);
+		append(p, buf, make_batch(buf, &bo), NULL);
+	}
+	for (int i = 0; i < 40; i++) {
+		int64_t want = i < 20 ? 2 * i : 40;
+
+		/* Just above batch i-1's timestamp: batch i (or batch 10). */
+		if (kb_partition_offset_for_time(p, 1000 * i + 1, &off, &ts) ||
+		    off != want)
+			bad++;
+	}
+	ok(!bad, "first batch with max timestamp >= ts (%d bad)", bad);
+	ok(!kb_partition_offset_for_time(p, 0, &off, &ts) && off == 0 &&
+	   ts == 1000, "ts 0: first batch");
+	ok(!kb_partition_offset_for_time(p, 100000, &off, &ts) && off == 40 &&
+	   ts == 100000, "exact max timestamp");
+	ok(!kb_partition_offset_for_time(p, 100001, &off, &ts) && off == -1,
+	   "after every timestamp: -1");
+	ok(!kb_partition_offset_for_time(p, -1, &off, &ts) && off == 80,
+	   "-1: high watermark");
+	ok(!kb_partition_offset_for_time(p, -2, &off, &ts) && off == 0,
+	   "-2: log start");
+	ok(!kb_partition_offset_for_time(p, -3, &off, &ts) && off == 40 &&
+	   ts == 100000, "-3: batch with the max timestamp");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "ts", 0);
+	ok(!kb_partition_offset_for_time(p, 15001, &off, &ts) && off == 30 &&
+	   ts == 16000, "time lookup after reopen (loaded time indexes)");
+	ok(!kb_partition_offset_for_time(p, 30001, &off, &ts) && off == 40 &&
+	   ts == 100000, "later time after reopen");
+	ok(!kb_partition_offset_for_time(p, -3, &off, &ts) && off == 40,
+	   "-3 after reopen");
+	kb_store_close(s);
+}
+
+static void test_truncate(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	struct kb_batch b;
+	int16_t e;
+	int64_t pid;
+
+	fresh();
+	o.segment_bytes = 400;
+	s = open_store(&o);
+	kb_store_topic_create(s, "tr", 1);
+	p = kb_store_partition(s, "tr", 0);
+	kb_store_next_producer_id(s, &pid);
+	for (int i = 0; i < 20; i++)
+		idem(p, pid, 0, 3 * i, 3, &e);
+	ok(kb_partition_log_end(p) == 60, "60 records");
+	ok(!kb_partition_truncate(p, 45) && kb_partition_log_end(p) == 45 &&
+	   kb_partition_high_watermark(p) == 45, "truncate to a batch edge");
+	ok(!kb_partition_truncate(p, 40) && kb_partition_log_end(p) == 39,
+	   "truncate inside a batch drops the whole batch");
+	ok(!kb_partition_read(p, 39, 100, true, &rr) && !rr.error &&
+	   rr.slice.len == 0, "nothing at the new end");
+	ok(read_at(p, 38, 1000, &b, &rr, NULL, 0) && b.base == 36 &&
+	   kb_batch_last(&b) == 38, "last batch intact");
+	ok(idem(p, pid, 0, 39, 3, &e) == 39,
+	   "producer state follows the truncation");
+	ok(idem(p, pid, 0, 39, 3, &e) == 39 && kb_partition_log_end(p) == 42,
+	   "and detects duplicates again");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "tr", 0);
+	ok(p && kb_partition_log_end(p) == 42, "truncation persisted");
+	ok(read_at(p, 20, 1000, &b, &rr, NULL, 0) && b.base == 18,
+	   "reads after truncation and reopen");
+	ok(!kb_partition_truncate(p, 0) && kb_partition_log_end(p) == 0 &&
+	   kb_partition_log_start(p) == 0 && kb_partition_size(p) == 0,
+	   "truncate to 0 empties the log");
+	ok(idem(p, pid, 0, 0, 3, &e) == 0, "append after emptying");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "tr", 0);
+	ok(p && kb_partition_log_end(p) == 3, "reopen after emptying");
+	kb_store_close(s);
+}
+
+static void test_flush_policy(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	uint8_t buf[4096];
+	struct bopt bo = plain(2);
+
+	fresh();
+	o.flush_messages = 1;
+	o.flush_ms = 10;
+	s = open_store(&o);
+	kb_store_topic_create(s, "f", 1);
+	p = kb_store_partition(s, "f", 0);
+	ok(append(p, buf, make_batch(buf, &bo), NULL) == 0 && !p->dirty,
+	   "flush.messages=1: fsynced before append returns");
+	kb_store_close(s);
+	o.flush_messages = INT64_MAX;
+	s = open_store(&o);
+	p = kb_store_partition(s, "f", 0);
+	append(p, buf, make_batch(buf, &bo), NULL);
+	ok(p->dirty, "larger flush.messages: not yet");
+	kb_store_tick(s, kb_now_ms() + 20);
+	ok(!p->dirty, "flush.ms flushes in tick");
+	ok(!kb_store_flush_all(s), "flush_all");
+	kb_store_close(s);
+}
+
+int main(void)
+{
+	snprintf(root, sizeof(root), "/tmp/kb-test-store.XXXXXX");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(dir0, sizeof(dir0), "%s/d0", root);
+	snprintf(dir1, sizeof(dir1), "%s/d1", root);
+	{
+		uint8_t v[] = "123456789";
+
+		ok(kb_crc32c(0, v, 9) == 0xe3069283, "CRC-32C check value");
+		ok(kb_crc32c(kb_crc32c(0, v, 4), v + 4, 5) == 0xe3069283,
+		   "CRC-32C continues across buffers");
+	}
+	test_append_read();
+	test_validation();
+	test_index_segments();
+	test_roll_time();
+	test_retention();
+	test_recovery();
+	test_idempotence();
+	test_topics();
+	test_offset_for_time();
+	test_truncate();
+	test_flush_policy();
+	rm_rf(root);
+	return tap_done();
+}
