@@ -264,7 +264,7 @@ const struct kb_topic *kb_topic_get_or_create(struct kb_broker *b,
 		*err = (int16_t)ret;
 		return NULL;
 	}
-	kb_info("auto-created topic %s with %d partition(s)", name,
+	kb_dbg("auto-created topic %s with %d partition(s)", name,
 		b->cfg->num_partitions);
 	t = kb_store_topic_find(b->store, name);
 	if (!t)

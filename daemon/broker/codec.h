@@ -73,6 +73,12 @@ int32_t kb_rd_carray(struct kb_rd *rd);
 int32_t kb_rd_varray(struct kb_rd *rd, bool flex);
 /* Skips a tagged field section (all tags are unknown to us). */
 void kb_rd_tags(struct kb_rd *rd);
+/* Tagged fields only in flexible versions. */
+static inline void kb_rd_vtags(struct kb_rd *rd, bool flex)
+{
+	if (flex)
+		kb_rd_tags(rd);
+}
 void kb_rd_skip(struct kb_rd *rd, size_t n);
 
 struct kb_wr {

@@ -59,7 +59,7 @@ static int32_t read_assignments(struct kb_rd *rd, bool flex, int32_t me,
 		for (k = 0; k < nb && !rd->err; k++)
 			if (kb_rd_i32(rd) != me)
 				*ok = false;
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 	}
 	return n;
 }
@@ -79,14 +79,14 @@ static bool create_topics_valid(struct kb_rd rd, int16_t ver, bool flex)
 		for (k = 0; k < nc && !rd.err; k++) {
 			kb_rd_vstr(&rd, flex);
 			kb_rd_vnstr(&rd, flex);
-			kb_rd_tags(&rd);
+			kb_rd_vtags(&rd, flex);
 		}
-		kb_rd_tags(&rd);
+		kb_rd_vtags(&rd, flex);
 	}
 	kb_rd_i32(&rd);
 	if (ver >= 1)
 		kb_rd_bool(&rd);
-	kb_rd_tags(&rd);
+	kb_rd_vtags(&rd, flex);
 	return !rd.err && nt >= 0;
 }
 
@@ -116,9 +116,9 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 		for (k = 0; k < nc; k++) {
 			kb_rd_vstr(&tail, flex);
 			kb_rd_vnstr(&tail, flex);
-			kb_rd_tags(&tail);
+			kb_rd_vtags(&tail, flex);
 		}
-		kb_rd_tags(&tail);
+		kb_rd_vtags(&tail, flex);
 	}
 	kb_rd_i32(&tail);
 	if (ver >= 1)
@@ -141,9 +141,9 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 		for (k = 0; k < nc; k++) {
 			kb_rd_vstr(rd, flex);
 			kb_rd_vnstr(rd, flex);
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 		}
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 
 		if (!kb_str_copy(name, sizeof(name), s) ||
 		    !kb_topic_name_valid(s.ptr, s.len))
@@ -169,7 +169,7 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 							      np),
 					"creating topic", name);
 			if (!err)
-				kb_info("created topic %s with %d partition(s)",
+				kb_dbg("created topic %s with %d partition(s)",
 					name, np);
 		}
 		if (!err && !validate_only)
@@ -233,13 +233,13 @@ int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
 
 			kb_rd_cnstr(&scan);
 			kb_rd_uuid(&scan, id);
-			kb_rd_tags(&scan);
+			kb_rd_vtags(&scan, flex);
 		} else {
 			kb_rd_vstr(&scan, flex);
 		}
 	}
 	kb_rd_i32(&scan);
-	kb_rd_tags(&scan);
+	kb_rd_vtags(&scan, flex);
 	if (scan.err || nt < 0)
 		return KB_H_CLOSE;
 
@@ -257,7 +257,7 @@ int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
 		s = ver >= 6 ? kb_rd_cnstr(rd) : kb_rd_vstr(rd, flex);
 		if (ver >= 6) {
 			kb_rd_uuid(rd, id);
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 		}
 		if (s.ptr) {
 			if (kb_str_copy(name, sizeof(name), s))
@@ -275,7 +275,7 @@ int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
 			err = store_err(kb_store_topic_delete(b->store, name),
 					"deleting topic", name);
 			if (!err)
-				kb_info("deleted topic %s", name);
+				kb_dbg("deleted topic %s", name);
 		}
 		if (ver >= 6) {
 			if (s.ptr)
@@ -311,11 +311,11 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 		kb_rd_vstr(&scan, flex);
 		kb_rd_i32(&scan);
 		read_assignments(&scan, flex, me, false, &ok);
-		kb_rd_tags(&scan);
+		kb_rd_vtags(&scan, flex);
 	}
 	kb_rd_i32(&scan);
 	validate_only = kb_rd_bool(&scan);
-	kb_rd_tags(&scan);
+	kb_rd_vtags(&scan, flex);
 	if (scan.err || nt < 0)
 		return KB_H_CLOSE;
 
@@ -330,7 +330,7 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 		int16_t err = 0;
 
 		na = read_assignments(rd, flex, me, false, &ok);
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 		if (kb_str_copy(name, sizeof(name), s))
 			t = kb_store_topic_find(b->store, name);
 		if (!t)
@@ -344,7 +344,7 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 							    count),
 					"growing topic", name);
 			if (!err)
-				kb_info("topic %s now has %d partitions",
+				kb_dbg("topic %s now has %d partitions",
 					name, count);
 		}
 		if (flex)

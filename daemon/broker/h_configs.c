@@ -163,13 +163,13 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 		nk = kb_rd_varray(&scan, flex);
 		for (k = 0; k < nk && !scan.err; k++)
 			kb_rd_vstr(&scan, flex);
-		kb_rd_tags(&scan);
+		kb_rd_vtags(&scan, flex);
 	}
 	if (ver >= 1)
 		synonyms = kb_rd_bool(&scan);
 	if (ver >= 3)
 		kb_rd_bool(&scan);
-	kb_rd_tags(&scan);
+	kb_rd_vtags(&scan, flex);
 	if (scan.err || nr < 0)
 		return KB_H_CLOSE;
 
@@ -190,7 +190,7 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 		keys = *rd;
 		for (k = 0; k < nk; k++)
 			kb_rd_vstr(rd, flex);
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 
 		snprintf(me, sizeof(me), "%d", cfg->broker_id);
 		if (type == RES_TOPIC) {

@@ -226,10 +226,10 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 			if (ver >= 5)
 				kb_rd_i64(&scan);
 			kb_rd_i32(&scan);
-			kb_rd_tags(&scan);
+			kb_rd_vtags(&scan, flex);
 		}
 		total += np;
-		kb_rd_tags(&scan);
+		kb_rd_vtags(&scan, flex);
 	}
 	if (scan.err)
 		return false;
@@ -266,9 +266,9 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 				kb_rd_i64(rd);	/* follower log_start */
 			fp->max_bytes = kb_rd_i32(rd);
 			fp->res.slice.fd = -1;
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 		}
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 	}
 	if (ver >= 7) {
 		nt = kb_rd_varray(rd, flex);	/* forgotten topics */
@@ -276,12 +276,12 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 			kb_rd_vstr(rd, flex);
 			np = kb_rd_varray(rd, flex);
 			kb_rd_skip(rd, np > 0 ? (size_t)np * 4 : 0);
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 		}
 	}
 	if (ver >= 11)
 		kb_rd_vstr(rd, flex);	/* rack_id */
-	kb_rd_tags(rd);
+	kb_rd_vtags(rd, flex);
 	return !rd->err;
 }
 

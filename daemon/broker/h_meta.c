@@ -82,7 +82,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 		} else {
 			kb_rd_vstr(&scan, flex);
 		}
-		kb_rd_tags(&scan);
+		kb_rd_vtags(&scan, flex);
 	}
 	if (ver >= 4)
 		allow = kb_rd_bool(&scan);
@@ -90,7 +90,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 		kb_rd_bool(&scan);
 	if (ver >= 8)
 		kb_rd_bool(&scan);
-	kb_rd_tags(&scan);
+	kb_rd_vtags(&scan, flex);
 	if (scan.err)
 		return KB_H_CLOSE;
 
@@ -123,7 +123,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 			} else {
 				s = kb_rd_vstr(rd, flex);
 			}
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 			if (!s.ptr) {
 				t = kb_store_topic_find_id(b->store, id);
 				if (!t)
@@ -163,7 +163,7 @@ int kb_h_describe_cluster(struct kb_req *req, struct kb_resp *resp)
 	kb_rd_bool(rd);		/* include_cluster_authorized_operations */
 	if (req->hdr.api_version >= 1)
 		endpoint_type = kb_rd_i8(rd);
-	kb_rd_tags(rd);
+	kb_rd_tags(rd);	/* always flexible */
 	if (rd->err)
 		return KB_H_CLOSE;
 	if (endpoint_type != 1)

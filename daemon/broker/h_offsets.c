@@ -19,11 +19,11 @@ static bool list_offsets_valid(struct kb_rd rd, int16_t ver, bool flex)
 			kb_rd_i64(&rd);
 			if (ver == 0)
 				kb_rd_i32(&rd);
-			kb_rd_tags(&rd);
+			kb_rd_vtags(&rd, flex);
 		}
-		kb_rd_tags(&rd);
+		kb_rd_vtags(&rd, flex);
 	}
-	kb_rd_tags(&rd);
+	kb_rd_vtags(&rd, flex);
 	return !rd.err && nt >= 0;
 }
 
@@ -66,7 +66,7 @@ int kb_h_list_offsets(struct kb_req *req, struct kb_resp *resp)
 			ts = kb_rd_i64(rd);
 			if (ver == 0)
 				kb_rd_i32(rd);	/* max_num_offsets */
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 			if (name_ok)
 				p = kb_store_partition(req->b->store, name,
 						       idx);
@@ -95,7 +95,7 @@ int kb_h_list_offsets(struct kb_req *req, struct kb_resp *resp)
 			}
 			kb_wr_tags(w, flex);
 		}
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 		kb_wr_tags(w, flex);
 	}
 	kb_wr_tags(w, flex);

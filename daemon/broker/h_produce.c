@@ -19,11 +19,11 @@ static bool produce_valid(struct kb_rd rd, bool flex)
 		for (j = 0; j < np && !rd.err; j++) {
 			kb_rd_i32(&rd);
 			kb_rd_vnbytes(&rd, flex);
-			kb_rd_tags(&rd);
+			kb_rd_vtags(&rd, flex);
 		}
-		kb_rd_tags(&rd);
+		kb_rd_vtags(&rd, flex);
 	}
-	kb_rd_tags(&rd);
+	kb_rd_vtags(&rd, flex);
 	return !rd.err && nt >= 0;
 }
 
@@ -98,7 +98,7 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 			struct kb_partition *p = NULL;
 			int ret;
 
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 			if (!r.error && t) {
 				p = kb_store_partition(b->store, t->name, idx);
 				if (!p)
@@ -127,10 +127,10 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 				r.base_offset = -1;
 			write_part(w, ver, flex, idx, &r);
 		}
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 		kb_wr_tags(w, flex);
 	}
-	kb_rd_tags(rd);
+	kb_rd_vtags(rd, flex);
 	kb_wr_i32(w, 0);	/* throttle_time_ms */
 	kb_wr_tags(w, flex);
 	if (appended)

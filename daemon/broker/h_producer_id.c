@@ -22,7 +22,7 @@ int kb_h_init_producer_id(struct kb_req *req, struct kb_resp *resp)
 		kb_rd_i64(rd);		/* producer_id */
 		kb_rd_i16(rd);		/* producer_epoch */
 	}
-	kb_rd_tags(rd);
+	kb_rd_vtags(rd, req->flex);
 	if (rd->err)
 		return KB_H_CLOSE;
 	if (txn.ptr) {

@@ -36,7 +36,7 @@ static void echo_topics(struct kb_rd *rd, struct kb_wr *w, bool flex,
 			kb_wr_tags(w, flex);
 		}
 		if (flex)
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 		kb_wr_tags(w, flex);
 	}
 }
@@ -50,7 +50,7 @@ static int32_t txn_offset_part(struct kb_rd *rd, bool flex, int16_t ver)
 		kb_rd_i32(rd);
 	kb_rd_vnstr(rd, flex);
 	if (flex)
-		kb_rd_tags(rd);
+		kb_rd_vtags(rd, flex);
 	return idx;
 }
 
@@ -121,7 +121,7 @@ int kb_h_txn_unsupported(struct kb_req *req, struct kb_resp *resp)
 			kb_rd_bool(rd);
 			echo_topics(rd, w, flex, NULL, ver, true);
 			kb_rd_i32(rd);
-			kb_rd_tags(rd);
+			kb_rd_vtags(rd, flex);
 			kb_wr_tags(w, flex);
 		}
 		break;
