@@ -296,6 +296,8 @@ static void remove_snapshots(struct kb_partition *p, struct offsets *snaps,
 	}
 }
 
+static int drop_head(struct kb_partition *p, size_t n, const char *why);
+
 static int open_segments(struct kb_partition *p, struct offsets *logs,
 			 int64_t now_ms)
 {
@@ -324,7 +326,9 @@ static int open_segments(struct kb_partition *p, struct offsets *logs,
 			p->log_end = next;
 		else
 			kb_idx_seal(&p->segs[i]);
-		err = kb_idx_save(p->dfd, p->path, &p->segs[i], true);
+		/* The active segment's indexes are rebuilt on every open:
+		 * no need to make them durable. */
+		err = kb_idx_save(p->dfd, p->path, &p->segs[i], !last);
 		if (err)
 			return err;
 	}
@@ -338,6 +342,7 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	struct kb_partition *p = calloc(1, sizeof(*p));
 	int64_t now = kb_now_ms(), ckpt;
 	char name[KB_TOPIC_NAME_MAX + 16];
+	size_t n_below;
 	int err;
 
 	if (!p)
@@ -392,6 +397,12 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	if (p->log_start > p->log_end)
 		p->log_start = p->log_end;
 	p->hw = p->log_end;
+	/* Segments wholly below the log start: a deletion cut short. */
+	for (n_below = 0; n_below + 1 < p->n_segs &&
+	     p->segs[n_below + 1].base <= p->log_start; n_below++)
+		;
+	if (n_below && (err = drop_head(p, n_below, "below log start")))
+		goto fail;
 	err = rebuild_producers(p, &snaps);
 	if (err)
 		goto fail;
@@ -947,7 +958,7 @@ static int drop_head(struct kb_partition *p, size_t n, const char *why)
 static void retention(struct kb_partition *p, int64_t now_ms)
 {
 	const struct kb_store_opts *o = &p->s->o;
-	uint64_t total = kb_partition_size(p);
+	uint64_t total = o->retention_bytes >= 0 ? kb_partition_size(p) : 0;
 	size_t n = 0;
 	bool by_time = false;
 
@@ -1011,6 +1022,7 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 	struct kb_batch b;
 	uint64_t pos;
 	size_t si;
+	int64_t keep_to = -1;
 	int r, err;
 
 	if (offset < 0)
@@ -1021,6 +1033,7 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 		p->log_end, offset);
 	if (offset <= p->log_start || offset <= p->segs[0].base) {
 		err = truncate_fully(p, offset);
+		keep_to = -1;	/* no snapshot describes the new log */
 	} else {
 		while (p->segs[p->n_segs - 1].base >= offset) {
 			seg = active(p);
@@ -1045,9 +1058,10 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 		p->log_end = scan_segment(p, seg, false, kb_now_ms());
 		if (p->log_end < 0)
 			return (int)p->log_end;
-		err = kb_idx_save(p->dfd, p->path, seg, true);
+		err = kb_idx_save(p->dfd, p->path, seg, false);
 		if (!err)
 			err = kb_fsync_dir(p->dfd, p->path);
+		keep_to = seg->base;
 	}
 	if (p->hw > p->log_end)
 		p->hw = p->log_end;
@@ -1056,7 +1070,7 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 	if (!err)
 		err = list_dir(p, &logs, &snaps);
 	if (!err) {
-		remove_snapshots(p, &snaps, 0, active(p)->base);
+		remove_snapshots(p, &snaps, 0, keep_to);
 		logs.n = snaps.n = 0;
 		list_dir(p, &logs, &snaps);
 		err = rebuild_producers(p, &snaps);
