@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""python3-confluent-kafka against a real kbrokerd.
+
+Producer and assign()ed consumer (OFFSET_BEGINNING) round trip with keys
+and headers, then the AdminClient: create_topics, create_partitions,
+describe_configs, delete_topics.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kb import Broker, Tap  # noqa: E402
+
+from confluent_kafka import (Consumer, KafkaError, KafkaException,  # noqa: E402
+                             Producer, TopicPartition, OFFSET_BEGINNING)
+from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
+                                   NewPartitions, NewTopic)
+
+T = Tap()
+TMO = 60
+
+
+def consume(bootstrap, topic, nparts, want, timeout=TMO):
+    """All messages of topic's partitions from the beginning until EOF."""
+    c = Consumer({"bootstrap.servers": bootstrap,
+                  "group.id": "py-e2e-%d" % os.getpid(),
+                  "enable.auto.commit": False,
+                  "enable.partition.eof": True,
+                  "fetch.wait.max.ms": 100})
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
+              for p in range(nparts)])
+    out, eof = [], set()
+    end = time.time() + timeout
+    while time.time() < end and (len(eof) < nparts or len(out) < want):
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                eof.add(m.partition())
+            else:
+                T.diag("consume %s: %s" % (topic, m.error()))
+            continue
+        eof.discard(m.partition())
+        out.append(m)
+    if len(eof) < nparts or len(out) < want:
+        T.diag("consume %s: %d/%d messages, %d/%d EOF"
+               % (topic, len(out), want, len(eof), nparts))
+    c.close()
+    return out
+
+
+def produce(bootstrap, topic, msgs, conf=None):
+    """msgs: list of (partition or None, key, value, headers); returns
+    the delivery results as (err, partition, offset) in msgs' order."""
+    cfg = {"bootstrap.servers": bootstrap, "acks": "all",
+           "message.timeout.ms": 30000, "linger.ms": 5}
+    cfg.update(conf or {})
+    p = Producer(cfg)
+    res = [None] * len(msgs)
+
+    def cb(i):
+        def f(err, m):
+            res[i] = (err, m.partition(), m.offset())
+        return f
+
+    for i, (part, key, val, hdrs) in enumerate(msgs):
+        kw = {"key": key, "value": val, "on_delivery": cb(i)}
+        if part is not None:
+            kw["partition"] = part
+        if hdrs:
+            kw["headers"] = hdrs
+        while True:
+            try:
+                p.produce(topic, **kw)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    left = p.flush(TMO)
+    if left:
+        T.diag("flush: %d messages left" % left)
+    return res
+
+
+def admin_result(futs, what):
+    """{name: None or exception} from an AdminClient future dict."""
+    out = {}
+    for k, f in futs.items():
+        try:
+            f.result(timeout=TMO)
+            out[k] = None
+        except Exception as e:  # KafkaException or timeout
+            out[k] = e
+            T.diag("%s %s: %s" % (what, k, e))
+    return out
+
+
+def partitions_of(admin, topic):
+    md = admin.list_topics(topic=topic, timeout=TMO)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None:
+        return -1
+    return len(t.partitions)
+
+
+def main():
+    with Broker(extra=["num.partitions=2"]) as b:
+        if not T.ok(b.start(), "kbrokerd starts"):
+            return T.done()
+        bs = b.bootstrap
+
+        # Round trip on an auto-created 2-partition topic.
+        topic = "py-rt"
+        msgs = []
+        for i in range(600):
+            val = ("v%04d " % i).encode() + bytes(range(256)) * (i % 5)
+            hdrs = [("n", str(i).encode()), ("bin", b"\x00\xff")] \
+                if i % 3 == 0 else None
+            key = None if i % 7 == 0 else ("key%d" % (i % 11)).encode()
+            msgs.append((i % 2, key, val, hdrs))
+        res = produce(bs, topic, msgs)
+        bad = [r for r in res if r is None or r[0] is not None]
+        T.ok(not bad, "produce 600 messages (keys, null keys, headers, "
+             "binary values): all delivered (%d failed)" % len(bad))
+        got = consume(bs, topic, 2, len(msgs))
+        T.ok(len(got) == len(msgs),
+             "assign() OFFSET_BEGINNING on both partitions reads %d/%d"
+             % (len(got), len(msgs)))
+        mism = 0
+        byoff = {(m.partition(), m.offset()): m for m in got}
+        for i, (part, key, val, hdrs) in enumerate(msgs):
+            r = res[i]
+            m = byoff.get((r[1], r[2])) if r and r[0] is None else None
+            if (m is None or m.key() != key or m.value() != val
+                    or (m.headers() or None) != hdrs
+                    or m.partition() != part):
+                if mism < 3:
+                    T.diag("message %d differs: %r" % (
+                        i, None if m is None else
+                        (m.partition(), m.offset(), m.key(),
+                         m.value()[:20], m.headers())))
+                mism += 1
+        T.ok(mism == 0, "every message read back with its key, value and "
+             "headers at its reported offset (%d differ)" % mism)
+        offs = {}
+        for m in got:
+            offs.setdefault(m.partition(), []).append(m.offset())
+        T.ok(all(o == list(range(len(o))) for o in offs.values()),
+             "offsets are dense from 0, in order, per partition")
+
+        # Watermarks.
+        c = Consumer({"bootstrap.servers": bs, "group.id": "py-wm"})
+        try:
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, 1),
+                                             timeout=TMO)
+        except KafkaException as e:
+            T.diag(e)
+            lo, hi = None, None
+        c.close()
+        T.ok((lo, hi) == (0, 300),
+             "watermarks of partition 1 are (0, 300): %r" % ((lo, hi),))
+
+        # AdminClient.
+        admin = AdminClient({"bootstrap.servers": bs})
+        r = admin_result(admin.create_topics(
+            [NewTopic("py-admin", num_partitions=3, replication_factor=1,
+                      config={"retention.ms": "3600000"}),
+             NewTopic("py-admin2", num_partitions=1,
+                      replication_factor=1)],
+            operation_timeout=30, request_timeout=TMO), "create_topics")
+        T.ok(r.get("py-admin") is None and r.get("py-admin2") is None,
+             "create_topics py-admin (3 partitions, retention.ms) and "
+             "py-admin2")
+        T.ok(partitions_of(admin, "py-admin") == 3,
+             "metadata shows py-admin with 3 partitions")
+        r = admin_result(admin.create_topics(
+            [NewTopic("py-admin", num_partitions=3, replication_factor=1)],
+            request_timeout=TMO), "create_topics (again)")
+        e = r.get("py-admin")
+        T.ok(isinstance(e, KafkaException) and
+             e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS,
+             "create_topics on an existing topic: TOPIC_ALREADY_EXISTS")
+        r = admin_result(admin.create_topics(
+            [NewTopic("bad/name", num_partitions=1, replication_factor=1)],
+            request_timeout=TMO), "create_topics (bad name)")
+        e = r.get("bad/name")
+        T.ok(isinstance(e, KafkaException) and
+             e.args[0].code() == KafkaError.INVALID_TOPIC_EXCEPTION,
+             "create_topics 'bad/name': INVALID_TOPIC_EXCEPTION")
+
+        r = admin_result(admin.create_partitions(
+            [NewPartitions("py-admin", 5)], request_timeout=TMO),
+            "create_partitions")
+        T.ok(r.get("py-admin") is None, "create_partitions py-admin to 5")
+        T.ok(partitions_of(admin, "py-admin") == 5,
+             "metadata shows py-admin with 5 partitions")
+        r = admin_result(admin.create_partitions(
+            [NewPartitions("py-admin", 2)], request_timeout=TMO),
+            "create_partitions (shrink)")
+        e = r.get("py-admin")
+        T.ok(isinstance(e, KafkaException) and
+             e.args[0].code() == KafkaError.INVALID_PARTITIONS,
+             "create_partitions to fewer: INVALID_PARTITIONS")
+        res = produce(bs, "py-admin", [(4, b"k", b"in new partition", None)])
+        T.ok(res[0] is not None and res[0][0] is None and res[0][2] == 0,
+             "produce to new partition 4: offset 0 (%r)" % (res[0],))
+        got = consume(bs, "py-admin", 5, 1)
+        T.ok([(m.partition(), m.value()) for m in got]
+             == [(4, b"in new partition")],
+             "read back from the new partition")
+
+        res = admin.describe_configs(
+            [ConfigResource(ConfigResource.Type.TOPIC, "py-admin")],
+            request_timeout=TMO)
+        cfg = None
+        for k, f in res.items():
+            try:
+                cfg = f.result(timeout=TMO)
+            except Exception as e:
+                T.diag("describe_configs: %s" % e)
+        T.ok(cfg is not None and "retention.ms" in cfg and
+             cfg["retention.ms"].value == "3600000",
+             "describe_configs topic py-admin: retention.ms=3600000 (%s)"
+             % (cfg["retention.ms"].value
+                if cfg and "retention.ms" in cfg else "absent"))
+        T.ok(cfg is not None and "cleanup.policy" in cfg,
+             "describe_configs topic py-admin lists cleanup.policy")
+        res = admin.describe_configs(
+            [ConfigResource(ConfigResource.Type.BROKER, "0")],
+            request_timeout=TMO)
+        bcfg = None
+        for k, f in res.items():
+            try:
+                bcfg = f.result(timeout=TMO)
+            except Exception as e:
+                T.diag("describe_configs broker: %s" % e)
+        T.ok(bcfg is not None and "num.partitions" in bcfg and
+             bcfg["num.partitions"].value == "2",
+             "describe_configs broker 0: num.partitions=2")
+
+        r = admin_result(admin.delete_topics(
+            ["py-admin2"], operation_timeout=30, request_timeout=TMO),
+            "delete_topics")
+        T.ok(r.get("py-admin2") is None, "delete_topics py-admin2")
+        md = admin.list_topics(timeout=TMO)
+        T.ok("py-admin2" not in md.topics and "py-admin" in md.topics
+             and topic in md.topics,
+             "metadata no longer lists py-admin2, still lists the others")
+        r = admin_result(admin.delete_topics(
+            ["py-nonexistent"], request_timeout=TMO), "delete_topics")
+        e = r.get("py-nonexistent")
+        T.ok(isinstance(e, KafkaException) and
+             e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART,
+             "delete_topics on a missing topic: UNKNOWN_TOPIC_OR_PART")
+
+        T.ok(b.alive(), "kbrokerd still running")
+        T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
+        if T.failed:
+            T.diag(b.log_tail(40))
+    return T.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
