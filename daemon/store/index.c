@@ -246,7 +246,7 @@ int kb_idx_load(int dfd, struct kb_segment *seg)
 		uint32_t rel = kb_get_be32(ob + i * OIDX_SIZE);
 		uint32_t pos = kb_get_be32(ob + i * OIDX_SIZE + 4);
 
-		if (pos + (uint64_t)KB_B_HDR > seg->size ||
+		if ((uint64_t)pos + KB_B_HDR > seg->size ||
 		    (seg->n_o && (rel <= seg->o[seg->n_o - 1].rel ||
 				  pos <= seg->o[seg->n_o - 1].pos)))
 			goto out;

@@ -134,8 +134,10 @@ struct kb_hdr_iter {
 	bool borrowed;
 };
 
-/* Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
- * -EBADMSG at a bad or torn header, or a negative errno. */
+/*
+ * Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
+ * -EBADMSG at a bad or torn header, or a negative errno.
+ */
 int kb_hdr_next(struct kb_hdr_iter *it, struct kb_batch *b, uint64_t *pos);
 void kb_hdr_iter_init(struct kb_hdr_iter *it, int fd, uint64_t pos,
 		      uint64_t end, size_t cap);
@@ -221,8 +223,10 @@ struct kb_producers {
 struct kb_pstate *kb_prod_find(struct kb_producers *ps, int64_t pid);
 /* Inserts or replaces. */
 int kb_prod_put(struct kb_producers *ps, const struct kb_pstate *st);
-/* Checks @b against @st (NULL = unknown producer).  Returns KB_ERR_NONE,
- * KB_ERR_DUPLICATE_SEQUENCE_NUMBER with *@dup_base set, or an error. */
+/*
+ * Checks @b against @st (NULL = unknown producer).  Returns KB_ERR_NONE,
+ * KB_ERR_DUPLICATE_SEQUENCE_NUMBER with *@dup_base set, or an error.
+ */
 int kb_prod_check(const struct kb_pstate *st, const struct kb_batch *b,
 		  bool allow_unknown, int64_t *dup_base);
 /* Records batch @b written at @base in @st (initialised when new). */

@@ -69,10 +69,10 @@ static int list_dir(struct kb_partition *p, struct offsets *logs,
 {
 	int fd = openat(p->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
-	DIR *d;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	int err = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
+	if (!d) {
 		err = -errno;
 		kb_err("%s: cannot list partition dir: %m", p->path);
 		if (fd >= 0)
@@ -81,17 +81,17 @@ static int list_dir(struct kb_partition *p, struct offsets *logs,
 	}
 	while (!err && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
-		int64_t v;
+		int64_t v = parse_name(de->d_name, ".log");
+		int64_t sn = parse_name(de->d_name, ".snapshot");
 
 		if (l > 4 && !strcmp(de->d_name + l - 4, ".tmp")) {
 			kb_warn("%s/%s: removing leftover temp file", p->path,
 				de->d_name);
 			unlinkat(p->dfd, de->d_name, 0);
-		} else if ((v = parse_name(de->d_name, ".log")) >= 0) {
+		} else if (v >= 0) {
 			err = offsets_push(logs, v);
-		} else if (snaps &&
-			   (v = parse_name(de->d_name, ".snapshot")) >= 0) {
-			err = offsets_push(snaps, v);
+		} else if (snaps && sn >= 0) {
+			err = offsets_push(snaps, sn);
 		}
 	}
 	closedir(d);
@@ -326,8 +326,7 @@ static int open_segments(struct kb_partition *p, struct offsets *logs,
 			p->log_end = next;
 		else
 			kb_idx_seal(&p->segs[i]);
-		/* The active segment's indexes are rebuilt on every open:
-		 * no need to make them durable. */
+		/* Active indexes are rebuilt on every open: not synced. */
 		err = kb_idx_save(p->dfd, p->path, &p->segs[i], !last);
 		if (err)
 			return err;
@@ -378,10 +377,13 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 		struct kb_segment seg;
 
 		err = kb_seg_create(p->dfd, p->path, ckpt, now, &seg);
-		if (!err && (err = segs_push(p, &seg)))
-			kb_seg_close(&seg);
 		if (err)
 			goto fail;
+		err = segs_push(p, &seg);
+		if (err) {
+			kb_seg_close(&seg);
+			goto fail;
+		}
 		p->log_end = ckpt;
 		err = kb_fsync_dir(p->dfd, p->path);
 		if (!err && create)
@@ -401,7 +403,8 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	for (n_below = 0; n_below + 1 < p->n_segs &&
 	     p->segs[n_below + 1].base <= p->log_start; n_below++)
 		;
-	if (n_below && (err = drop_head(p, n_below, "below log start")))
+	err = n_below ? drop_head(p, n_below, "below log start") : 0;
+	if (err)
 		goto fail;
 	err = rebuild_producers(p, &snaps);
 	if (err)
@@ -459,8 +462,10 @@ static int roll(struct kb_partition *p, int64_t now_ms)
 	struct kb_segment *old = active(p), seg;
 	int err;
 
-	/* Old data and its indexes are durable before the new file exists,
-	 * so recovery only ever has to check the last segment. */
+	/*
+	 * Old data and its indexes are durable before the new file exists,
+	 * so recovery only ever has to check the last segment.
+	 */
 	kb_idx_seal(old);
 	err = kb_idx_save(p->dfd, p->path, old, true);
 	if (err)

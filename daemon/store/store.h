@@ -16,6 +16,16 @@
  *
  * Designed for replication later: the high watermark is kept apart from the
  * log end offset, and a log can be truncated back to an offset.
+ *
+ * Other files: <log.dir>/producer-id-block (the end of the last reserved
+ * block of producer ids, in every dir); in a partition dir, log-start-offset
+ * (checkpoint of the log start, written before segments are deleted) and
+ * <offset>.snapshot (idempotent producer state at a segment base, written
+ * when a segment rolls, so that open replays only the active segment).
+ * Leftover *.tmp files and partition dirs of no topic are removed on open.
+ * On open the active segment is always checked batch by batch (CRC
+ * included) and a torn tail cut; older segments are trusted, their index
+ * files rebuilt only when missing or inconsistent.
  */
 #ifndef KB_STORE_STORE_H
 #define KB_STORE_STORE_H
@@ -47,7 +57,7 @@ struct kb_store_opts {
 	const char *const *log_dirs;	/* log.dirs, at least one */
 	size_t n_log_dirs;
 	uint64_t segment_bytes;		/* log.segment.bytes (1 GiB) */
-	int64_t roll_ms;		/* log.roll.ms (7 days) */
+	int64_t roll_ms;		/* log.roll.ms (7 days), < 0 = never */
 	int64_t retention_ms;		/* log.retention.ms, -1 = forever (7 d) */
 	int64_t retention_bytes;	/* log.retention.bytes, -1 = no limit */
 	int64_t flush_messages;		/* log.flush.interval.messages (INT64_MAX) */
@@ -113,6 +123,14 @@ struct kb_append_result {
  * acknowledged with its original base offset and not appended again; a gap
  * gives OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch INVALID_PRODUCER_EPOCH.
  * The flush policy is applied after the append.
+ *
+ * When every batch is a duplicate, the result is KB_ERR_NONE with the
+ * original base offset.  An unknown producer id must start at sequence 0
+ * unless the log start is above 0 (its history may have been deleted by
+ * retention), in which case any sequence is accepted.  A new epoch must
+ * start at sequence 0.  Batches with the LogAppendTime attribute get
+ * maxTimestamp = now (CRC recomputed), returned in log_append_time.
+ * Storage errors give KB_ERR_KAFKA_STORAGE_ERROR and a negative errno.
  */
 int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			size_t len, struct kb_append_result *res);
@@ -154,12 +172,18 @@ uint64_t kb_partition_size(struct kb_partition *p);
 /*
  * ListOffsets: the first offset whose batch max timestamp >= @ts, with that
  * timestamp.  Returns KB_ERR_NONE and *offset = -1 when none.  ts -1 =
- * latest (high watermark), -2 = earliest (log start), -3 = max timestamp.
+ * latest (high watermark), -2 = earliest (log start), -3 = max timestamp
+ * (the base offset of the batch holding it: batches are not decompressed).
  */
 int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				 int64_t *offset, int64_t *timestamp);
 
-/* For replication later: cut the log back so its end offset is @offset. */
+/*
+ * For replication later: cut the log back so its end offset is @offset.
+ * Batches stay whole: if @offset falls inside a batch, that batch goes too
+ * and the end becomes its base offset.  @offset at or below the log start
+ * empties the log, which then starts at @offset.  Producer state is rebuilt.
+ */
 int kb_partition_truncate(struct kb_partition *p, int64_t offset);
 
 /* Producer ids for InitProducerId: unique across restarts. */

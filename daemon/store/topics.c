@@ -83,7 +83,7 @@ struct sbuf {
 };
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));	/* no __printf in userspace */
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
@@ -256,8 +256,10 @@ bad:
 	return err;
 }
 
-/* Loads the newest valid copy; fails when copies exist but none is valid,
- * rather than treat every partition dir as a leftover. */
+/*
+ * Loads the newest valid copy; fails when copies exist but none is valid,
+ * rather than treat every partition dir as a leftover.
+ */
 static int meta_load(struct kb_store *s, bool *found, bool *stale)
 {
 	uint64_t best = 0;
@@ -413,14 +415,12 @@ static void remove_leftovers(struct kb_store *s, bool have_meta)
 			    !dir_exists(s->dfds[i], n))
 				continue;
 			if (!have_meta && !dir_empty_data(s->dfds[i], n)) {
-				kb_warn("%s/%s: partition dir with data but no "
-					"topic metadata; leaving it alone",
+				kb_warn("%s/%s: partition dir with data but no topic metadata; leaving it alone",
 					s->dirs[i], n);
 				continue;
 			}
-			kb_warn("%s/%s: removing partition dir of no topic "
-				"(interrupted create or delete)", s->dirs[i],
-				n);
+			kb_warn("%s/%s: removing partition dir of no topic (interrupted create or delete)",
+				s->dirs[i], n);
 			kb_rm_dir(s->dfds[i], s->dirs[i], n);
 		}
 		closedir(d);
@@ -469,8 +469,7 @@ int kb_topics_load(struct kb_store *s)
 
 		for (int32_t k = 0; k < ts->t.n_partitions; k++) {
 			if (!locate(s, ts, k, &moved)) {
-				kb_warn("%s-%d: partition dir missing in every "
-					"log dir; creating it empty",
+				kb_warn("%s-%d: partition dir missing in every log dir; creating it empty",
 					ts->t.name, k);
 				ts->dir_of[k] = least_loaded(s);
 				moved = true;
