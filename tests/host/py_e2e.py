@@ -99,6 +99,18 @@ def admin_result(futs, what):
     return out
 
 
+def describe(admin, rtype, name):
+    """describe_configs of one resource: {name: ConfigEntry} or None."""
+    res = admin.describe_configs([ConfigResource(rtype, name)],
+                                 request_timeout=TMO)
+    for k, f in res.items():
+        try:
+            return f.result(timeout=TMO)
+        except Exception as e:
+            T.diag("describe_configs %s: %s" % (name, e))
+    return None
+
+
 def partitions_of(admin, topic):
     md = admin.list_topics(topic=topic, timeout=TMO)
     t = md.topics.get(topic)
@@ -167,14 +179,20 @@ def main():
         # AdminClient.
         admin = AdminClient({"bootstrap.servers": bs})
         r = admin_result(admin.create_topics(
-            [NewTopic("py-admin", num_partitions=3, replication_factor=1,
-                      config={"retention.ms": "3600000"}),
+            [NewTopic("py-admin", num_partitions=3, replication_factor=1),
              NewTopic("py-admin2", num_partitions=1,
                       replication_factor=1)],
             operation_timeout=30, request_timeout=TMO), "create_topics")
         T.ok(r.get("py-admin") is None and r.get("py-admin2") is None,
-             "create_topics py-admin (3 partitions, retention.ms) and "
-             "py-admin2")
+             "create_topics py-admin (3 partitions) and py-admin2")
+        # A topic-level config given at creation (Kafka accepts any
+        # topic config here); describe_configs below reads it back.
+        r = admin_result(admin.create_topics(
+            [NewTopic("py-admin-cfg", num_partitions=1, replication_factor=1,
+                      config={"retention.ms": "3600000"})],
+            operation_timeout=30, request_timeout=TMO), "create_topics")
+        T.ok(r.get("py-admin-cfg") is None,
+             "create_topics py-admin-cfg with config retention.ms=3600000")
         T.ok(partitions_of(admin, "py-admin") == 3,
              "metadata shows py-admin with 3 partitions")
         r = admin_result(admin.create_topics(
@@ -189,8 +207,8 @@ def main():
             request_timeout=TMO), "create_topics (bad name)")
         e = r.get("bad/name")
         T.ok(isinstance(e, KafkaException) and
-             e.args[0].code() == KafkaError.INVALID_TOPIC_EXCEPTION,
-             "create_topics 'bad/name': INVALID_TOPIC_EXCEPTION")
+             e.args[0].code() == KafkaError.TOPIC_EXCEPTION,
+             "create_topics 'bad/name': TOPIC_EXCEPTION (invalid topic)")
 
         r = admin_result(admin.create_partitions(
             [NewPartitions("py-admin", 5)], request_timeout=TMO),
@@ -213,31 +231,18 @@ def main():
              == [(4, b"in new partition")],
              "read back from the new partition")
 
-        res = admin.describe_configs(
-            [ConfigResource(ConfigResource.Type.TOPIC, "py-admin")],
-            request_timeout=TMO)
-        cfg = None
-        for k, f in res.items():
-            try:
-                cfg = f.result(timeout=TMO)
-            except Exception as e:
-                T.diag("describe_configs: %s" % e)
+        cfg = describe(admin, ConfigResource.Type.TOPIC, "py-admin")
+        T.ok(cfg is not None and "retention.ms" in cfg and
+             "cleanup.policy" in cfg and "segment.bytes" in cfg,
+             "describe_configs topic py-admin lists retention.ms, "
+             "cleanup.policy, segment.bytes")
+        cfg = describe(admin, ConfigResource.Type.TOPIC, "py-admin-cfg")
         T.ok(cfg is not None and "retention.ms" in cfg and
              cfg["retention.ms"].value == "3600000",
-             "describe_configs topic py-admin: retention.ms=3600000 (%s)"
+             "describe_configs topic py-admin-cfg: retention.ms=3600000 (%s)"
              % (cfg["retention.ms"].value
                 if cfg and "retention.ms" in cfg else "absent"))
-        T.ok(cfg is not None and "cleanup.policy" in cfg,
-             "describe_configs topic py-admin lists cleanup.policy")
-        res = admin.describe_configs(
-            [ConfigResource(ConfigResource.Type.BROKER, "0")],
-            request_timeout=TMO)
-        bcfg = None
-        for k, f in res.items():
-            try:
-                bcfg = f.result(timeout=TMO)
-            except Exception as e:
-                T.diag("describe_configs broker: %s" % e)
+        bcfg = describe(admin, ConfigResource.Type.BROKER, "0")
         T.ok(bcfg is not None and "num.partitions" in bcfg and
              bcfg["num.partitions"].value == "2",
              "describe_configs broker 0: num.partitions=2")
