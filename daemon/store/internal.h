@@ -276,6 +276,8 @@ struct kb_store {
 	size_t *dir_load;		/* partitions per log dir */
 	struct kb_tstate **topics;
 	size_t n_topics, cap_topics;
+	uint32_t *by_name;		/* hash of names: topic index + 1 */
+	size_t n_by_name;		/* power of two, 0 = none */
 	uint64_t meta_gen;
 	int64_t next_pid, pid_limit;
 	/* Scratch reused by appends: no allocation per request. */

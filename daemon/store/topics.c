@@ -62,12 +62,61 @@ void kb_topics_free(struct kb_store *s)
 	for (size_t i = 0; i < s->n_topics; i++)
 		tstate_free(s->topics[i]);
 	free(s->topics);
+	free(s->by_name);
 	s->topics = NULL;
-	s->n_topics = s->cap_topics = 0;
+	s->by_name = NULL;
+	s->n_topics = s->cap_topics = s->n_by_name = 0;
+}
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 16777619u;
+	return h;
+}
+
+/* Every Produce and Fetch looks topics up by name: keep that O(1). */
+static void index_names(struct kb_store *s)
+{
+	size_t n = 16;
+
+	while (n < 2 * s->n_topics)
+		n *= 2;
+	if (n != s->n_by_name) {
+		uint32_t *t = malloc(n * sizeof(*t));
+
+		free(s->by_name);
+		s->by_name = t;
+		s->n_by_name = t ? n : 0;
+	}
+	if (!s->by_name)
+		return;
+	memset(s->by_name, 0, n * sizeof(*s->by_name));
+	for (size_t i = 0; i < s->n_topics; i++) {
+		size_t k = name_hash(s->topics[i]->t.name) & (n - 1);
+
+		while (s->by_name[k])
+			k = (k + 1) & (n - 1);
+		s->by_name[k] = (uint32_t)i + 1;
+	}
 }
 
 static ssize_t find_idx(struct kb_store *s, const char *name)
 {
+	if (s->n_by_name) {
+		size_t m = s->n_by_name - 1, k = name_hash(name) & m;
+
+		for (; s->by_name[k]; k = (k + 1) & m) {
+			size_t i = s->by_name[k] - 1;
+
+			if (i < s->n_topics &&
+			    !strcmp(s->topics[i]->t.name, name))
+				return (ssize_t)i;
+		}
+		return -1;
+	}
 	for (size_t i = 0; i < s->n_topics; i++)
 		if (!strcmp(s->topics[i]->t.name, name))
 			return (ssize_t)i;
@@ -183,6 +232,15 @@ static int add_topic(struct kb_store *s, struct kb_tstate *ts)
 		s->cap_topics = nc;
 	}
 	s->topics[s->n_topics++] = ts;
+	if (s->n_by_name && 2 * s->n_topics <= s->n_by_name) {
+		size_t m = s->n_by_name - 1, k = name_hash(ts->t.name) & m;
+
+		while (s->by_name[k])
+			k = (k + 1) & m;
+		s->by_name[k] = (uint32_t)s->n_topics;
+	} else {
+		index_names(s);
+	}
 	return 0;
 }
 
@@ -568,8 +626,10 @@ int kb_store_topic_create(struct kb_store *s, const char *name,
 		err = add_topic(s, ts);
 	if (!err) {
 		err = meta_write(s, NULL);
-		if (err)
+		if (err) {
 			s->n_topics--;
+			index_names(s);
+		}
 	}
 	if (err) {
 		unmake_parts(s, ts, 0, n_partitions);
@@ -595,6 +655,7 @@ int kb_store_topic_delete(struct kb_store *s, const char *name)
 	memmove(&s->topics[i], &s->topics[i + 1],
 		(s->n_topics - (size_t)i - 1) * sizeof(*s->topics));
 	s->n_topics--;
+	index_names(s);
 	unmake_parts(s, ts, 0, ts->t.n_partitions);
 	for (size_t d = 0; d < s->o.n_log_dirs; d++)
 		kb_fsync_dir(s->dfds[d], s->dirs[d]);

@@ -936,6 +936,42 @@ static void test_topics(void)
 	ok(kb_partition_log_end(kb_store_partition(s, "b.x_y-z", 3)) == 2,
 	   "data of a grown partition persisted");
 	kb_store_close(s);
+	/* Many topics: lookups by name stay right as the table grows. */
+	{
+		char nm[32];
+		int bad = 0;
+
+		s = open_store(&o);
+		for (int i = 0; i < 100; i++) {
+			snprintf(nm, sizeof(nm), "many.%d", i);
+			if (kb_store_topic_create(s, nm, 1))
+				bad++;
+		}
+		for (int i = 0; i < 100; i += 2) {
+			snprintf(nm, sizeof(nm), "many.%d", i);
+			if (kb_store_topic_delete(s, nm))
+				bad++;
+		}
+		for (int i = 0; i < 100; i++) {
+			snprintf(nm, sizeof(nm), "many.%d", i);
+			if (!kb_store_partition(s, nm, 0) != !(i & 1) ||
+			    (kb_store_topic_find(s, nm) &&
+			     strcmp(kb_store_topic_find(s, nm)->name, nm)))
+				bad++;
+		}
+		kb_store_close(s);
+		s = open_store(&o);
+		for (int i = 0; i < 100; i++) {
+			snprintf(nm, sizeof(nm), "many.%d", i);
+			if (!kb_store_partition(s, nm, 0) != !(i & 1))
+				bad++;
+			if ((i & 1) && kb_store_topic_delete(s, nm))
+				bad++;
+		}
+		ok(!bad && kb_store_topic_count(s) == 1,
+		   "100 topics made, half deleted, found by name");
+		kb_store_close(s);
+	}
 	/* Reordered log dirs: partitions are found where they are. */
 	{
 		const char *rev[2] = { dir1, dir0 };
