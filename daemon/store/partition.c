@@ -685,10 +685,13 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			continue;
 		memcpy(h, src, KB_B_HDR);
 		kb_put_be64(h + KB_B_BASE_OFFSET, (uint64_t)b->base);
-		if (b->attr & KB_ATTR_LOG_APPEND_TIME) {
+		if (s->o.log_append_time ||
+		    (b->attr & KB_ATTR_LOG_APPEND_TIME)) {
 			uint32_t c;
 
-			/* maxTimestamp is under the CRC: recompute it. */
+			/* maxTimestamp and attributes are under the CRC. */
+			b->attr |= KB_ATTR_LOG_APPEND_TIME;
+			kb_put_be16(h + KB_B_ATTR, (uint16_t)b->attr);
 			b->max_ts = now;
 			res->log_append_time = now;
 			kb_put_be64(h + KB_B_MAX_TS, (uint64_t)now);

@@ -64,6 +64,9 @@ struct kb_store_opts {
 	int64_t flush_ms;		/* log.flush.interval.ms, -1 = never */
 	uint32_t index_interval_bytes;	/* log.index.interval.bytes (4096) */
 	uint32_t max_message_bytes;	/* message.max.bytes: largest batch */
+	/* log.message.timestamp.type=LogAppendTime for every topic (added;
+	 * false = CreateTime, batches flagged LogAppendTime still get it). */
+	bool log_append_time;
 };
 
 #define KB_TOPIC_NAME_MAX 249

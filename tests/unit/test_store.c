@@ -296,6 +296,26 @@ static void test_append_read(void)
 	ok(p && read_at(p, 3, 1 << 20, &b, &rr, got, sizeof(got)) &&
 	   b.base == 3 && b.count == 5, "data readable after reopen");
 	kb_store_close(s);
+	/* Store-wide LogAppendTime: CreateTime batches are stamped. */
+	o.log_append_time = true;
+	s = open_store(&o);
+	p = kb_store_partition(s, "t", 0);
+	bo = plain(2);
+	l1 = make_batch(b1, &bo);
+	{
+		struct kb_append_result r;
+		const char *why = NULL;
+
+		ok(!kb_partition_append(p, b1, l1, &r) && !r.error &&
+		   r.base_offset == 17 && r.log_append_time > 0,
+		   "log_append_time option stamps CreateTime batches");
+		ok(read_at(p, 17, 1 << 20, &b, &rr, got, sizeof(got)) &&
+		   (b.attr & KB_ATTR_LOG_APPEND_TIME) &&
+		   b.max_ts == r.log_append_time &&
+		   !kb_batch_check(got, rr.slice.len, 0, &b, &why),
+		   "stamped batch: attribute, max timestamp, CRC");
+	}
+	kb_store_close(s);
 }
 
 static void test_validation(void)
