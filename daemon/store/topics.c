@@ -526,11 +526,12 @@ int kb_topics_load(struct kb_store *s)
 		struct kb_tstate *ts = s->topics[i];
 
 		for (int32_t k = 0; k < ts->t.n_partitions; k++) {
+			/* Never recreate it empty: an unmounted volume
+			 * must not turn into silently lost data. */
 			if (!locate(s, ts, k, &moved)) {
-				kb_warn("%s-%d: partition dir missing in every log dir; creating it empty",
-					ts->t.name, k);
-				ts->dir_of[k] = least_loaded(s);
-				moved = true;
+				kb_err("%s-%d: partition dir missing in every log dir; is a log dir not mounted?",
+				       ts->t.name, k);
+				return -ENOENT;
 			}
 			s->dir_load[ts->dir_of[k]]++;
 		}

@@ -4,6 +4,7 @@
  * retention, crash recovery, idempotent producers, topics.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -1001,6 +1002,31 @@ static void test_topics(void)
 		ok(s && kb_store_topic_count(s) == 1 &&
 		   kb_partition_log_end(kb_store_partition(s, "b.x_y-z", 3)) ==
 		   2, "log dirs in another order");
+		kb_store_close(s);
+	}
+	/* A partition dir gone: refuse to start rather than lose it. */
+	{
+		char from[256], to[256];
+		const char *home = dir0;
+
+		o = opts();
+		o.n_log_dirs = 2;
+		snprintf(from, sizeof(from), "%s/b.x_y-z-3", dir0);
+		if (access(from, F_OK)) {
+			home = dir1;
+			snprintf(from, sizeof(from), "%s/b.x_y-z-3", dir1);
+		}
+		snprintf(to, sizeof(to), "%s/moved", root);
+		ok(!rename(from, to), "partition dir moved away from %s",
+		   home);
+		s = NULL;
+		ok(kb_store_open(&o, &s) == -ENOENT && !s,
+		   "missing partition dir: open refused");
+		ok(!rename(to, from), "partition dir put back");
+		s = open_store(&o);
+		ok(s && kb_partition_log_end(kb_store_partition(s, "b.x_y-z",
+								3)) == 2,
+		   "and the store opens again");
 		kb_store_close(s);
 	}
 	/* A damaged copy of the metadata: the other one is used. */
