@@ -8,6 +8,10 @@
 #include "common/log.h"
 #include "store/store.h"
 
+/* Each partition costs the store open files: one request must not be able
+ * to exhaust them (found by fuzzing). */
+#define KB_MAX_TOPIC_PARTITIONS 10000
+
 static int16_t store_err(int ret, const char *what, const char *name)
 {
 	if (ret < 0) {
@@ -162,7 +166,7 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 			np = na;
 		if (np == -1)
 			np = b->cfg->num_partitions;
-		if (!err && np <= 0)
+		if (!err && (np <= 0 || np > KB_MAX_TOPIC_PARTITIONS))
 			err = KB_ERR_INVALID_PARTITIONS;
 		if (!err && !validate_only) {
 			err = store_err(kb_store_topic_create(b->store, name,
@@ -335,7 +339,8 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 			t = kb_store_topic_find(b->store, name);
 		if (!t)
 			err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-		else if (count <= t->n_partitions)
+		else if (count <= t->n_partitions ||
+			 count > KB_MAX_TOPIC_PARTITIONS)
 			err = KB_ERR_INVALID_PARTITIONS;
 		else if (na >= 0 && (!ok || na != count - t->n_partitions))
 			err = KB_ERR_INVALID_REPLICA_ASSIGNMENT;

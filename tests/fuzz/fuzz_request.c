@@ -33,7 +33,8 @@ static void reset_topics(void)
 		bool keep = false;
 
 		for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
-			keep |= !strcmp(t->name, fixed[k]);
+			keep |= !strcmp(t->name, fixed[k]) &&
+				t->n_partitions <= 3;
 		if (keep)
 			continue;
 		snprintf(name, sizeof(name), "%s", t->name);
