@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * librdkafka benchmark: kbrokerd against librdkafka's in-process mock
+ * cluster, side by side in one run.
+ *
+ *   rdk_bench [KBROKERD_BOOTSTRAP]
+ *
+ * For 100 B and 1 KiB messages and acks=1 / acks=all:
+ *  - produce throughput (msgs/s, MB/s): as many messages as fit in a few
+ *    seconds, pipelined, time from the first produce() to the last report;
+ *  - produce latency p50/p99: one message in flight at a time, latency from
+ *    the delivery report (rd_kafka_message_latency());
+ *  - consume throughput: an assign()ed consumer reading the acks=1 topic
+ *    from the beginning, for at most CONSUME_SECS (the mock cluster
+ *    serves Fetch slowly and would not finish).
+ * Prints a table with kbrokerd/mock ratios, all higher-is-better (for
+ * latency the ratio is mock/kbrokerd).  Without a bootstrap only the mock
+ * column is measured.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#define PRODUCE_SECS 4.0
+#define LAT_MSGS 1000
+#define CONSUME_SECS 5.0
+#define TMO_MS 60000
+
+enum { T_KB, T_MOCK, NT };
+static const char *tname[NT] = { "kbrokerd", "mock" };
+
+/* results[row][target] */
+#define MAXROWS 32
+static struct row {
+	char name[64];
+	const char *unit;
+	bool lower_better;
+	double v[NT];
+	bool have[NT];
+} rows[MAXROWS];
+static int nrows;
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void put(int t, const char *unit, bool lower_better, double v,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void put(int t, const char *unit, bool lower_better, double v,
+		const char *fmt, ...)
+{
+	char name[64];
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].name, name))
+			break;
+	if (i == nrows) {
+		if (nrows == MAXROWS)
+			return;
+		nrows++;
+		snprintf(rows[i].name, sizeof(rows[i].name), "%s", name);
+		rows[i].unit = unit;
+		rows[i].lower_better = lower_better;
+	}
+	rows[i].v[t] = v;
+	rows[i].have[t] = true;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+		   const char *buf)
+{
+	(void)rk;
+	if (level <= 3)
+		fprintf(stderr, "rdkafka %d %s: %s\n", level, fac, buf);
+}
+
+struct dr_state {
+	long delivered, failed;
+	double last;
+	int64_t *lat;		/* µs, one per message when collecting */
+	long nlat, caplat;
+	rd_kafka_resp_err_t first_err;
+};
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct dr_state *st = opaque;
+
+	(void)rk;
+	if (m->err) {
+		if (!st->failed++)
+			st->first_err = m->err;
+		return;
+	}
+	st->delivered++;
+	st->last = mono();
+	if (st->lat && st->nlat < st->caplat)
+		st->lat[st->nlat++] = rd_kafka_message_latency(m);
+}
+
+static rd_kafka_t *mk(rd_kafka_type_t type, const char *bootstrap,
+		      struct dr_state *st, const char *const *kv)
+{
+	char err[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err,
+			      sizeof(err)))
+		goto bad;
+	for (; kv && kv[0]; kv += 2)
+		if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)))
+			goto bad;
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	if (st) {
+		rd_kafka_conf_set_opaque(conf, st);
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	}
+	rk = rd_kafka_new(type, conf, err, sizeof(err));
+	if (!rk)
+		fprintf(stderr, "rd_kafka_new: %s\n", err);
+	return rk;
+bad:
+	fprintf(stderr, "config: %s\n", err);
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+static int create_topic(const char *bootstrap, const char *name)
+{
+	char err[512];
+	rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER, bootstrap, NULL, NULL);
+	rd_kafka_NewTopic_t *nt;
+	rd_kafka_queue_t *q;
+	rd_kafka_event_t *ev;
+	int ret = -1;
+
+	if (!rk)
+		return -1;
+	nt = rd_kafka_NewTopic_new(name, 1, 1, err, sizeof(err));
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+	ev = rd_kafka_queue_poll(q, TMO_MS);
+	if (ev && !rd_kafka_event_error(ev)) {
+		size_t n;
+		const rd_kafka_topic_result_t **tr =
+			rd_kafka_CreateTopics_result_topics(
+				rd_kafka_event_CreateTopics_result(ev), &n);
+
+		if (n == 1 && !rd_kafka_topic_result_error(tr[0]))
+			ret = 0;
+		else if (n == 1)
+			fprintf(stderr, "CreateTopics %s: %s\n", name,
+				rd_kafka_topic_result_error_string(tr[0]));
+	} else {
+		fprintf(stderr, "CreateTopics %s: %s\n", name,
+			ev ? rd_kafka_event_error_string(ev) : "timed out");
+	}
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_NewTopic_destroy(nt);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_destroy(rk);
+	return ret;
+}
+
+/* A place to produce to: kbrokerd or a fresh mock cluster. */
+struct target {
+	int t;
+	const char *bootstrap;
+	rd_kafka_t *mock_owner;
+	rd_kafka_mock_cluster_t *mock;
+};
+
+static int target_open(struct target *tg, int t, const char *kb_bootstrap,
+		       const char *topic, const char *topic2)
+{
+	tg->t = t;
+	tg->mock = NULL;
+	tg->mock_owner = NULL;
+	if (t == T_KB) {
+		tg->bootstrap = kb_bootstrap;
+		if (create_topic(kb_bootstrap, topic) ||
+		    create_topic(kb_bootstrap, topic2))
+			return -1;
+		return 0;
+	}
+	tg->mock_owner = mk(RD_KAFKA_PRODUCER, "", NULL, NULL);
+	if (!tg->mock_owner)
+		return -1;
+	tg->mock = rd_kafka_mock_cluster_new(tg->mock_owner, 1);
+	if (!tg->mock)
+		return -1;
+	rd_kafka_mock_topic_create(tg->mock, topic, 1, 1);
+	rd_kafka_mock_topic_create(tg->mock, topic2, 1, 1);
+	tg->bootstrap = rd_kafka_mock_cluster_bootstraps(tg->mock);
+	return 0;
+}
+
+static void target_close(struct target *tg)
+{
+	if (tg->mock)
+		rd_kafka_mock_cluster_destroy(tg->mock);
+	if (tg->mock_owner)
+		rd_kafka_destroy(tg->mock_owner);
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Pipelined produce for PRODUCE_SECS; returns messages delivered. */
+static long produce_tput(struct target *tg, const char *topic, int size,
+			 const char *acks)
+{
+	const char *kv[] = { "acks", acks, "linger.ms", "5",
+			     "queue.buffering.max.messages", "500000",
+			     "queue.buffering.max.kbytes", "1048576",
+			     "message.timeout.ms", "60000", NULL };
+	struct dr_state st = { 0 };
+	rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER, tg->bootstrap, &st, kv);
+	char *payload = malloc(size);
+	double t0, t1;
+	long sent = 0;
+
+	if (!rk)
+		return -1;
+	memset(payload, 'b', size);
+	/* Warm up: metadata and connection. */
+	rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+			  RD_KAFKA_V_VALUE(payload, size),
+			  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			  RD_KAFKA_V_END);
+	rd_kafka_flush(rk, TMO_MS);
+	st.delivered = 0;
+	t0 = mono();
+	while (mono() - t0 < PRODUCE_SECS) {
+		for (int i = 0; i < 1000; i++) {
+			rd_kafka_resp_err_t e = rd_kafka_producev(
+				rk, RD_KAFKA_V_TOPIC(topic),
+				RD_KAFKA_V_PARTITION(0),
+				RD_KAFKA_V_VALUE(payload, size),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_END);
+
+			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				rd_kafka_poll(rk, 1);
+				break;
+			}
+			sent++;
+		}
+		rd_kafka_poll(rk, 0);
+	}
+	rd_kafka_flush(rk, TMO_MS);
+	t1 = st.last > t0 ? st.last : mono();
+	if (st.failed || st.delivered != sent)
+		fprintf(stderr, "%s: %ld sent, %ld delivered, %ld failed (%s)\n",
+			tname[tg->t], sent, st.delivered, st.failed,
+			rd_kafka_err2name(st.first_err));
+	put(tg->t, "msgs/s", false, st.delivered / (t1 - t0),
+	    "produce %4dB acks=%-3s msgs/s", size, acks);
+	put(tg->t, "MB/s", false, st.delivered * (double)size / (t1 - t0) / 1e6,
+	    "produce %4dB acks=%-3s MB/s", size, acks);
+	rd_kafka_destroy(rk);
+	free(payload);
+	return st.delivered + 1;
+}
+
+/* One message in flight at a time; p50/p99 of the delivery latency. */
+static void produce_latency(struct target *tg, const char *topic, int size,
+			    const char *acks)
+{
+	const char *kv[] = { "acks", acks, "linger.ms", "0",
+			     "message.timeout.ms", "60000", NULL };
+	struct dr_state st = { 0 };
+	rd_kafka_t *rk;
+	char *payload = malloc(size);
+
+	st.lat = calloc(LAT_MSGS, sizeof(*st.lat));
+	rk = mk(RD_KAFKA_PRODUCER, tg->bootstrap, &st, kv);
+	if (!rk)
+		goto out;
+	memset(payload, 'l', size);
+	rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+			  RD_KAFKA_V_VALUE(payload, size),
+			  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			  RD_KAFKA_V_END);
+	rd_kafka_flush(rk, TMO_MS);
+	st.caplat = LAT_MSGS;
+	for (int i = 0; i < LAT_MSGS; i++) {
+		long before = st.delivered + st.failed;
+		double t0 = mono();
+
+		rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+				  RD_KAFKA_V_PARTITION(0),
+				  RD_KAFKA_V_VALUE(payload, size),
+				  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				  RD_KAFKA_V_END);
+		while (st.delivered + st.failed == before &&
+		       mono() - t0 < 30)
+			rd_kafka_poll(rk, 1);
+	}
+	if (st.nlat > 0) {
+		qsort(st.lat, st.nlat, sizeof(*st.lat), cmp64);
+		put(tg->t, "us", true, st.lat[st.nlat / 2],
+		    "latency %4dB acks=%-3s p50 us", size, acks);
+		put(tg->t, "us", true, st.lat[st.nlat * 99 / 100],
+		    "latency %4dB acks=%-3s p99 us", size, acks);
+	}
+	if (st.failed)
+		fprintf(stderr, "%s: latency run: %ld failed (%s)\n",
+			tname[tg->t], st.failed,
+			rd_kafka_err2name(st.first_err));
+	rd_kafka_destroy(rk);
+out:
+	free(st.lat);
+	free(payload);
+}
+
+/* Reads want messages of topic [0] from the beginning. */
+static void consume_tput(struct target *tg, const char *topic, int size,
+			 long want)
+{
+	char gid[64];
+	const char *kv[] = { "group.id", gid, "enable.auto.commit", "false",
+			     "fetch.wait.max.ms", "100",
+			     "queued.max.messages.kbytes", "262144", NULL };
+	rd_kafka_t *rk;
+	rd_kafka_topic_partition_list_t *tl;
+	long n = 0;
+	double bytes = 0, t0, tlast = 0;
+
+	snprintf(gid, sizeof(gid), "bench-%d", getpid());
+	rk = mk(RD_KAFKA_CONSUMER, tg->bootstrap, NULL, kv);
+	if (!rk)
+		return;
+	tl = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(tl, topic, 0)->offset =
+		RD_KAFKA_OFFSET_BEGINNING;
+	t0 = mono();
+	rd_kafka_assign(rk, tl);
+	rd_kafka_topic_partition_list_destroy(tl);
+	while (n < want && mono() - t0 < CONSUME_SECS) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+
+		if (!m)
+			continue;
+		if (!m->err) {
+			n++;
+			bytes += m->len;
+			tlast = mono();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	if (n < want)
+		fprintf(stderr, "%s: consumed %ld of %ld in %.0f s\n",
+			tname[tg->t], n, want, CONSUME_SECS);
+	if (n > 0 && tlast > t0) {
+		put(tg->t, "msgs/s", false, n / (tlast - t0),
+		    "consume %4dB msgs/s", size);
+		put(tg->t, "MB/s", false, bytes / (tlast - t0) / 1e6,
+		    "consume %4dB MB/s", size);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+}
+
+static void run(int t, const char *kb_bootstrap)
+{
+	static const int sizes[] = { 100, 1024 };
+	static const char *const acks[] = { "1", "all" };
+
+	for (int s = 0; s < 2; s++) {
+		for (int a = 0; a < 2; a++) {
+			char topic[64], ltopic[80];
+			struct target tg;
+			long n;
+
+			snprintf(topic, sizeof(topic), "bench-%d-%s-%d-%ld",
+				 sizes[s], acks[a], getpid(), (long)time(NULL));
+			snprintf(ltopic, sizeof(ltopic), "%s-lat", topic);
+			if (target_open(&tg, t, kb_bootstrap, topic, ltopic)) {
+				fprintf(stderr, "%s: cannot set up %s\n",
+					tname[t], topic);
+				target_close(&tg);
+				continue;
+			}
+			fprintf(stderr, "%s: %dB acks=%s...\n", tname[t],
+				sizes[s], acks[a]);
+			n = produce_tput(&tg, topic, sizes[s], acks[a]);
+			if (a == 0 && n > 0)
+				consume_tput(&tg, topic, sizes[s], n);
+			produce_latency(&tg, ltopic, sizes[s], acks[a]);
+			target_close(&tg);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *kb = argc > 1 ? argv[1] : NULL;
+
+	printf("librdkafka %s; produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
+	       rd_kafka_version_str(), PRODUCE_SECS, CONSUME_SECS, LAT_MSGS);
+	if (kb)
+		run(T_KB, kb);
+	run(T_MOCK, NULL);
+
+	printf("\n%-34s %12s %12s %8s\n", "metric", "kbrokerd", "mock",
+	       "ratio");
+	for (int i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+		char a[32] = "-", b[32] = "-", c[32] = "-";
+
+		if (r->have[T_KB])
+			snprintf(a, sizeof(a), "%.1f", r->v[T_KB]);
+		if (r->have[T_MOCK])
+			snprintf(b, sizeof(b), "%.1f", r->v[T_MOCK]);
+		if (r->have[T_KB] && r->have[T_MOCK] && r->v[T_KB] > 0 &&
+		    r->v[T_MOCK] > 0)
+			snprintf(c, sizeof(c), "%.2f",
+				 r->lower_better ? r->v[T_MOCK] / r->v[T_KB]
+						 : r->v[T_KB] / r->v[T_MOCK]);
+		printf("%-34s %12s %12s %8s\n", r->name, a, b, c);
+	}
+	printf("\nratio: kbrokerd/mock for throughput, mock/kbrokerd for latency; higher is better for kbrokerd\n");
+	return 0;
+}
