@@ -64,7 +64,8 @@ class Tap:
 
 class Broker:
     def __init__(self, extra=(), port=None, ndirs=2):
-        self.tmp = tempfile.mkdtemp(prefix="kbhost.")
+        self.tmp = tempfile.mkdtemp(prefix="kbhost.",
+                                    dir=os.environ.get("KB_TMPDIR", "/tmp"))
         self.port = port or free_port()
         self.bootstrap = "127.0.0.1:%d" % self.port
         self.dirs = [os.path.join(self.tmp, "logs-%c" % c)

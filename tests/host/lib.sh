@@ -10,14 +10,15 @@
 #   tap_ok COND_STATUS "description"  # prints ok/not ok N
 #   tap_done                          # prints the plan, returns 0/1
 #
-# Every broker started here is killed and its temp dirs removed on exit.
+# Every broker started here is killed and its temp dir (under $KB_TMPDIR,
+# default /tmp) removed on exit.
 
 KB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KBROKERD=${KBROKERD:-$KB_ROOT/build/daemon/kbrokerd}
 PY=/usr/bin/python3
 KB_START_TIMEOUT=${KB_START_TIMEOUT:-30}
 
-KB_TMP=$(mktemp -d /tmp/kbhost.XXXXXX)
+KB_TMP=$(mktemp -d "${KB_TMPDIR:-/tmp}/kbhost.XXXXXX")
 KB_CONF=$KB_TMP/server.properties
 KB_LOG=$KB_TMP/kbrokerd.log
 KB_DIRS="$KB_TMP/logs-a,$KB_TMP/logs-b"

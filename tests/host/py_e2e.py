@@ -120,7 +120,8 @@ def partitions_of(admin, topic):
 
 
 def main():
-    with Broker(extra=["num.partitions=2"]) as b:
+    with Broker(extra=["num.partitions=2",
+                        "message.max.bytes=200000"]) as b:
         if not T.ok(b.start(), "kbrokerd starts"):
             return T.done()
         bs = b.bootstrap
@@ -175,6 +176,40 @@ def main():
         c.close()
         T.ok((lo, hi) == (0, 300),
              "watermarks of partition 1 are (0, 300): %r" % ((lo, hi),))
+
+        # message.max.bytes (broker 200000, client allows 1 MB).
+        big = produce(bs, "py-big", [(0, None, b"B" * 300000, None),
+                                     (0, None, b"s" * 150000, None)],
+                      {"message.max.bytes": 1000000,
+                       "batch.num.messages": 1})
+        e = big[0][0] if big[0] else None
+        T.ok(e is not None and e.code() == KafkaError.MSG_SIZE_TOO_LARGE,
+             "a 300 kB message over message.max.bytes=200000 is refused "
+             "with MSG_SIZE_TOO_LARGE (%s)" % e)
+        T.ok(big[1] is not None and big[1][0] is None,
+             "a 150 kB message under the limit is accepted (%r)"
+             % (big[1],))
+
+        # Fetch beyond the log end: OFFSET_OUT_OF_RANGE reaches the client
+        # (auto.offset.reset=error turns it into an error event).
+        c = Consumer({"bootstrap.servers": bs, "group.id": "py-oor",
+                      "auto.offset.reset": "error",
+                      "enable.auto.commit": False})
+        c.assign([TopicPartition(topic, 0, 10000)])
+        err = None
+        end = time.time() + TMO
+        while time.time() < end and err is None:
+            m = c.poll(0.5)
+            if m is not None and m.error():
+                err = m.error()
+            elif m is not None:
+                T.diag("unexpected message at %d" % m.offset())
+                break
+        c.close()
+        T.ok(err is not None and err.code() == KafkaError._AUTO_OFFSET_RESET
+             and "out of range" in err.str().lower(),
+             "fetch at offset 10000 of a 300-message partition: offset out "
+             "of range (%s)" % err)
 
         # AdminClient.
         admin = AdminClient({"bootstrap.servers": bs})
