@@ -24,6 +24,7 @@ tests=(
 	"$here/kcat_e2e.sh"
 	"$here/rdk_e2e.sh"
 	"$here/py_e2e.py"
+	"$here/py_protocol.py"
 	"$here/py_badinput.py"
 	"$here/restart_e2e.sh"
 	"$here/py_crash.py"

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Raw-protocol checks for what the Debian clients cannot ask.
+
+librdkafka 2.0.2 and confluent-kafka 1.7 have no DescribeCluster, so it is
+sent here by hand (flexible version, request header v2), as is ApiVersions
+v3; ApiVersions must advertise every API of the daemon's interface.
+"""
+
+import os
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kb import Broker, Tap  # noqa: E402
+
+T = Tap()
+
+APIS = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata",
+        18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics",
+        22: "InitProducerId", 32: "DescribeConfigs",
+        37: "CreatePartitions", 60: "DescribeCluster"}
+
+
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def compact_str(s):
+    s = s.encode()
+    return uvarint(len(s) + 1) + s
+
+
+class Rd:
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def take(self, n):
+        if self.i + n > len(self.b):
+            raise ValueError("short response")
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.take(1)[0]
+            n |= (b & 0x7f) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def compact_str(self):
+        n = self.uvarint()
+        return None if n == 0 else self.take(n - 1).decode()
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+
+def call(port, api_key, ver, body, flexible, corr=42):
+    hdr = struct.pack(">hhih", api_key, ver, corr, 4) + b"prot"
+    if flexible:
+        hdr += uvarint(0)
+    msg = hdr + body
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    try:
+        s.sendall(struct.pack(">i", len(msg)) + msg)
+        n = struct.unpack(">i", recv(s, 4))[0]
+        r = Rd(recv(s, n))
+    finally:
+        s.close()
+    if r.i32() != corr:
+        raise ValueError("correlation id mismatch")
+    return r
+
+
+def recv(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise ValueError("connection closed")
+        buf += d
+    return buf
+
+
+def main():
+    with Broker() as b:
+        if not T.ok(b.start(), "kbrokerd starts"):
+            return T.done()
+
+        # ApiVersions v3 (flexible body; response header stays v0).
+        try:
+            r = call(b.port, 18, 3, compact_str("kb-test") +
+                     compact_str("1.0") + uvarint(0), True)
+            err = r.i16()
+            apis = {}
+            for _ in range(r.uvarint() - 1):
+                k, lo, hi = r.i16(), r.i16(), r.i16()
+                r.tags()
+                apis[k] = (lo, hi)
+            r.i32()
+            r.tags()
+            T.ok(err == 0, "ApiVersions v3: error 0 (%d)" % err)
+            missing = [n for k, n in APIS.items() if k not in apis]
+            T.ok(not missing, "ApiVersions advertises every API of the "
+                 "interface (missing: %s)" % missing)
+            T.ok(all(lo <= hi for lo, hi in apis.values()),
+                 "every advertised version range is min <= max")
+        except (ValueError, OSError, struct.error) as e:
+            T.ok(False, "ApiVersions v3 answered: %s" % e)
+            apis = {}
+
+        # DescribeCluster v0.
+        if 60 in apis:
+            try:
+                r = call(b.port, 60, 0, b"\x00" + uvarint(0), True)
+                r.tags()            # response header v1
+                r.i32()             # throttle
+                err = r.i16()
+                msg = r.compact_str()
+                cluster = r.compact_str()
+                controller = r.i32()
+                brokers = []
+                for _ in range(r.uvarint() - 1):
+                    bid = r.i32()
+                    host = r.compact_str()
+                    port = r.i32()
+                    r.compact_str()  # rack
+                    r.tags()
+                    brokers.append((bid, host, port))
+                r.i32()
+                r.tags()
+                T.ok(err == 0, "DescribeCluster v0: error 0 (%d %s)"
+                     % (err, msg))
+                meta = {}
+                for d in b.dirs:
+                    try:
+                        with open(os.path.join(d, "meta.properties")) as f:
+                            for line in f:
+                                if "=" in line:
+                                    k, v = line.strip().split("=", 1)
+                                    meta[k] = v
+                    except OSError:
+                        pass
+                T.ok(cluster and cluster == meta.get("cluster.id", cluster),
+                     "DescribeCluster: cluster id %s (meta.properties: %s)"
+                     % (cluster, meta.get("cluster.id")))
+                T.ok(controller == 0 and
+                     brokers == [(0, "127.0.0.1", b.port)],
+                     "DescribeCluster: controller 0, broker 0 at %s (%s, %s)"
+                     % (b.bootstrap, controller, brokers))
+            except (ValueError, OSError, struct.error) as e:
+                T.ok(False, "DescribeCluster v0 answered: %s" % e)
+        else:
+            T.ok(False, "DescribeCluster advertised")
+
+        T.ok(b.alive(), "kbrokerd still running")
+        T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
+        if T.failed:
+            T.diag(b.log_tail(20))
+    return T.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
