@@ -4,7 +4,9 @@
 
 With log.flush.interval.messages=1 an acknowledged message is durable.  Two
 producers stream numbered messages while the broker is killed with SIGKILL
-and restarted on the same log dirs and port, three times:
+and restarted on the same log dirs and port, three times (before the last
+restart, a torn partial batch is appended to one segment, as a crash in
+the middle of a write would leave it):
 
   idem:   enable.idempotence=true (acks=all); its retries across a restart
           must not duplicate anything, so every message must end up
@@ -17,6 +19,7 @@ production order per partition, at the offset its delivery report gave.
 """
 
 import os
+import struct
 import sys
 import time
 
@@ -179,6 +182,25 @@ def check(s, msgs, must_deliver_all):
              % (name, s.n, len(msgs)))
 
 
+def tear_tail(b, pdir):
+    """Appends a partial record batch to the newest segment of partition
+    dir pdir, as a crash in the middle of a write would leave it."""
+    for d in b.dirs:
+        path = os.path.join(d, pdir)
+        if not os.path.isdir(path):
+            continue
+        logs = sorted(f for f in os.listdir(path) if f.endswith(".log"))
+        if not logs:
+            return False
+        seg = os.path.join(path, logs[-1])
+        with open(seg, "ab") as f:
+            # base offset far ahead, batch length 400, then 40 of the bytes
+            f.write(struct.pack(">qi", 1 << 40, 400) + b"\x00\x02" * 20)
+        T.diag("tore %s (%d bytes)" % (seg, os.path.getsize(seg)))
+        return True
+    return False
+
+
 def main():
     with Broker(extra=["num.partitions=%d" % NPARTS,
                        "log.flush.interval.messages=1",
@@ -200,6 +222,10 @@ def main():
             before = (len(idem.acked), len(single.acked))
             b.kill9()
             stream_for(streams, DOWN_S)
+            if k == KILLS:
+                T.ok(tear_tail(b, idem.topic + "-0"),
+                     "kill %d: a torn batch appended to the tail of %s-0"
+                     % (k, idem.topic))
             ok = b.start()
             T.ok(ok, "kill %d: kbrokerd restarts on the same log dirs"
                  " and port" % k)
