@@ -5,7 +5,8 @@
  *
  *  - CreateTopics through the admin API, auto-creation on produce;
  *  - an acks=all producer and an idempotent producer (enable.idempotence)
- *    whose delivery reports all succeed with dense offsets;
+ *    whose delivery reports all succeed with dense offsets; acks=0 and
+ *    acks=all interleaved on one connection;
  *  - keyed messages over several partitions, read back by a consumer
  *    assigned to every partition from the beginning: every message exactly
  *    once, at the offset its delivery report gave, per-key order kept;
@@ -669,6 +670,91 @@ static void test_codec(const char *codec)
 	free(r);
 }
 
+/*
+ * acks=0 and acks=all topics interleaved on one producer, hence on one
+ * connection: the broker must not answer acks=0 requests (librdkafka
+ * expects no response), and both topics must hold every message once.
+ */
+static void test_acks0(void)
+{
+	const int n = 400;
+	char err[256];
+	rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER,
+			    (const char *[]){ "acks", "all", "linger.ms", "1",
+					      NULL });
+	rd_kafka_topic_conf_t *tc;
+	rd_kafka_topic_t *t0, *ta;
+	struct rec *r = calloc(2 * n, sizeof(*r));
+	struct got *g;
+	int got, bad;
+
+	if (!rk) {
+		free(r);
+		return;
+	}
+	tc = rd_kafka_topic_conf_new();
+	rd_kafka_topic_conf_set(tc, "request.required.acks", "0", err,
+				sizeof(err));
+	t0 = rd_kafka_topic_new(rk, "rdk-acks0", tc);
+	ta = rd_kafka_topic_new(rk, "rdk-acksall", NULL);
+	for (int i = 0; i < n; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "a0-%d", i);
+		r[i].partition = -1;
+		rd_kafka_producev(rk, RD_KAFKA_V_RKT(t0),
+				  RD_KAFKA_V_PARTITION(0),
+				  RD_KAFKA_V_VALUE(v, strlen(v)),
+				  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				  RD_KAFKA_V_OPAQUE(&r[i]), RD_KAFKA_V_END);
+		snprintf(v, sizeof(v), "aall-%d", i);
+		r[n + i].partition = -1;
+		rd_kafka_producev(rk, RD_KAFKA_V_RKT(ta),
+				  RD_KAFKA_V_PARTITION(0),
+				  RD_KAFKA_V_VALUE(v, strlen(v)),
+				  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				  RD_KAFKA_V_OPAQUE(&r[n + i]), RD_KAFKA_V_END);
+		if (i % 50 == 0)
+			rd_kafka_poll(rk, 10);
+	}
+	flush_all(rk);
+	rd_kafka_topic_destroy(t0);
+	rd_kafka_topic_destroy(ta);
+	rd_kafka_destroy(rk);
+	bad = 0;
+	for (int i = 0; i < 2 * n; i++)
+		bad += !r[i].reported || r[i].err;
+	ok(!bad, "acks=0 and acks=all interleaved: %d delivery reports "
+	   "succeeded (%d not)", 2 * n, bad);
+	check_reports(r + n, n, 1, "acks=all beside acks=0");
+
+	got = consume_all("rdk-acks0", 1, n, &g);
+	bad = 0;
+	for (int i = 0; i < got; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "a0-%d", i);
+		bad += g[i].offset != i || strcmp(g[i].val, v);
+	}
+	ok(got == n && !bad,
+	   "acks=0 topic holds all %d messages once, in order (read %d, %d bad)",
+	   n, got, bad);
+	free_got(g, got);
+	got = consume_all("rdk-acksall", 1, n, &g);
+	bad = 0;
+	for (int i = 0; i < got; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "aall-%d", i);
+		bad += g[i].offset != i || strcmp(g[i].val, v);
+	}
+	ok(got == n && !bad,
+	   "acks=all topic beside it holds all %d messages once, in order (read %d, %d bad)",
+	   n, got, bad);
+	free_got(g, got);
+	free(r);
+}
+
 static void test_auto_create(int want_parts)
 {
 	const char *topic = "rdk-auto";
@@ -718,6 +804,7 @@ int main(int argc, char **argv)
 	keyed_round("idempotent", "rdk-idem", 4, 1000, idem);
 
 	test_auto_create(argc > 2 ? atoi(argv[2]) : 1);
+	test_acks0();
 	test_offsets_for_times();
 
 	test_codec("gzip");
