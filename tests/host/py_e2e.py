@@ -23,13 +23,15 @@ T = Tap()
 TMO = 60
 
 
-def consume(bootstrap, topic, nparts, want, timeout=TMO):
+def consume(bootstrap, topic, nparts, want, timeout=TMO, conf=None):
     """All messages of topic's partitions from the beginning until EOF."""
-    c = Consumer({"bootstrap.servers": bootstrap,
-                  "group.id": "py-e2e-%d" % os.getpid(),
-                  "enable.auto.commit": False,
-                  "enable.partition.eof": True,
-                  "fetch.wait.max.ms": 100})
+    cfg = {"bootstrap.servers": bootstrap,
+           "group.id": "py-e2e-%d" % os.getpid(),
+           "enable.auto.commit": False,
+           "enable.partition.eof": True,
+           "fetch.wait.max.ms": 100}
+    cfg.update(conf or {})
+    c = Consumer(cfg)
     c.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
               for p in range(nparts)])
     out, eof = [], set()
@@ -189,6 +191,20 @@ def main():
         T.ok(big[1] is not None and big[1][0] is None,
              "a 150 kB message under the limit is accepted (%r)"
              % (big[1],))
+
+        # Fetch limits below a batch's size: the first batch still comes
+        # whole (KIP-74), later ones may be cut and are fetched again.
+        small = {"fetch.max.bytes": 20000, "message.max.bytes": 10000,
+                 "max.partition.fetch.bytes": 10000,
+                 "receive.message.max.bytes": 1000000}
+        got = consume(bs, "py-big", 1, 1, conf=small)
+        T.ok([len(m.value()) for m in got] == [150000],
+             "a 150 kB message is fetched with fetch.max.bytes=20000")
+        got = consume(bs, topic, 2, len(msgs), conf=small)
+        T.ok(sorted((m.partition(), m.offset(), m.value()) for m in got) ==
+             sorted((r[1], r[2], m[2]) for r, m in zip(res, msgs)),
+             "all 600 messages read with max.partition.fetch.bytes=10000 "
+             "(%d)" % len(got))
 
         # Fetch beyond the log end: OFFSET_OUT_OF_RANGE reaches the client
         # (auto.offset.reset=error turns it into an error event).
