@@ -33,6 +33,27 @@ $(B)/tests/unit/%: tests/unit/%.c $(B)/daemon/libkbroker.a tests/unit/tap.h
 
 unit-build: daemon $(UNIT_BIN)
 
+# Guest tests: kselftest programs run inside the QEMU guest.
+KST_SRC := $(wildcard tests/kselftest/*.c)
+KST_BIN := $(patsubst tests/kselftest/%.c,$(B)/tests/kselftest/%,$(KST_SRC))
+KST_CFLAGS := -O1 -g -Wall -D_GNU_SOURCE -I$(B)/ksrc/tools/testing/selftests \
+	-Iinclude -Itests/kselftest
+
+$(B)/tests/kselftest/%: tests/kselftest/%.c $(wildcard tests/kselftest/*.h) $(B)/ksrc/.done
+	@mkdir -p $(dir $@)
+	$(CC) $(KST_CFLAGS) -o $@ $< -lpthread
+
+$(B)/ksrc/.done:
+	@tests/ksrc.sh
+
+guest-build: all $(KST_BIN)
+
+# The guest suite alone (ONLY=glob picks tests by name).
+guest: guest-build
+	@rm -f $(B)/results.guest
+	@tests/guest/run.sh $(B)/results.guest $(if $(ONLY),kbroker.only=$(ONLY))
+	@tests/summary.sh $(B)/results.guest
+
 # Kernel-tree helpers (kselftest_harness.h, checkpatch.pl) extracted from
 # Debian's linux-source into build/, never into git.
 ksrc:
@@ -54,4 +75,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(B)
 
-.PHONY: all deps module daemon unit-build ksrc checkpatch check bench run clean
+.PHONY: all deps module daemon unit-build guest-build guest ksrc checkpatch check bench run clean

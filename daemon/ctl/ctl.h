@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KB_CTL_CTL_H
+#define KB_CTL_CTL_H
+
+struct kbctl_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+void kbctl_nl_error(int err);
+
+int kbctl_status(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbrokerctl: the operator's command-line tool for kbroker.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/kbnl.h"
+#include "ctl/ctl.h"
+
+static const struct kbctl_cmd cmds[] = {
+	{ "status", kbctl_status, "show the module's version and state" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: kbrokerctl COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+}
+
+/* One clear line for the errors every command can meet. */
+void kbctl_nl_error(int err)
+{
+	if (err == -ENOENT)
+		fprintf(stderr,
+			"kbrokerctl: the kbroker kernel module is not loaded (modprobe kbroker)\n");
+	else if (err == -EPERM)
+		fprintf(stderr,
+			"kbrokerctl: permission denied: kbroker commands need CAP_NET_ADMIN (run as root)\n");
+	else
+		fprintf(stderr, "kbrokerctl: netlink: %s\n", strerror(-err));
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "kbrokerctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic netlink family "kbroker": how kbrokerd and kbrokerctl talk to the
+ * module.  Every op is admin-only and every op has its own strict policy;
+ * the commands and attributes are documented in
+ * include/uapi/linux/kbroker.h and Documentation/netlink/kbroker.rst.
+ */
+#include <net/genetlink.h>
+
+#include "kbroker.h"
+
+/* GET_STATUS takes no attributes: an empty strict policy refuses any. */
+static const struct nla_policy kbroker_get_status_policy[KBROKER_A_MAX + 1] = {
+	[KBROKER_A_VERSION] = { .type = NLA_REJECT },
+	[KBROKER_A_STATE] = { .type = NLA_REJECT },
+};
+
+static struct genl_family kbroker_genl_family;
+
+static int kbroker_get_status(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kbroker_genl_family, 0,
+				KBROKER_CMD_GET_STATUS);
+	if (!hdr)
+		goto err_free;
+	if (nla_put_string(msg, KBROKER_A_VERSION, KBROKER_MOD_VERSION) ||
+	    nla_put_u32(msg, KBROKER_A_STATE, kbroker_get_state()))
+		goto err_cancel;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_cancel:
+	genlmsg_cancel(msg, hdr);
+err_free:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static const struct genl_ops kbroker_genl_ops[] = {
+	{
+		.cmd = KBROKER_CMD_GET_STATUS,
+		.doit = kbroker_get_status,
+		.policy = kbroker_get_status_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family kbroker_genl_family __ro_after_init = {
+	.name = KBROKER_GENL_NAME,
+	.version = KBROKER_GENL_VERSION,
+	.module = THIS_MODULE,
+	.ops = kbroker_genl_ops,
+	.n_ops = ARRAY_SIZE(kbroker_genl_ops),
+	.resv_start_op = KBROKER_CMD_MAX + 1,
+};
+
+int __init kbroker_genl_init(void)
+{
+	return genl_register_family(&kbroker_genl_family);
+}
+
+void kbroker_genl_exit(void)
+{
+	genl_unregister_family(&kbroker_genl_family);
+}

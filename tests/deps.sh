@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installs from Debian what kbroker's build, tests and `make run` need.
+# Idempotent and silent when everything is present.
+set -e
+
+PKGS="build-essential pkg-config kmod cpio xz-utils
+linux-image-amd64 linux-headers-amd64 linux-source-6.1
+qemu-system-x86 busybox-static
+libssl-dev openssl libnl-genl-3-dev libkeyutils-dev keyutils
+libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
+kcat librdkafka-dev python3-confluent-kafka zlib1g-dev
+clang libclang-rt-14-dev valgrind"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
