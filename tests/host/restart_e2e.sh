@@ -99,6 +99,10 @@ check_all()	# check_all WHEN
 }
 
 check_all "before restart"
+na=$(ls -d "$KB_TMP"/logs-a/persist-*-[0-9]* 2>/dev/null | wc -l)
+nb=$(ls -d "$KB_TMP"/logs-b/persist-*-[0-9]* 2>/dev/null | wc -l)
+[ "$na" -gt 0 ] && [ "$nb" -gt 0 ] && [ $((na + nb)) -eq 8 ]
+tap_ok $? "the 8 partitions are spread over both log dirs ($na + $nb)"
 kb_stop
 tap_ok $? "kbrokerd exits 0 on SIGTERM"
 if ! kb_start; then
