@@ -317,6 +317,22 @@ def main():
         T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
         if T.failed:
             T.diag(b.log_tail(40))
+
+    # auto.create.topics.enable=false: producing to a missing topic fails
+    # and creates nothing.
+    with Broker(extra=["auto.create.topics.enable=false"]) as b:
+        if T.ok(b.start(), "kbrokerd with auto.create.topics.enable=false "
+                "starts"):
+            res = produce(b.bootstrap, "py-nope", [(0, None, b"x", None)],
+                          {"message.timeout.ms": 8000,
+                           "topic.metadata.propagation.max.ms": 3000})
+            T.ok(res[0] is not None and res[0][0] is not None,
+                 "produce to a missing topic fails (%s)"
+                 % (res[0][0] if res[0] else "no report"))
+            md = AdminClient({"bootstrap.servers": b.bootstrap}) \
+                .list_topics(timeout=TMO)
+            T.ok("py-nope" not in md.topics, "the topic was not created")
+            T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
     return T.done()
 
 
