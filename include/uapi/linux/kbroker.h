@@ -22,6 +22,8 @@
 
 #define KBROKER_GENL_NAME "kbroker"
 #define KBROKER_GENL_VERSION 1
+/* Multicast group for state, policy and key events (KBROKER_CMD_EVENT). */
+#define KBROKER_GENL_MCGRP_EVENTS "events"
 
 /* Largest version string, terminating NUL included. */
 #define KBROKER_VERSION_MAX 32
@@ -38,18 +40,56 @@ enum kbroker_state {
 	__KBROKER_STATE_MAX,
 };
 
+/*
+ * Commands.  Numbers are fixed once released; each is documented above its
+ * implementation's policy table and in Documentation/netlink/kbroker.rst.
+ * LISTENER_* and SOCK_ATTACH: listener policy and kTLS (kmod/listener.c);
+ * SET_STATE: the maintenance window (kmod/main.c);
+ * VOLUME_*: per-volume data keys (kmod/volume.c).
+ */
 enum kbroker_cmd {
 	KBROKER_CMD_UNSPEC,
 	KBROKER_CMD_GET_STATUS,
+	KBROKER_CMD_SET_STATE,
+	KBROKER_CMD_LISTENER_ADD,
+	KBROKER_CMD_LISTENER_DEL,
+	KBROKER_CMD_LISTENER_GET,
+	KBROKER_CMD_SOCK_ATTACH,
+	KBROKER_CMD_VOLUME_CREATE,
+	KBROKER_CMD_VOLUME_OPEN,
+	KBROKER_CMD_VOLUME_CLOSE,
+	KBROKER_CMD_VOLUME_REWRAP,
+	KBROKER_CMD_VOLUME_LIST,
+	KBROKER_CMD_EVENT,
 	__KBROKER_CMD_MAX,
 };
 
 #define KBROKER_CMD_MAX (__KBROKER_CMD_MAX - 1)
 
+/*
+ * Attributes.  One flat space shared by all commands; each command's
+ * policy accepts only the ones it takes.  Listener attributes are
+ * KBROKER_A_LISTENER_*, volume attributes KBROKER_A_VOLUME_*.
+ */
 enum kbroker_attr {
 	KBROKER_A_UNSPEC,
 	KBROKER_A_VERSION,
 	KBROKER_A_STATE,
+	KBROKER_A_LISTENER_NAME = 16,
+	KBROKER_A_LISTENER_PORT,
+	KBROKER_A_LISTENER_POLICY,
+	KBROKER_A_LISTENER_COUNTERS,
+	KBROKER_A_SOCK_FD,
+	KBROKER_A_SOCK_FLAGS,
+	KBROKER_A_EVENT_TYPE,
+	KBROKER_A_VOLUME_UUID = 48,
+	KBROKER_A_VOLUME_LABEL,
+	KBROKER_A_VOLUME_CIPHER,
+	KBROKER_A_VOLUME_MASTER_KEY,
+	KBROKER_A_VOLUME_WRAPPED_KEY,
+	KBROKER_A_VOLUME_NEW_MASTER_KEY,
+	KBROKER_A_VOLUME_STATE,
+	KBROKER_A_VOLUME_KEY_DESC,
 	__KBROKER_A_MAX,
 };
 
