@@ -5,7 +5,7 @@
 # build/tests/host/) against a fresh kbrokerd.
 . "$(dirname "$0")/lib.sh"
 
-BIN=${RDK_E2E:-$KB_ROOT/build/tests/host/rdk_e2e}
+BIN=${RDK_E2E:-${B:-$KB_ROOT/build}/tests/host/rdk_e2e}
 PARTS=3
 
 if [ ! -x "$BIN" ]; then

@@ -16,7 +16,8 @@ if [ ! -x build/daemon/kbrokerd ]; then
 	echo "# build/daemon/kbrokerd missing (make daemon)"
 	exit 1
 fi
-if ! make -s -C tests/host B="$top/build"; then
+export B=${B:-$top/build}
+if ! make -s -C tests/host B="$B"; then
 	echo "fail host: building the C host tests" >>"$results"
 fi
 
