@@ -385,35 +385,44 @@ static void consume_tput(struct target *tg, const char *topic, int size,
 	rd_kafka_destroy(rk);
 }
 
-static void run(int t, const char *kb_bootstrap)
+/* One configuration against one target. */
+static void run_one(int t, const char *kb_bootstrap, int size,
+		    const char *acks, bool consume)
+{
+	char topic[64], ltopic[80];
+	struct target tg;
+	long n;
+
+	snprintf(topic, sizeof(topic), "bench-%d-%s-%d-%ld", size, acks,
+		 getpid(), (long)time(NULL));
+	snprintf(ltopic, sizeof(ltopic), "%s-lat", topic);
+	if (target_open(&tg, t, kb_bootstrap, topic, ltopic)) {
+		fprintf(stderr, "%s: cannot set up %s\n", tname[t], topic);
+		target_close(&tg);
+		return;
+	}
+	fprintf(stderr, "%s: %dB acks=%s...\n", tname[t], size, acks);
+	n = produce_tput(&tg, topic, size, acks);
+	if (consume && n > 0)
+		consume_tput(&tg, topic, size, n);
+	produce_latency(&tg, ltopic, size, acks);
+	target_close(&tg);
+}
+
+/* Configurations outermost, so both targets of a row run back to back
+ * and drift in the machine's load hits both alike. */
+static void run(const char *kb_bootstrap)
 {
 	static const int sizes[] = { 100, 1024 };
 	static const char *const acks[] = { "1", "all" };
 
-	for (int s = 0; s < 2; s++) {
+	for (int s = 0; s < 2; s++)
 		for (int a = 0; a < 2; a++) {
-			char topic[64], ltopic[80];
-			struct target tg;
-			long n;
-
-			snprintf(topic, sizeof(topic), "bench-%d-%s-%d-%ld",
-				 sizes[s], acks[a], getpid(), (long)time(NULL));
-			snprintf(ltopic, sizeof(ltopic), "%s-lat", topic);
-			if (target_open(&tg, t, kb_bootstrap, topic, ltopic)) {
-				fprintf(stderr, "%s: cannot set up %s\n",
-					tname[t], topic);
-				target_close(&tg);
-				continue;
-			}
-			fprintf(stderr, "%s: %dB acks=%s...\n", tname[t],
-				sizes[s], acks[a]);
-			n = produce_tput(&tg, topic, sizes[s], acks[a]);
-			if (a == 0 && n > 0)
-				consume_tput(&tg, topic, sizes[s], n);
-			produce_latency(&tg, ltopic, sizes[s], acks[a]);
-			target_close(&tg);
+			if (kb_bootstrap)
+				run_one(T_KB, kb_bootstrap, sizes[s], acks[a],
+					a == 0);
+			run_one(T_MOCK, NULL, sizes[s], acks[a], a == 0);
 		}
-	}
 }
 
 int main(int argc, char **argv)
@@ -422,9 +431,7 @@ int main(int argc, char **argv)
 
 	printf("librdkafka %s; produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
 	       rd_kafka_version_str(), PRODUCE_SECS, CONSUME_SECS, LAT_MSGS);
-	if (kb)
-		run(T_KB, kb);
-	run(T_MOCK, NULL);
+	run(kb);
 
 	printf("\n%-34s %12s %12s %8s\n", "metric", "kbrokerd", "mock",
 	       "ratio");
