@@ -20,6 +20,8 @@ if ! kb_start; then
 	exit
 fi
 tap_ok 0 "kbrokerd starts and listens on $KB_BOOTSTRAP"
+grep -qi "not encrypted" "$KB_LOG"
+tap_ok $? "kbrokerd warns that at.rest.encryption=off leaves the log dirs unencrypted"
 
 KC="kcat -b $KB_BOOTSTRAP -X socket.timeout.ms=20000 -X topic.message.timeout.ms=30000"
 
