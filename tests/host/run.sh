@@ -28,6 +28,7 @@ tests=(
 	"$here/py_protocol.py"
 	"$here/py_badinput.py"
 	"$here/restart_e2e.sh"
+	"$here/py_retention.py"
 	"$here/py_crash.py"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
