@@ -195,6 +195,30 @@ static bool records_ok(const uint8_t *p, const uint8_t *end, int32_t count)
 	return p == end;
 }
 
+bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
+		      int64_t base_ts, int64_t ts, int32_t *delta,
+		      int64_t *rec_ts)
+{
+	for (int32_t i = 0; i < count; i++) {
+		const uint8_t *r;
+		int64_t len, tsd, od;
+
+		VARINT(p, end, 5, &len);
+		if (len <= 0 || len > end - p)
+			return false;
+		r = p + 1;		/* attributes */
+		VARINT(r, p + len, 10, &tsd);
+		VARINT(r, p + len, 5, &od);
+		if (base_ts + tsd >= ts) {
+			*delta = (int32_t)od;
+			*rec_ts = base_ts + tsd;
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
 int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		   struct kb_batch *b, const char **why)
 {

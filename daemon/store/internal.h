@@ -138,6 +138,14 @@ struct kb_hdr_iter {
  * Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
  * -EBADMSG at a bad or torn header, or a negative errno.
  */
+/*
+ * In the records of an uncompressed batch, the first record whose
+ * timestamp is >= @ts: its offset delta and timestamp.  False when none
+ * or the records are malformed.
+ */
+bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
+		      int64_t base_ts, int64_t ts, int32_t *delta,
+		      int64_t *rec_ts);
 int kb_hdr_next(struct kb_hdr_iter *it, struct kb_batch *b, uint64_t *pos);
 void kb_hdr_iter_init(struct kb_hdr_iter *it, int fd, uint64_t pos,
 		      uint64_t end, size_t cap);

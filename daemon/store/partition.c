@@ -883,6 +883,36 @@ uint64_t kb_partition_size(struct kb_partition *p)
 	return sz;
 }
 
+/*
+ * Kafka answers with the record, not the batch: walk the records of an
+ * uncompressed CreateTime batch for the first one at or after @ts.
+ * Compressed batches keep the batch's base offset (they would need
+ * decompressing); LogAppendTime batches share one timestamp anyway.
+ */
+static void record_for_time(struct kb_segment *seg, const struct kb_batch *b,
+			    uint64_t pos, int64_t ts, int64_t *offset,
+			    int64_t *timestamp)
+{
+	size_t len = (size_t)b->length + 12;
+	int64_t rts;
+	int32_t delta;
+	uint8_t *buf;
+
+	if ((b->attr & 0x7) || (b->attr & 0x8) || len <= 61)
+		return;
+	buf = malloc(len);
+	if (!buf)
+		return;
+	if (pread(seg->fd, buf, len, pos) == (ssize_t)len &&
+	    kb_batch_find_ts(buf + 61, buf + len, b->count, b->base_ts, ts,
+			     &delta, &rts) &&
+	    b->base + delta >= *offset) {
+		*offset = b->base + delta;
+		*timestamp = rts;
+	}
+	free(buf);
+}
+
 int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				 int64_t *offset, int64_t *timestamp)
 {
@@ -929,6 +959,7 @@ int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				continue;
 			*offset = b.base > p->log_start ? b.base : p->log_start;
 			*timestamp = b.max_ts;
+			record_for_time(seg, &b, pos, ts, offset, timestamp);
 			return KB_ERR_NONE;
 		}
 		if (r < 0)
