@@ -38,6 +38,9 @@ static int __init kbroker_init(void)
 	ret = kbroker_sysfs_init();
 	if (ret)
 		goto err_sysfs;
+	ret = kbroker_volume_init(kbroker_sysfs_kobj());
+	if (ret)
+		goto err_volume;
 	/* Netlink last: once registered, userspace can reach everything. */
 	ret = kbroker_genl_init();
 	if (ret)
@@ -47,6 +50,8 @@ static int __init kbroker_init(void)
 	return 0;
 
 err_genl:
+	kbroker_volume_exit();
+err_volume:
 	kbroker_sysfs_exit();
 err_sysfs:
 	return ret;
@@ -55,6 +60,7 @@ err_sysfs:
 static void __exit kbroker_exit(void)
 {
 	kbroker_genl_exit();
+	kbroker_volume_exit();
 	kbroker_sysfs_exit();
 	pr_info("unloaded\n");
 }

@@ -15,8 +15,6 @@ static const struct nla_policy kbroker_get_status_policy[KBROKER_A_MAX + 1] = {
 	[KBROKER_A_STATE] = { .type = NLA_REJECT },
 };
 
-static struct genl_family kbroker_genl_family;
-
 static int kbroker_get_status(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sk_buff *msg;
@@ -50,9 +48,44 @@ static const struct genl_ops kbroker_genl_ops[] = {
 		.maxattr = KBROKER_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = KBROKER_CMD_VOLUME_CREATE,
+		.doit = kbroker_volume_create,
+		.policy = kbroker_vol_create_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_VOLUME_OPEN,
+		.doit = kbroker_volume_open,
+		.policy = kbroker_vol_open_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_VOLUME_CLOSE,
+		.doit = kbroker_volume_close,
+		.policy = kbroker_vol_close_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_VOLUME_REWRAP,
+		.doit = kbroker_volume_rewrap,
+		.policy = kbroker_vol_rewrap_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_VOLUME_LIST,
+		.dumpit = kbroker_volume_list,
+		.policy = kbroker_vol_list_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
-static struct genl_family kbroker_genl_family __ro_after_init = {
+struct genl_family kbroker_genl_family __ro_after_init = {
 	.name = KBROKER_GENL_NAME,
 	.version = KBROKER_GENL_VERSION,
 	.module = THIS_MODULE,

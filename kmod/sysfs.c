@@ -39,6 +39,11 @@ static const struct attribute_group kbroker_group = {
 	.attrs = kbroker_attrs,
 };
 
+struct kobject *kbroker_sysfs_kobj(void)
+{
+	return kbroker_kobj;
+}
+
 int kbroker_sysfs_init(void)
 {
 	int ret;

@@ -95,4 +95,66 @@ enum kbroker_attr {
 
 #define KBROKER_A_MAX (__KBROKER_A_MAX - 1)
 
+/*
+ * Volume keys (kmod/volume.c).  A volume's 64-byte data key (AES-256-XTS)
+ * is made by the module, wrapped with a 32-byte master key found by
+ * description in the caller's keyrings (types "logon" or "user"), and only
+ * ever leaves the module wrapped, or as a "logon" key for dm-crypt.
+ *
+ * Wrapped key blob, KBROKER_VOLUME_WRAPPED_LEN bytes:
+ *   u8 version (KBROKER_VOLUME_WRAP_GCM_AES256) | 12-byte nonce |
+ *   64-byte ciphertext | 16-byte tag;
+ *   AEAD "gcm(aes)", key = master key, associated data = the 16-byte UUID.
+ *
+ * KBROKER_CMD_VOLUME_CREATE
+ *   Request:  KBROKER_A_VOLUME_UUID        binary[16]  the new volume's UUID
+ *             KBROKER_A_VOLUME_MASTER_KEY  NUL string  master key description
+ *   Reply:    KBROKER_A_VOLUME_WRAPPED_KEY binary      the wrapped data key
+ *   Errors:   -ENOKEY no such master key; -EINVAL not 32 bytes.
+ *
+ * KBROKER_CMD_VOLUME_OPEN
+ *   Request:  KBROKER_A_VOLUME_UUID, KBROKER_A_VOLUME_LABEL (NUL string,
+ *             [A-Za-z0-9_.-]), KBROKER_A_VOLUME_CIPHER ("aes-xts-plain64"),
+ *             KBROKER_A_VOLUME_MASTER_KEY, KBROKER_A_VOLUME_WRAPPED_KEY
+ *   Reply:    KBROKER_A_VOLUME_KEY_DESC    NUL string  "kbroker:vol:<uuid>"
+ *   Unwraps the data key into a "logon" key of that description, held in
+ *   the module's keyring ".kbroker" and linked into the caller's process
+ *   keyring (else its session keyring), where dm-crypt's request_key()
+ *   finds it when the same process loads the table.  The module stays
+ *   pinned while any volume is open.  Opening an open volume re-links it.
+ *   Errors:   -EKEYREJECTED the master key does not unwrap the blob;
+ *             -ENOKEY no such master key.
+ *
+ * KBROKER_CMD_VOLUME_CLOSE
+ *   Request:  KBROKER_A_VOLUME_UUID
+ *   Invalidates the logon key.  -ENOENT when the volume is not open.
+ *
+ * KBROKER_CMD_VOLUME_REWRAP
+ *   Request:  KBROKER_A_VOLUME_UUID, KBROKER_A_VOLUME_MASTER_KEY (old),
+ *             KBROKER_A_VOLUME_NEW_MASTER_KEY, KBROKER_A_VOLUME_WRAPPED_KEY
+ *   Reply:    KBROKER_A_VOLUME_WRAPPED_KEY wrapped with the new master key
+ *
+ * KBROKER_CMD_VOLUME_LIST (dump)
+ *   Request:  no attributes.
+ *   Reply:    one message per open volume with KBROKER_A_VOLUME_UUID,
+ *             _LABEL, _CIPHER, _MASTER_KEY, _KEY_DESC and
+ *             KBROKER_A_VOLUME_STATE (NLA_U32, enum kbroker_volume_state).
+ */
+#define KBROKER_VOLUME_UUID_LEN		16
+#define KBROKER_VOLUME_LABEL_MAX	64	/* NUL included */
+#define KBROKER_VOLUME_CIPHER_MAX	32	/* NUL included */
+#define KBROKER_MASTER_KEY_DESC_MAX	128	/* NUL included */
+#define KBROKER_VOLUME_KEY_DESC_MAX	64	/* NUL included */
+#define KBROKER_VOLUME_KEY_LEN		64	/* AES-256-XTS */
+#define KBROKER_MASTER_KEY_LEN		32	/* AES-256-GCM */
+#define KBROKER_VOLUME_WRAP_GCM_AES256	1
+#define KBROKER_VOLUME_WRAPPED_LEN	(1 + 12 + KBROKER_VOLUME_KEY_LEN + 16)
+#define KBROKER_VOLUME_CIPHER_NAME	"aes-xts-plain64"
+#define KBROKER_VOLUME_KEY_PREFIX	"kbroker:vol:"
+
+enum kbroker_volume_state {
+	KBROKER_VOLUME_CLOSED,
+	KBROKER_VOLUME_OPEN,
+};
+
 #endif /* _UAPI_LINUX_KBROKER_H */
