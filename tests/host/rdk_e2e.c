@@ -489,26 +489,33 @@ static void keyed_round(const char *what, const char *topic, int nparts,
 	free(r);
 }
 
+#define NTP 3
+static const char *const times_layout[NTP] = {
+	"batch per message", "one batch", "one gzip batch",
+};
+
 static void test_offsets_for_times(void)
 {
 	const char *topic = "rdk-times";
 	const int n = 10;
 	const char *kv[] = { "acks", "all", "linger.ms", "200", NULL };
+	const char *kvz[] = { "acks", "all", "linger.ms", "200",
+			      "compression.codec", "gzip", NULL };
 	int64_t base = (now_ms() - 3600 * 1000) / 1000 * 1000;
 	rd_kafka_t *rk;
-	struct rec r[2][10];
+	struct rec r[NTP][10];
 	int64_t lo, hi;
 	struct got *g;
 	int got;
 
-	ok(create_topic(topic, 2) == 0, "CreateTopics %s (2 partitions)",
-	   topic);
-	rk = mk(RD_KAFKA_PRODUCER, kv);
-	if (!rk)
-		return;
+	ok(create_topic(topic, NTP) == 0, "CreateTopics %s (%d partitions)",
+	   topic, NTP);
 	memset(r, 0, sizeof(r));
-	/* Partition 0: one batch per message; partition 1: one batch. */
-	for (int p = 0; p < 2; p++) {
+	/* Partition p holds its messages as times_layout[p] says. */
+	for (int p = 0; p < NTP; p++) {
+		rk = mk(RD_KAFKA_PRODUCER, p == 2 ? kvz : kv);
+		if (!rk)
+			return;
 		for (int i = 0; i < n; i++) {
 			char val[32];
 
@@ -527,15 +534,15 @@ static void test_offsets_for_times(void)
 				flush_all(rk);
 		}
 		flush_all(rk);
+		rd_kafka_destroy(rk);
 	}
-	rd_kafka_destroy(rk);
-	check_reports(&r[0][0], 2 * n, 2, "timestamped producer");
+	check_reports(&r[0][0], NTP * n, NTP, "timestamped producer");
 
 	rk = mk(RD_KAFKA_CONSUMER,
 		(const char *[]){ "group.id", "rdk-e2e-times", NULL });
 	if (!rk)
 		return;
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < NTP; p++) {
 		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
 			rk, topic, p, &lo, &hi, TMO_MS);
 
@@ -554,7 +561,7 @@ static void test_offsets_for_times(void)
 		};
 		const int nq = sizeof(q) / sizeof(q[0]);
 
-		for (int p = 0; p < 2; p++) {
+		for (int p = 0; p < NTP; p++) {
 			for (int i = 0; i < nq; i++) {
 				rd_kafka_topic_partition_list_t *tl =
 					rd_kafka_topic_partition_list_new(1);
@@ -570,7 +577,7 @@ static void test_offsets_for_times(void)
 				ok(!e && off == q[i].want,
 				   "offsets_for_times [%d] (%s) at base%+" PRId64
 				   " ms = %" PRId64 " (got %s %" PRId64 ")",
-				   p, p ? "one batch" : "batch per message",
+				   p, times_layout[p],
 				   q[i].dt, q[i].want, rd_kafka_err2name(e),
 				   off);
 				rd_kafka_topic_partition_list_destroy(tl);
@@ -579,7 +586,7 @@ static void test_offsets_for_times(void)
 	}
 	rd_kafka_destroy(rk);
 
-	got = consume_all(topic, 2, 2 * n, &g);
+	got = consume_all(topic, NTP, NTP * n, &g);
 	{
 		int bad = 0;
 
@@ -594,9 +601,9 @@ static void test_offsets_for_times(void)
 					     base + g[i].offset * 1000);
 			}
 		}
-		ok(got == 2 * n && !bad,
+		ok(got == NTP * n && !bad,
 		   "consumed %d/%d messages carry their CreateTime timestamps",
-		   got, 2 * n);
+		   got, NTP * n);
 	}
 	free_got(g, got);
 }
