@@ -34,7 +34,10 @@ enum {
 	K_LOG_DIR, K_NUM_PARTITIONS, K_AUTO_CREATE, K_SEGMENT_BYTES, K_ROLL_MS,
 	K_ROLL_HOURS, K_RET_MS, K_RET_MIN, K_RET_HOURS, K_RET_BYTES,
 	K_FLUSH_MSGS, K_FLUSH_MS, K_INDEX_INTERVAL, K_MSG_MAX, K_REQ_MAX,
-	K_IDLE_MS, K_AT_REST, K_COUNT
+	K_IDLE_MS, K_AT_REST,
+	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
+	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_HS_TIMEOUT,
+	K_COUNT
 };
 
 static const struct key_def keys[K_COUNT] = {
@@ -76,6 +79,24 @@ static const struct key_def keys[K_COUNT] = {
 			  -1, INT64_MAX, "600000"),
 	[K_AT_REST] = { "at.rest.encryption", T_ONOFF, OFF(at_rest_encryption),
 			SZ(at_rest_encryption), 0, 1, "on", -1, 1 },
+	/* TLS, Kafka's keys; listener.name.<name>.ssl.* override them. */
+	[K_SSL_KS_TYPE] = STR("ssl.keystore.type", "PEM"),
+	[K_SSL_KS_LOC] = STR("ssl.keystore.location", NULL),
+	[K_SSL_KEY_PW] = STR("ssl.key.password", NULL),
+	[K_SSL_TS_TYPE] = STR("ssl.truststore.type", "PEM"),
+	[K_SSL_TS_LOC] = STR("ssl.truststore.location", NULL),
+	[K_SSL_CLIENT_AUTH] = STR("ssl.client.auth", "none"),
+	[K_SSL_PROTOCOLS] = STR("ssl.enabled.protocols", "TLSv1.2,TLSv1.3"),
+	[K_SSL_CIPHERS] = STR("ssl.cipher.suites", NULL),
+	[K_SSL_HS_TIMEOUT] = INT("ssl.handshake.timeout.ms",
+				 ssl_handshake_timeout_ms, 1, INT32_MAX,
+				 "10000"),
+};
+
+/* ssl.* keys that a listener may override, in table order. */
+static const int tls_keys[] = {
+	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
+	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS,
 };
 
 /* Per-listener keys: listener.name.<name>.<key>. */
@@ -367,6 +388,120 @@ static const char *raw_or_def(const struct kb_config *cfg, int ki)
 	return cfg->raw[ki] ? cfg->raw[ki] : keys[ki].def;
 }
 
+static int check_protocol(char *item, void *arg)
+{
+	(void)arg;
+	return strcmp(item, "TLSv1.2") && strcmp(item, "TLSv1.3") ? -1 : 0;
+}
+
+static int copy_str(char *dst, size_t len, const char *v)
+{
+	if (strlen(v) >= len)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Sets one ssl.* key on @t; returns NULL or why the value is bad. */
+static const char *set_tls_key(struct kb_tls_cfg *t, int ki, const char *v)
+{
+	switch (ki) {
+	case K_SSL_KS_TYPE:
+	case K_SSL_TS_TYPE:
+		return strcasecmp(v, "PEM") ? "only PEM is supported" : NULL;
+	case K_SSL_KS_LOC:
+		return copy_str(t->keystore, sizeof(t->keystore), v) ?
+		       "path too long" : NULL;
+	case K_SSL_KEY_PW:
+		return copy_str(t->key_password, sizeof(t->key_password), v) ?
+		       "too long" : NULL;
+	case K_SSL_TS_LOC:
+		return copy_str(t->truststore, sizeof(t->truststore), v) ?
+		       "path too long" : NULL;
+	case K_SSL_CLIENT_AUTH:
+		if (!strcasecmp(v, "none"))
+			t->client_auth = KB_AUTH_NONE;
+		else if (!strcasecmp(v, "requested"))
+			t->client_auth = KB_AUTH_REQUESTED;
+		else if (!strcasecmp(v, "required"))
+			t->client_auth = KB_AUTH_REQUIRED;
+		else
+			return "expected none, requested or required";
+		return NULL;
+	case K_SSL_PROTOCOLS:
+		if (!*v || for_each_item(v, check_protocol, NULL))
+			return "expected TLSv1.2 and/or TLSv1.3";
+		return copy_str(t->protocols, sizeof(t->protocols), v) ?
+		       "too long" : NULL;
+	case K_SSL_CIPHERS:
+		return copy_str(t->ciphers, sizeof(t->ciphers), v) ?
+		       "too long" : NULL;
+	}
+	return "unknown key";
+}
+
+/* Global ssl.* keys first, then each listener's own; checks that every
+ * listener that may serve TLS has what it needs. */
+static int finish_tls(struct parse *ps)
+{
+	struct kb_config *cfg = ps->cfg;
+	size_t i, j;
+	int k;
+
+	for (k = 0; k < cfg->n_listeners; k++) {
+		for (j = 0; j < sizeof(tls_keys) / sizeof(tls_keys[0]); j++) {
+			int ki = tls_keys[j];
+			const char *v = raw_or_def(cfg, ki), *why;
+
+			if (!v)
+				continue;
+			why = set_tls_key(&cfg->listeners[k].tls, ki, v);
+			if (why)
+				return bad(ps, ps->line[ki], keys[ki].name, why);
+		}
+	}
+	for (i = 0; i < ps->n_lkeys; i++) {
+		struct pending_lkey *lk = &ps->lkeys[i];
+		struct kb_listener_cfg *l = find_listener(cfg, lk->name);
+		const char *why;
+		char full[256];
+
+		if (!l || strncmp(lk->key, "ssl.", 4))
+			continue;
+		snprintf(full, sizeof(full), "listener.name.%s.%s", lk->name,
+			 lk->key);
+		for (j = 0; j < sizeof(tls_keys) / sizeof(tls_keys[0]); j++)
+			if (!strcmp(lk->key, keys[tls_keys[j]].name))
+				break;
+		if (j == sizeof(tls_keys) / sizeof(tls_keys[0]))
+			return bad(ps, lk->line, full, "unknown key");
+		why = set_tls_key(&l->tls, tls_keys[j], lk->value);
+		if (why)
+			return bad(ps, lk->line, full, why);
+	}
+	for (k = 0; k < cfg->n_listeners; k++) {
+		struct kb_listener_cfg *l = &cfg->listeners[k];
+		char why[200];
+
+		if (l->proto != KB_SEC_SSL && l->policy == KB_POLICY_PLAINTEXT)
+			continue;
+		if (!*l->tls.keystore) {
+			snprintf(why, sizeof(why),
+				 "listener %s serves TLS (policy %s) but has no ssl.keystore.location",
+				 l->name, policy_names[l->policy]);
+			return bad(ps, ps->line[K_LISTENERS], "listeners", why);
+		}
+		if (l->tls.client_auth != KB_AUTH_NONE && !*l->tls.truststore) {
+			snprintf(why, sizeof(why),
+				 "listener %s: ssl.client.auth needs ssl.truststore.location",
+				 l->name);
+			return bad(ps, ps->line[K_SSL_CLIENT_AUTH],
+				   "ssl.client.auth", why);
+		}
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int finish(struct parse *ps)
 {
@@ -396,13 +531,9 @@ static int finish(struct parse *ps)
 				   why);
 		}
 		l->proto--;
-		if (l->proto == KB_SEC_SSL) {
-			snprintf(why, sizeof(why),
-				 "listener %s is SSL: TLS not yet supported",
-				 l->name);
-			return bad(ps, ps->line[K_LISTENERS], "listeners",
-				   why);
-		}
+		/* Default policy follows the security protocol. */
+		l->policy = l->proto == KB_SEC_SSL ? KB_POLICY_TLS :
+			    KB_POLICY_PLAINTEXT;
 	}
 	v = cfg->raw[K_ADV_LISTENERS];
 	if (v && for_each_item(v, add_advertised, cfg))
@@ -420,6 +551,8 @@ static int finish(struct parse *ps)
 		if (!l)
 			return bad(ps, lk->line, full,
 				   "no such listener in listeners");
+		if (!strncmp(lk->key, "ssl.", 4))
+			continue;	/* finish_tls() */
 		if (strcmp(lk->key, "policy"))
 			return bad(ps, lk->line, full, "unknown key");
 		for (p = 0; p < 3; p++)
@@ -431,6 +564,8 @@ static int finish(struct parse *ps)
 		l->policy = p;
 		l->policy_set = true;
 	}
+	if (finish_tls(ps))
+		return -1;
 	v = cfg->raw[K_LOG_DIRS];
 	if (!v)
 		return bad(ps, 0, "log.dirs", "required (or log.dir)");
@@ -657,6 +792,8 @@ bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
 		return false;
 	k = &keys[i];
 	*is_set = cfg->raw && cfg->raw[i];
+	if (i == K_SSL_KEY_PW)
+		return false;	/* sensitive, like Kafka's password keys */
 	switch (k->type) {
 	case T_INT:
 		if (k->alias_of >= 0) {

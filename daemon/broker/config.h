@@ -14,6 +14,19 @@
 #define KB_MAX_LISTENERS 8
 #define KB_NAME_MAX 64
 #define KB_HOST_MAX 256
+#define KB_PATH_MAX 1024
+
+enum kb_client_auth { KB_AUTH_NONE, KB_AUTH_REQUESTED, KB_AUTH_REQUIRED };
+
+/* ssl.* keys, global or per listener (listener.name.<name>.ssl.*). */
+struct kb_tls_cfg {
+	char keystore[KB_PATH_MAX];	/* PEM: key and chain */
+	char key_password[256];
+	char truststore[KB_PATH_MAX];	/* PEM CA file */
+	char protocols[128];		/* e.g. "TLSv1.2,TLSv1.3" */
+	char ciphers[1024];		/* empty = AEAD suites */
+	enum kb_client_auth client_auth;
+};
 
 enum kb_security_proto { KB_SEC_PLAINTEXT, KB_SEC_SSL };
 enum kb_listener_policy { KB_POLICY_TLS, KB_POLICY_TLS_PLAINTEXT,
@@ -28,6 +41,7 @@ struct kb_listener_cfg {
 	enum kb_security_proto proto;
 	enum kb_listener_policy policy;
 	bool policy_set;
+	struct kb_tls_cfg tls;
 };
 
 struct kb_config {
@@ -49,6 +63,7 @@ struct kb_config {
 	int64_t socket_request_max_bytes;
 	int64_t connections_max_idle_ms;
 	bool at_rest_encryption;
+	int64_t ssl_handshake_timeout_ms;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

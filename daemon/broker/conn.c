@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "broker/conn.h"
+#include "broker/listener.h"
 #include "broker/loop.h"
+#include "broker/tls.h"
 #include "common/log.h"
 
 #define RBUF_MIN (64 * 1024)
@@ -66,6 +68,12 @@ struct kb_conn *kb_conn_new(struct kb_loop *l, int fd, int listener,
 	c->id = ++l->next_conn_id;
 	c->listener = listener;
 	c->last_active_ms = kb_now_mono_ms();
+	c->state = KB_CONN_SNIFF;
+	/* A listener that may serve TLS bounds the wait for a handshake. */
+	if (l->ls[listener].tls_ctx &&
+	    l->ls[listener].policy != KB_POLICY_PLAINTEXT)
+		c->hs_deadline_ms = c->last_active_ms +
+				    l->b->cfg->ssl_handshake_timeout_ms;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
 		addr_str(&ss, host, sizeof(host), &port);
@@ -154,6 +162,10 @@ static void update_events(struct kb_conn *c)
 		want |= EPOLLIN;
 	if (!kb_outq_empty(&c->out))
 		want |= EPOLLOUT;
+	if (c->tr.wants & KB_TR_READ_WANTS_WRITE)
+		want |= EPOLLOUT;
+	if (c->tr.wants & KB_TR_WRITE_WANTS_READ)
+		want |= EPOLLIN;
 	if (want == c->ev_mask)
 		return;
 	ev.events = want;
@@ -337,18 +349,121 @@ static bool do_read(struct kb_conn *c)
 	return true;
 }
 
+static bool tr_pending(struct kb_conn *c)
+{
+	return c->tr.ops->pending && c->tr.ops->pending(&c->tr);
+}
+
 /* Flushes output, then keeps reading requests; false = closed. */
 static bool pump(struct kb_conn *c)
 {
-	if (!process(c)) {
-		kb_conn_close(c, "bad request");
-		return false;
+	for (;;) {
+		size_t had;
+
+		if (!process(c)) {
+			kb_conn_close(c, "bad request");
+			return false;
+		}
+		/* Bytes TLS already decrypted raise no epoll event. */
+		if (c->is_parked || c->out.bytes >= OUTQ_HIGH ||
+		    !tr_pending(c))
+			break;
+		had = c->rlen - c->rpos;
+		if (!do_read(c)) {
+			kb_conn_close(c, "peer closed");
+			return false;
+		}
+		if (c->rlen - c->rpos == had)
+			break;
 	}
 	if (!kb_outq_empty(&c->out) && kb_outq_flush(&c->out, &c->tr) < 0) {
 		kb_conn_close(c, "write failed");
 		return false;
 	}
 	update_events(c);
+	return true;
+}
+
+static void set_events(struct kb_conn *c, uint32_t want)
+{
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+
+	if (want != c->ev_mask &&
+	    !epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->tr.fd, &ev))
+		c->ev_mask = want;
+}
+
+static void refuse(struct kb_conn *c, const char *what)
+{
+	const struct kb_listener *ls = &c->loop->ls[c->listener];
+
+	kb_info("conn %llu (%s): %s client on listener %s (policy %s), refused",
+		(unsigned long long)c->id, c->peer, what,
+		c->loop->b->cfg->listeners[c->listener].name,
+		kb_policy_name(ls->policy));
+	kb_conn_close(c, "listener policy");
+}
+
+/* Sniff, then handshake; true once the connection is OPEN. */
+static bool open_conn(struct kb_conn *c)
+{
+	struct kb_listener *ls = &c->loop->ls[c->listener];
+	char who[96];
+	uint8_t b;
+	ssize_t r;
+
+	if (c->state == KB_CONN_SNIFF) {
+		r = recv(c->tr.fd, &b, 1, MSG_PEEK);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			kb_conn_close(c, "peer closed");
+			return false;
+		}
+		if (r < 0)
+			return false;
+		c->is_tls = b == KB_TLS_RECORD_HANDSHAKE;
+		if (!kb_listener_allows(ls, c->is_tls)) {
+			refuse(c, c->is_tls ? "TLS" : "plaintext");
+			return false;
+		}
+		if (c->is_tls && kb_tls_attach(&c->tr, ls->tls_ctx)) {
+			kb_conn_close(c, "out of memory for TLS");
+			return false;
+		}
+		c->state = KB_CONN_HANDSHAKE;
+	}
+	if (c->is_tls) {
+		snprintf(who, sizeof(who), "conn %llu (%s)",
+			 (unsigned long long)c->id, c->peer);
+		switch (kb_tls_handshake(&c->tr, who)) {
+		case KB_HS_FAIL:
+			kb_conn_close(c, "TLS handshake failed");
+			return false;
+		case KB_HS_AGAIN:
+			set_events(c, c->tr.wants & KB_TR_HS_WANTS_WRITE ?
+				      EPOLLOUT : EPOLLIN);
+			return false;
+		case KB_HS_DONE:
+			break;
+		}
+	}
+	c->state = KB_CONN_OPEN;
+	c->hs_deadline_ms = 0;
+	if (!kb_listener_sock_attach(c->loop, c)) {
+		kb_conn_close(c, "refused by the kbroker module");
+		return false;
+	}
+	return true;
+}
+
+bool kb_conn_check_handshake(struct kb_conn *c, int64_t now)
+{
+	if (c->state == KB_CONN_OPEN || !c->hs_deadline_ms ||
+	    now < c->hs_deadline_ms)
+		return false;
+	kb_info("conn %llu (%s): no TLS handshake within ssl.handshake.timeout.ms=%lld, closing",
+		(unsigned long long)c->id, c->peer,
+		(long long)c->loop->b->cfg->ssl_handshake_timeout_ms);
+	kb_conn_close(c, "handshake timeout");
 	return true;
 }
 
@@ -359,7 +474,19 @@ void kb_conn_on_event(struct kb_conn *c, uint32_t events)
 		kb_conn_close(c, "hangup");
 		return;
 	}
-	if (events & EPOLLOUT) {
+	if (c->state != KB_CONN_OPEN) {
+		if (!open_conn(c))
+			return;
+		/* A client may have sent requests right behind its
+		 * handshake; they may already sit decrypted in OpenSSL. */
+		events = EPOLLIN;
+	}
+	/* TLS may need the other direction to make progress. */
+	if ((events & EPOLLIN) && (c->tr.wants & KB_TR_WRITE_WANTS_READ))
+		events |= EPOLLOUT;
+	if ((events & EPOLLOUT) && (c->tr.wants & KB_TR_READ_WANTS_WRITE))
+		events |= EPOLLIN;
+	if ((events & EPOLLOUT) && !kb_outq_empty(&c->out)) {
 		if (kb_outq_flush(&c->out, &c->tr) < 0) {
 			kb_conn_close(c, "write failed");
 			return;

@@ -17,6 +17,10 @@
 
 struct kb_loop;
 
+/* Before OPEN the first byte decides plaintext or TLS (the listener's
+ * policy must allow it), then a TLS handshake runs, under a deadline. */
+enum kb_conn_state { KB_CONN_SNIFF, KB_CONN_HANDSHAKE, KB_CONN_OPEN };
+
 struct kb_conn {
 	int kind;			/* KB_EV_CONN, first for epoll */
 	struct kb_loop *loop;
@@ -36,6 +40,9 @@ struct kb_conn {
 	int64_t last_active_ms;
 	uint32_t ev_mask;		/* events registered with epoll */
 	bool logged_bad;
+	enum kb_conn_state state;
+	bool is_tls;
+	int64_t hs_deadline_ms;		/* 0 = none */
 	struct kb_conn *prev, *next;	/* loop->conns */
 	struct kb_conn *pprev, *pnext;	/* loop->parked */
 };
@@ -45,6 +52,9 @@ struct kb_conn *kb_conn_new(struct kb_loop *l, int fd, int listener,
 			    int listen_port);
 void kb_conn_close(struct kb_conn *c, const char *why);
 void kb_conn_on_event(struct kb_conn *c, uint32_t events);
+/* Closes a connection whose TLS handshake (or first byte) is overdue;
+ * true when it did. */
+bool kb_conn_check_handshake(struct kb_conn *c, int64_t now);
 /* Completes the parked request if it can (or must, when @expired). */
 void kb_conn_poll_parked(struct kb_conn *c, bool expired);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "broker/conn.h"
+#include "broker/listener.h"
 #include "broker/loop.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -190,9 +191,12 @@ int kb_loop_listen(struct kb_loop *l)
 {
 	int i;
 
+	if (kb_listeners_init(l))
+		return -1;
 	for (i = 0; i < l->b->cfg->n_listeners; i++)
 		if (listen_one(l, i))
 			return -1;
+	kb_listeners_register(l);
 	return 0;
 }
 
@@ -239,11 +243,11 @@ static void close_idle(struct kb_loop *l, int64_t now)
 	int64_t idle = l->b->cfg->connections_max_idle_ms;
 	struct kb_conn *c, *next;
 
-	if (idle < 0)
-		return;
 	for (c = l->conns; c; c = next) {
 		next = c->next;
-		if (!c->is_parked && kb_outq_empty(&c->out) &&
+		if (kb_conn_check_handshake(c, now))
+			continue;
+		if (idle >= 0 && !c->is_parked && kb_outq_empty(&c->out) &&
 		    now - c->last_active_ms > idle)
 			kb_conn_close(c, "idle");
 	}
@@ -295,6 +299,8 @@ int kb_loop_run(struct kb_loop *l)
 			else if (kind == KB_EV_CONN)
 				kb_conn_on_event(evs[i].data.ptr,
 						 evs[i].events);
+			else if (kind == KB_EV_MODULE)
+				kb_listeners_on_event(l);
 			else
 				on_signal(l);
 		}
@@ -329,5 +335,6 @@ void kb_loop_fini(struct kb_loop *l)
 		close(l->epfd);
 	if (l->spare_fd >= 0)
 		close(l->spare_fd);
+	kb_listeners_fini(l);
 	l->b->loop = NULL;
 }

@@ -12,14 +12,17 @@
 #include "broker/broker.h"
 
 struct kb_conn;
+struct kbnl;
 
-enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL };
+enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE };
 
 struct kb_listener {
 	int kind;		/* KB_EV_LISTENER, first for epoll dispatch */
 	int fd;
 	int idx;		/* in cfg->listeners */
 	int port;		/* bound port */
+	enum kb_listener_policy policy;	/* current: config, then module */
+	void *tls_ctx;		/* SSL_CTX, NULL when it cannot serve TLS */
 };
 
 struct kb_loop {
@@ -37,6 +40,9 @@ struct kb_loop {
 	uint64_t next_conn_id;
 	int spare_fd;			/* freed to shed connections on EMFILE */
 	volatile int stop;
+	struct kbnl *nl;		/* kbroker module requests, or NULL */
+	struct kbnl *nl_ev;		/* its events group, or NULL */
+	int ev_kind;			/* KB_EV_MODULE, epoll data for nl_ev */
 };
 
 int kb_loop_init(struct kb_loop *l, struct kb_broker *b);

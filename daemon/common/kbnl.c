@@ -140,3 +140,247 @@ const char *kbnl_state_name(uint32_t state)
 		return "UNKNOWN";
 	}
 }
+
+/* One request, its optional reply and the kernel's ack or error. */
+struct kbnl_req {
+	int done;
+	int err;
+	int (*parse)(struct nlattr **tb, void *arg);
+	void *arg;
+};
+
+static struct nla_policy reply_policy[KBROKER_A_MAX + 1] = {
+	[KBROKER_A_LISTENER_NAME] = { .type = NLA_NUL_STRING },
+	[KBROKER_A_LISTENER_PORT] = { .type = NLA_U16 },
+	[KBROKER_A_LISTENER_POLICY] = { .type = NLA_U32 },
+	[KBROKER_A_SOCK_FLAGS] = { .type = NLA_U32 },
+	[KBROKER_A_EVENT_TYPE] = { .type = NLA_U32 },
+	[KBROKER_A_STATE] = { .type = NLA_U32 },
+};
+
+static int req_valid(struct nl_msg *msg, void *arg)
+{
+	struct kbnl_req *r = arg;
+	struct nlattr *tb[KBROKER_A_MAX + 1];
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KBROKER_A_MAX,
+			  reply_policy) < 0)
+		return NL_SKIP;
+	if (r->parse)
+		r->parse(tb, r->arg);
+	return NL_OK;
+}
+
+static int req_ack(struct nl_msg *msg, void *arg)
+{
+	struct kbnl_req *r = arg;
+
+	(void)msg;
+	r->done = 1;
+	return NL_STOP;
+}
+
+static int req_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct kbnl_req *r = arg;
+
+	(void)nla;
+	r->err = e->error;
+	r->done = 1;
+	return NL_STOP;
+}
+
+static int kbnl_run(struct kbnl *nl, struct nl_msg *msg, struct kbnl_req *r)
+{
+	struct nl_cb *cb;
+	int ret;
+
+	ret = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0)
+		return nl_to_errno(ret);
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, req_valid, r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, req_ack, r);
+	nl_cb_err(cb, NL_CB_CUSTOM, req_err, r);
+	while (!r->done) {
+		ret = nl_recvmsgs(nl->sk, cb);
+		if (ret < 0) {
+			r->err = nl_to_errno(ret);
+			break;
+		}
+	}
+	nl_cb_put(cb);
+	return r->err;
+}
+
+static struct nl_msg *kbnl_msg(struct kbnl *nl, uint8_t cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 NLM_F_ACK, cmd, KBROKER_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
+		      uint32_t policy)
+{
+	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_ADD);
+	struct kbnl_req r = { 0 };
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_string(msg, KBROKER_A_LISTENER_NAME, name) ||
+	    nla_put_u16(msg, KBROKER_A_LISTENER_PORT, port) ||
+	    nla_put_u32(msg, KBROKER_A_LISTENER_POLICY, policy)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return kbnl_run(nl, msg, &r);
+}
+
+static int get_parse(struct nlattr **tb, void *arg)
+{
+	if (tb[KBROKER_A_LISTENER_POLICY])
+		*(uint32_t *)arg = nla_get_u32(tb[KBROKER_A_LISTENER_POLICY]);
+	return 0;
+}
+
+int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy)
+{
+	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_GET);
+	uint32_t got = UINT32_MAX;
+	struct kbnl_req r = { .parse = get_parse, .arg = &got };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_string(msg, KBROKER_A_LISTENER_NAME, name)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	ret = kbnl_run(nl, msg, &r);
+	if (!ret && got == UINT32_MAX)
+		ret = -EPROTO;
+	if (!ret)
+		*policy = got;
+	return ret;
+}
+
+static int attach_parse(struct nlattr **tb, void *arg)
+{
+	if (tb[KBROKER_A_SOCK_FLAGS])
+		*(uint32_t *)arg = nla_get_u32(tb[KBROKER_A_SOCK_FLAGS]);
+	return 0;
+}
+
+int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
+		     uint32_t flags, uint32_t *found)
+{
+	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_SOCK_ATTACH);
+	uint32_t got = 0;
+	struct kbnl_req r = { .parse = attach_parse, .arg = &got };
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, KBROKER_A_SOCK_FD, (uint32_t)fd) ||
+	    nla_put_string(msg, KBROKER_A_LISTENER_NAME, listener) ||
+	    nla_put_u32(msg, KBROKER_A_SOCK_FLAGS, flags)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	ret = kbnl_run(nl, msg, &r);
+	if (found)
+		*found = got;
+	return ret;
+}
+
+int kbnl_events_open(struct kbnl **out)
+{
+	struct kbnl *nl;
+	int grp, ret;
+
+	ret = kbnl_open(&nl);
+	if (ret)
+		return ret;
+	grp = genl_ctrl_resolve_grp(nl->sk, KBROKER_GENL_NAME,
+				    KBROKER_GENL_MCGRP_EVENTS);
+	if (grp < 0) {
+		kbnl_close(nl);
+		return -ENOENT;
+	}
+	/* Events are unsolicited: no sequence numbers to match. */
+	nl_socket_disable_seq_check(nl->sk);
+	ret = nl_socket_add_membership(nl->sk, grp);
+	if (!ret)
+		ret = nl_socket_set_nonblocking(nl->sk);
+	if (ret < 0) {
+		kbnl_close(nl);
+		return nl_to_errno(ret);
+	}
+	*out = nl;
+	return 0;
+}
+
+int kbnl_fd(struct kbnl *nl)
+{
+	return nl_socket_get_fd(nl->sk);
+}
+
+struct kbnl_ev_ctx {
+	void (*cb)(const struct kbnl_event *ev, void *arg);
+	void *arg;
+};
+
+static int event_valid(struct nl_msg *msg, void *arg)
+{
+	struct kbnl_ev_ctx *x = arg;
+	struct nlattr *tb[KBROKER_A_MAX + 1];
+	struct kbnl_event ev = { 0 };
+
+	if (genlmsg_hdr(nlmsg_hdr(msg))->cmd != KBROKER_CMD_EVENT ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, KBROKER_A_MAX,
+			  reply_policy) < 0 ||
+	    !tb[KBROKER_A_EVENT_TYPE])
+		return NL_SKIP;
+	ev.type = nla_get_u32(tb[KBROKER_A_EVENT_TYPE]);
+	if (tb[KBROKER_A_STATE])
+		ev.state = nla_get_u32(tb[KBROKER_A_STATE]);
+	if (tb[KBROKER_A_LISTENER_NAME])
+		snprintf(ev.listener, sizeof(ev.listener), "%s",
+			 nla_get_string(tb[KBROKER_A_LISTENER_NAME]));
+	if (tb[KBROKER_A_LISTENER_POLICY])
+		ev.policy = nla_get_u32(tb[KBROKER_A_LISTENER_POLICY]);
+	x->cb(&ev, x->arg);
+	return NL_OK;
+}
+
+int kbnl_events_recv(struct kbnl *nl,
+		     void (*cb)(const struct kbnl_event *ev, void *arg),
+		     void *arg)
+{
+	struct kbnl_ev_ctx x = { cb, arg };
+	struct nl_cb *c, *sc = nl_socket_get_cb(nl->sk);
+	int ret;
+
+	/* The socket's callbacks skip the sequence check (events). */
+	c = nl_cb_clone(sc);
+	nl_cb_put(sc);
+	if (!c)
+		return -ENOMEM;
+	nl_cb_set(c, NL_CB_VALID, NL_CB_CUSTOM, event_valid, &x);
+	do {
+		ret = nl_recvmsgs(nl->sk, c);
+	} while (ret >= 0);
+	nl_cb_put(c);
+	return ret == -NLE_AGAIN ? 0 : nl_to_errno(ret);
+}

@@ -11,6 +11,30 @@
 
 struct kbnl;
 
+/*
+ * The listener part of the uapi header (kmod/listener.c) may not be in
+ * the tree yet; these are its values so the daemon builds either way.
+ * Remove once include/uapi/linux/kbroker.h defines them.
+ */
+#ifndef KBROKER_SOCK_TLS
+enum kbroker_policy {
+	KBROKER_POLICY_TLS,
+	KBROKER_POLICY_TLS_PLAINTEXT,
+	KBROKER_POLICY_PLAINTEXT,
+};
+enum kbroker_event {
+	KBROKER_EVENT_UNSPEC,
+	KBROKER_EVENT_STATE,
+	KBROKER_EVENT_POLICY,
+};
+#define KBROKER_LISTENER_NAME_MAX	32
+#define KBROKER_SOCK_TLS		(1U << 0)
+#define KBROKER_SOCK_PLAINTEXT		(1U << 1)
+#define KBROKER_SOCK_USERSPACE_TLS	(1U << 2)
+#define KBROKER_SOCK_KTLS_TX		(1U << 3)
+#define KBROKER_SOCK_KTLS_RX		(1U << 4)
+#endif
+
 struct kbnl_status {
 	char version[KBROKER_VERSION_MAX];
 	uint32_t state;			/* enum kbroker_state */
@@ -26,5 +50,31 @@ void kbnl_close(struct kbnl *nl);
 int kbnl_get_status(struct kbnl *nl, struct kbnl_status *st);
 
 const char *kbnl_state_name(uint32_t state);
+
+/* LISTENER_ADD: @policy is enum kbroker_policy. */
+int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
+		      uint32_t policy);
+/* LISTENER_GET of one listener: its policy. */
+int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy);
+/* SOCK_ATTACH: @flags as claimed (KBROKER_SOCK_*); *@found (may be NULL)
+ * gets what the module found.  -EPERM: the listener's policy forbids it. */
+int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
+		     uint32_t flags, uint32_t *found);
+
+/* Event subscription: a separate, non-blocking socket joined to the
+ * "events" multicast group; poll kbnl_fd() and call kbnl_events_recv(). */
+struct kbnl_event {
+	uint32_t type;			/* enum kbroker_event */
+	uint32_t state;			/* KBROKER_EVENT_STATE */
+	char listener[KBROKER_LISTENER_NAME_MAX + 1];	/* _POLICY */
+	uint32_t policy;
+};
+
+int kbnl_events_open(struct kbnl **out);
+int kbnl_fd(struct kbnl *nl);
+/* Calls @cb for each queued event; 0 when drained, or a negative errno. */
+int kbnl_events_recv(struct kbnl *nl,
+		     void (*cb)(const struct kbnl_event *ev, void *arg),
+		     void *arg);
 
 #endif
