@@ -247,6 +247,47 @@ int kb_prod_snapshot_load(int dfd, const char *dir, int64_t off,
 			  struct kb_producers *ps);
 void kb_prod_snapshot_name(char *buf, size_t len, int64_t off);
 
+/* ---- per-topic configuration (topic_config.c) ---- */
+
+/* The log settings a partition runs with: broker defaults or overrides. */
+struct kb_log_cfg {
+	uint64_t segment_bytes;
+	int64_t roll_ms;
+	int64_t retention_ms;
+	int64_t retention_bytes;
+	int64_t flush_messages;
+	int64_t flush_ms;
+	uint32_t max_message_bytes;
+	bool log_append_time;
+};
+
+enum {
+	KB_TCFG_RETENTION_MS,
+	KB_TCFG_RETENTION_BYTES,
+	KB_TCFG_SEGMENT_BYTES,
+	KB_TCFG_SEGMENT_MS,
+	KB_TCFG_MAX_MESSAGE_BYTES,
+	KB_TCFG_TIMESTAMP_TYPE,
+	KB_TCFG_FLUSH_MESSAGES,
+	KB_TCFG_FLUSH_MS,
+	KB_TCFG_CLEANUP_POLICY,
+	KB_TCFG_MIN_INSYNC,
+	KB_TCFG_N
+};
+
+#define KB_TCFG_VALUE_MAX 32	/* normalised values are short */
+
+struct kb_tstate;
+
+/* Index of a key, or -1 when unknown. */
+int kb_tcfg_index(const char *key);
+/* Checks @value for key @idx and writes its canonical form to @out. */
+int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
+		      const char **why);
+void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c);
+/* Recomputes ts->eff from the store defaults and ts->cfg. */
+void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts);
+
 /* ---- partitions (partition.c) ---- */
 
 struct kb_partition {
@@ -260,6 +301,7 @@ struct kb_partition {
 	int64_t unflushed;	/* messages appended since the last fsync */
 	int64_t last_flush_ms;
 	bool dirty;
+	const struct kb_log_cfg *cfg;	/* the topic's, or the store's */
 	struct kb_producers prod;
 };
 
@@ -275,10 +317,13 @@ struct kb_tstate {
 	struct kb_topic t;
 	int32_t *dir_of;		/* log dir index per partition */
 	struct kb_partition **parts;
+	char *cfg[KB_TCFG_N];		/* overrides, NULL = default */
+	struct kb_log_cfg eff;		/* what the partitions use */
 };
 
 struct kb_store {
 	struct kb_store_opts o;
+	struct kb_log_cfg dflt;		/* from o, for topics and partitions */
 	char **dirs;
 	int *dfds;
 	size_t *dir_load;		/* partitions per log dir */

@@ -347,6 +347,7 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	if (!p)
 		return -ENOMEM;
 	p->s = s;
+	p->cfg = &s->dflt;
 	p->dfd = -1;
 	p->dir_idx = dir_idx;
 	p->last_flush_ms = now;
@@ -505,7 +506,7 @@ static bool should_roll(struct kb_partition *p, uint64_t add,
 			int64_t next_last, int64_t now_ms)
 {
 	struct kb_segment *a = active(p);
-	const struct kb_store_opts *o = &p->s->o;
+	const struct kb_log_cfg *o = p->cfg;
 
 	if (!a->size)
 		return false;
@@ -624,7 +625,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			goto storage;
 		b = &s->batches[n];
 		e = kb_batch_check(records + off, len - off,
-				   s->o.max_message_bytes, b,
+				   p->cfg->max_message_bytes, b,
 				   &res->error_message);
 		if (e) {
 			res->error = (int16_t)e;
@@ -685,7 +686,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			continue;
 		memcpy(h, src, KB_B_HDR);
 		kb_put_be64(h + KB_B_BASE_OFFSET, (uint64_t)b->base);
-		if (s->o.log_append_time ||
+		if (p->cfg->log_append_time ||
 		    (b->attr & KB_ATTR_LOG_APPEND_TIME)) {
 			uint32_t c;
 
@@ -738,7 +739,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 	p->dirty = true;
 	p->unflushed += msgs;
 	res->base_offset = first;
-	if (p->unflushed >= s->o.flush_messages) {
+	if (p->unflushed >= p->cfg->flush_messages) {
 		err = kb_part_flush(p);
 		if (err)
 			goto storage;
@@ -996,7 +997,7 @@ static int drop_head(struct kb_partition *p, size_t n, const char *why)
 
 static void retention(struct kb_partition *p, int64_t now_ms)
 {
-	const struct kb_store_opts *o = &p->s->o;
+	const struct kb_log_cfg *o = p->cfg;
 	uint64_t total = o->retention_bytes >= 0 ? kb_partition_size(p) : 0;
 	size_t n = 0;
 	bool by_time = false;
@@ -1020,7 +1021,7 @@ static void retention(struct kb_partition *p, int64_t now_ms)
 
 void kb_part_tick(struct kb_partition *p, int64_t now_ms)
 {
-	const struct kb_store_opts *o = &p->s->o;
+	const struct kb_log_cfg *o = p->cfg;
 
 	if (p->dirty && o->flush_ms >= 0 &&
 	    now_ms - p->last_flush_ms >= o->flush_ms)

@@ -239,6 +239,7 @@ int kb_store_open(const struct kb_store_opts *opts, struct kb_store **out)
 		s->o.segment_bytes = INT32_MAX;
 	if (s->o.flush_messages <= 0)
 		s->o.flush_messages = INT64_MAX;
+	kb_log_cfg_defaults(&s->o, &s->dflt);
 	s->dirs = calloc(n, sizeof(*s->dirs));
 	s->dfds = calloc(n, sizeof(*s->dfds));
 	s->dir_load = calloc(n, sizeof(*s->dir_load));

@@ -8,7 +8,8 @@
  * with only the base offset (and, for LogAppendTime topics, the max
  * timestamp) rewritten; beside each segment a sparse offset index (.index)
  * and time index (.timeindex).  Topic metadata lives in <log.dir>/topics.meta
- * (one copy per dir, written with rename for atomicity).
+ * (one copy per dir, written with rename for atomicity), per-topic config
+ * overrides included.
  *
  * The API is single-threaded: the broker's event loop is the only caller.
  * Functions return 0 or a negative errno for system failures; Kafka-level
@@ -44,6 +45,7 @@ enum {
 	KB_ERR_MESSAGE_TOO_LARGE = 10,
 	KB_ERR_TOPIC_ALREADY_EXISTS = 36,
 	KB_ERR_INVALID_PARTITIONS = 37,
+	KB_ERR_INVALID_CONFIG = 40,
 	KB_ERR_INVALID_TOPIC_EXCEPTION = 17,
 	KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
 	KB_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
@@ -103,6 +105,58 @@ const struct kb_topic *kb_store_topic_find_id(struct kb_store *s,
  * changes. */
 size_t kb_store_topic_count(struct kb_store *s);
 const struct kb_topic *kb_store_topic_at(struct kb_store *s, size_t i);
+
+/*
+ * Per-topic configuration, with Kafka's topic-level names: retention.ms,
+ * retention.bytes, segment.bytes, segment.ms, max.message.bytes,
+ * message.timestamp.type (CreateTime|LogAppendTime), flush.messages,
+ * flush.ms, cleanup.policy (only "delete": compaction is not implemented)
+ * and min.insync.replicas (>= 1; kept and reported, a single node has no
+ * replicas to count).  A topic holds overrides; every other key follows
+ * the store options.  Overrides live in topics.meta with the topic, and
+ * take effect on the partitions at once (size and time checks of roll,
+ * retention and flush run on the spot).
+ *
+ * An unknown key or a bad value gives KB_ERR_INVALID_CONFIG and *why, a
+ * message naming the key (static or valid until the next config call).
+ */
+struct kb_cfg_op {
+	const char *key;
+	const char *value;		/* NULL: drop the override */
+};
+
+size_t kb_topic_cfg_key_count(void);
+const char *kb_topic_cfg_key_name(size_t i);	/* NULL past the end */
+/* Checks one pair without a store (KB_ERR_NONE or INVALID_CONFIG). */
+int kb_topic_cfg_check(const char *key, const char *value, const char **why);
+
+/* kb_store_topic_create() with initial overrides, checked before anything
+ * is made; with @validate_only nothing is made. */
+int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
+			      int32_t n_partitions,
+			      const struct kb_cfg_op *cfg, size_t n_cfg,
+			      bool validate_only, const char **why);
+/*
+ * Changes the overrides of topic @name: all @ops are checked first and
+ * apply together or not at all.  With @replace every override not named
+ * by @ops is dropped too (AlterConfigs); otherwise only the named keys
+ * change (IncrementalAlterConfigs).  @validate_only checks and changes
+ * nothing.  Unknown topic: KB_ERR_UNKNOWN_TOPIC_OR_PARTITION.
+ */
+int kb_store_topic_alter_config(struct kb_store *s, const char *name,
+				const struct kb_cfg_op *ops, size_t n,
+				bool replace, bool validate_only,
+				const char **why);
+/* One key; @value NULL drops the override. */
+int kb_store_topic_set_config(struct kb_store *s, const char *name,
+			      const char *key, const char *value,
+			      bool validate_only, const char **why);
+/* The override of @key, or NULL when none (or no such topic or key). */
+const char *kb_store_topic_config(struct kb_store *s, const char *name,
+				  const char *key);
+/* Iteration over a topic's overrides: i from 0 until false. */
+bool kb_store_topic_config_at(struct kb_store *s, const char *name, size_t i,
+			      const char **key, const char **value);
 
 /* NULL when the topic or partition does not exist. */
 struct kb_partition *kb_store_partition(struct kb_store *s, const char *topic,

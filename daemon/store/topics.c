@@ -3,9 +3,14 @@
  * Topic metadata: <log dir>/topics.meta, one copy per log dir, each
  * replaced atomically; the copy with the highest generation wins.  Text:
  *
- *   kbroker-topics 1 <generation>
+ *   kbroker-topics 2 <generation>
  *   topic <name> <uuid hex> <partitions> <log dir index of each partition>
+ *   config <name> <key> <value>	(per-topic overrides, after the topic)
  *   crc <crc32c of the lines above, hex>
+ *
+ * Version 1 (no config lines) is still read; version 2 is written.  The
+ * configs are in the same file as the topics so that a topic and its
+ * settings change together, atomically.
  *
  * A topic exists once its metadata is written: partition dirs are made
  * before, and removed after.  Dirs not in the metadata are leftovers of an
@@ -52,6 +57,8 @@ static void tstate_free(struct kb_tstate *ts)
 		return;
 	for (int32_t i = 0; ts->parts && i < ts->t.n_partitions; i++)
 		kb_part_close(ts->parts[i]);
+	for (int i = 0; i < KB_TCFG_N; i++)
+		free(ts->cfg[i]);
 	free(ts->parts);
 	free(ts->dir_of);
 	free(ts);
@@ -170,7 +177,7 @@ static int meta_write(struct kb_store *s, const struct kb_tstate *skip)
 	struct sbuf b = { 0 };
 	int err = 0, ok = 0;
 
-	sb_printf(&b, "kbroker-topics 1 %" PRIu64 "\n", s->meta_gen + 1);
+	sb_printf(&b, "kbroker-topics 2 %" PRIu64 "\n", s->meta_gen + 1);
 	for (size_t i = 0; i < s->n_topics; i++) {
 		const struct kb_tstate *ts = s->topics[i];
 
@@ -183,6 +190,11 @@ static int meta_write(struct kb_store *s, const struct kb_tstate *skip)
 		for (int32_t k = 0; k < ts->t.n_partitions; k++)
 			sb_printf(&b, " %d", ts->dir_of[k]);
 		sb_printf(&b, "\n");
+		for (int k = 0; k < KB_TCFG_N; k++)
+			if (ts->cfg[k])
+				sb_printf(&b, "config %s %s %s\n", ts->t.name,
+					  kb_topic_cfg_key_name((size_t)k),
+					  ts->cfg[k]);
 	}
 	if (!b.oom)
 		sb_printf(&b, "crc %08x\n", kb_crc32c(0, b.p, b.len));
@@ -260,13 +272,39 @@ static struct kb_tstate *tstate_new(const char *name, int32_t n)
 	return ts;
 }
 
+/* "config <topic> <key> <value>": an override of a topic already read. */
+static int parse_config(struct kb_store *s, const char *line)
+{
+	char name[KB_TOPIC_NAME_MAX + 1], key[64], val[KB_TCFG_VALUE_MAX];
+	char norm[KB_TCFG_VALUE_MAX];
+	const char *why;
+	ssize_t ti;
+	int idx;
+
+	if (sscanf(line, "config %249s %63s %31s", name, key, val) != 3)
+		return -EBADMSG;
+	ti = find_idx(s, name);
+	if (ti < 0)
+		return -EBADMSG;
+	idx = kb_tcfg_index(key);
+	if (idx < 0 || kb_tcfg_normalize(idx, val, norm, sizeof(norm), &why)) {
+		/* A key or value this build no longer takes: keep the topic. */
+		kb_warn("topics.meta: ignoring config %s=%s of topic %s",
+			key, val, name);
+		return 0;
+	}
+	free(s->topics[ti]->cfg[idx]);
+	s->topics[ti]->cfg[idx] = strdup(norm);
+	return s->topics[ti]->cfg[idx] ? 0 : -ENOMEM;
+}
+
 /* Parses one copy into s->topics; -EBADMSG when damaged. */
 static int meta_parse(struct kb_store *s, char *text, size_t len,
 		      uint64_t *gen)
 {
 	char *crc_line = NULL, *save, *line;
 	unsigned int crc;
-	int err = -EBADMSG;
+	int err = -EBADMSG, ver;
 
 	for (char *q = text + len; q > text; q--) {
 		if (q[-1] == '\n' && !strncmp(q, "crc ", 4)) {
@@ -279,13 +317,23 @@ static int meta_parse(struct kb_store *s, char *text, size_t len,
 		return -EBADMSG;
 	*crc_line = 0;
 	line = strtok_r(text, "\n", &save);
-	if (!line || sscanf(line, "kbroker-topics 1 %" SCNu64, gen) != 1)
+	if (!line || sscanf(line, "kbroker-topics %d %" SCNu64, &ver,
+			    gen) != 2 || ver < 1 || ver > 2)
 		return -EBADMSG;
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char name[KB_TOPIC_NAME_MAX + 1], hex[33], *p;
 		struct kb_tstate *ts;
 		int n, used;
 
+		if (ver >= 2 && !strncmp(line, "config ", 7)) {
+			int e = parse_config(s, line);
+
+			if (e) {
+				err = e;
+				goto bad;
+			}
+			continue;
+		}
 		if (sscanf(line, "topic %249s %32s %d%n", name, hex, &n,
 			   &used) != 3 || !valid_name(name) || n < 1 ||
 		    find_idx(s, name) >= 0)
@@ -540,11 +588,13 @@ int kb_topics_load(struct kb_store *s)
 	for (size_t i = 0; i < s->n_topics; i++) {
 		struct kb_tstate *ts = s->topics[i];
 
+		kb_tcfg_effective(s, ts);
 		for (int32_t k = 0; k < ts->t.n_partitions; k++) {
 			err = kb_part_open(s, ts->dir_of[k], ts->t.name, k,
 					   true, &ts->parts[k]);
 			if (err)
 				return err;
+			ts->parts[k]->cfg = &ts->eff;
 		}
 	}
 	if (found && (stale || moved))
@@ -569,6 +619,7 @@ static int make_parts(struct kb_store *s, struct kb_tstate *ts, int32_t from,
 		err = kb_part_open(s, d, ts->t.name, k, true, &ts->parts[k]);
 		if (err)
 			return err;
+		ts->parts[k]->cfg = &ts->eff;
 		ts->dir_of[k] = d;
 		s->dir_load[d]++;
 	}
@@ -594,21 +645,184 @@ static void unmake_parts(struct kb_store *s, struct kb_tstate *ts,
 	}
 }
 
-int kb_store_topic_create(struct kb_store *s, const char *name,
-			  int32_t n_partitions)
+/* ---- per-topic configs ---- */
+
+static void cfg_free(char *cfg[KB_TCFG_N])
 {
+	for (int i = 0; i < KB_TCFG_N; i++) {
+		free(cfg[i]);
+		cfg[i] = NULL;
+	}
+}
+
+/*
+ * Builds in @out the overrides @cur (NULL = none) changed by @ops.  Every
+ * op is checked; on a Kafka error *@why says which key and nothing is
+ * left in @out.
+ */
+static int cfg_build(char *const cur[KB_TCFG_N], const struct kb_cfg_op *ops,
+		     size_t n, char *out[KB_TCFG_N], const char **why)
+{
+	char norm[KB_TCFG_VALUE_MAX];
+
+	for (int i = 0; i < KB_TCFG_N; i++) {
+		out[i] = cur && cur[i] ? strdup(cur[i]) : NULL;
+		if (cur && cur[i] && !out[i])
+			goto oom;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int idx = kb_tcfg_index(ops[i].key), e;
+
+		if (idx < 0) {
+			e = kb_topic_cfg_check(ops[i].key, "", why);
+			cfg_free(out);
+			return e;
+		}
+		free(out[idx]);
+		out[idx] = NULL;
+		if (!ops[i].value)
+			continue;
+		e = kb_tcfg_normalize(idx, ops[i].value, norm, sizeof(norm),
+				      why);
+		if (e) {
+			cfg_free(out);
+			return e;
+		}
+		out[idx] = strdup(norm);
+		if (!out[idx])
+			goto oom;
+	}
+	return KB_ERR_NONE;
+oom:
+	cfg_free(out);
+	return -ENOMEM;
+}
+
+/* Partitions follow a new config at once: roll, retention, flush. */
+static void cfg_apply_now(struct kb_tstate *ts)
+{
+	int64_t now = kb_now_ms();
+
+	for (int32_t k = 0; k < ts->t.n_partitions; k++)
+		if (ts->parts[k])
+			kb_part_tick(ts->parts[k], now);
+}
+
+int kb_store_topic_alter_config(struct kb_store *s, const char *name,
+				const struct kb_cfg_op *ops, size_t n,
+				bool replace, bool validate_only,
+				const char **why)
+{
+	ssize_t i = find_idx(s, name);
+	char *next[KB_TCFG_N], *old[KB_TCFG_N];
 	struct kb_tstate *ts;
 	int err;
 
+	*why = NULL;
+	if (i < 0) {
+		*why = "unknown topic";
+		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	ts = s->topics[i];
+	err = cfg_build(replace ? NULL : ts->cfg, ops, n, next, why);
+	if (err || validate_only) {
+		if (!err)
+			cfg_free(next);
+		return err;
+	}
+	memcpy(old, ts->cfg, sizeof(old));
+	memcpy(ts->cfg, next, sizeof(next));
+	err = meta_write(s, NULL);
+	if (err) {
+		memcpy(ts->cfg, old, sizeof(old));
+		cfg_free(next);
+		*why = "cannot write topic metadata";
+		return err;
+	}
+	cfg_free(old);
+	kb_tcfg_effective(s, ts);
+	cfg_apply_now(ts);
+	kb_info("topic %s: %zu config change(s)%s", name, n,
+		replace ? " (replacing all overrides)" : "");
+	return KB_ERR_NONE;
+}
+
+int kb_store_topic_set_config(struct kb_store *s, const char *name,
+			      const char *key, const char *value,
+			      bool validate_only, const char **why)
+{
+	struct kb_cfg_op op = { key, value };
+
+	return kb_store_topic_alter_config(s, name, &op, 1, false,
+					   validate_only, why);
+}
+
+const char *kb_store_topic_config(struct kb_store *s, const char *name,
+				  const char *key)
+{
+	ssize_t i = find_idx(s, name);
+	int idx = kb_tcfg_index(key);
+
+	return i < 0 || idx < 0 ? NULL : s->topics[i]->cfg[idx];
+}
+
+bool kb_store_topic_config_at(struct kb_store *s, const char *name, size_t i,
+			      const char **key, const char **value)
+{
+	ssize_t ti = find_idx(s, name);
+
+	if (ti < 0)
+		return false;
+	for (int k = 0; k < KB_TCFG_N; k++) {
+		if (!s->topics[ti]->cfg[k])
+			continue;
+		if (!i--) {
+			*key = kb_topic_cfg_key_name((size_t)k);
+			*value = s->topics[ti]->cfg[k];
+			return true;
+		}
+	}
+	return false;
+}
+
+int kb_store_topic_create(struct kb_store *s, const char *name,
+			  int32_t n_partitions)
+{
+	const char *why;
+
+	return kb_store_topic_create_cfg(s, name, n_partitions, NULL, 0,
+					 false, &why);
+}
+
+int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
+			      int32_t n_partitions,
+			      const struct kb_cfg_op *cfg, size_t n_cfg,
+			      bool validate_only, const char **why)
+{
+	char *ovr[KB_TCFG_N];
+	struct kb_tstate *ts;
+	int err;
+
+	*why = NULL;
 	if (!valid_name(name))
 		return KB_ERR_INVALID_TOPIC_EXCEPTION;
 	if (n_partitions < 1 || n_partitions > 1000000)
 		return KB_ERR_INVALID_PARTITIONS;
 	if (find_idx(s, name) >= 0)
 		return KB_ERR_TOPIC_ALREADY_EXISTS;
+	err = cfg_build(NULL, cfg, n_cfg, ovr, why);
+	if (err || validate_only) {
+		if (!err)
+			cfg_free(ovr);
+		return err;
+	}
 	ts = tstate_new(name, n_partitions);
-	if (!ts)
+	if (!ts) {
+		cfg_free(ovr);
 		return -ENOMEM;
+	}
+	memcpy(ts->cfg, ovr, sizeof(ovr));
+	kb_tcfg_effective(s, ts);
 	do {
 		if (getrandom(ts->t.id, sizeof(ts->t.id), 0) !=
 		    (ssize_t)sizeof(ts->t.id)) {

@@ -1180,6 +1180,196 @@ static void test_flush_policy(void)
 	kb_store_close(s);
 }
 
+/* Per-topic config overrides: checks, persistence, and their effect. */
+static void test_topic_config(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_cfg_op ops[3];
+	struct kb_store *s;
+	struct kb_append_result r;
+	const char *why = NULL, *k, *v;
+	uint8_t buf[8192];
+	int64_t now = kb_now_ms();
+	char pdir[160];
+	size_t l, n;
+	int e;
+
+	fresh();
+	s = open_store(&o);
+	ops[0] = (struct kb_cfg_op){ "retention.ms", "3600000" };
+	ops[1] = (struct kb_cfg_op){ "cleanup.policy", "delete" };
+	ok(kb_store_topic_create_cfg(s, "c", 1, ops, 2, false, &why) == 0 &&
+	   !strcmp(kb_store_topic_config(s, "c", "retention.ms") ?: "",
+		   "3600000"), "create with retention.ms override");
+	ok(!kb_store_topic_config(s, "c", "segment.bytes"),
+	   "keys not given stay defaults");
+	ops[0] = (struct kb_cfg_op){ "no.such.key", "1" };
+	e = kb_store_topic_create_cfg(s, "c2", 1, ops, 1, false, &why);
+	ok(e == KB_ERR_INVALID_CONFIG && why && strstr(why, "no.such.key") &&
+	   !kb_store_topic_find(s, "c2"),
+	   "unknown key: INVALID_CONFIG, no topic (%s)", why);
+	ops[0] = (struct kb_cfg_op){ "retention.ms", "soon" };
+	e = kb_store_topic_set_config(s, "c", ops[0].key, ops[0].value,
+				      false, &why);
+	ok(e == KB_ERR_INVALID_CONFIG && strstr(why, "retention.ms"),
+	   "bad value names the key (%s)", why);
+	e = kb_store_topic_set_config(s, "c", "cleanup.policy", "compact",
+				      false, &why);
+	ok(e == KB_ERR_INVALID_CONFIG && strstr(why, "compaction"),
+	   "cleanup.policy=compact refused (%s)", why);
+	ok(kb_store_topic_set_config(s, "c", "segment.bytes", "13", false,
+				     &why) == KB_ERR_INVALID_CONFIG &&
+	   kb_store_topic_set_config(s, "c", "min.insync.replicas", "0",
+				     false, &why) == KB_ERR_INVALID_CONFIG &&
+	   kb_store_topic_set_config(s, "c", "message.timestamp.type",
+				     "Now", false, &why) ==
+	   KB_ERR_INVALID_CONFIG, "out of range values refused");
+	ok(kb_store_topic_set_config(s, "c", "segment.bytes", "4096", true,
+				     &why) == 0 &&
+	   !kb_store_topic_config(s, "c", "segment.bytes"),
+	   "validate_only changes nothing");
+	ops[0] = (struct kb_cfg_op){ "segment.bytes", "4096" };
+	ops[1] = (struct kb_cfg_op){ "flush.messages", "x" };
+	ok(kb_store_topic_alter_config(s, "c", ops, 2, false, false, &why) ==
+	   KB_ERR_INVALID_CONFIG && !kb_store_topic_config(s, "c",
+							   "segment.bytes"),
+	   "one bad op: none applied");
+	ops[0] = (struct kb_cfg_op){ "min.insync.replicas", "2" };
+	ops[1] = (struct kb_cfg_op){ "message.timestamp.type",
+				     "LogAppendTime" };
+	ok(!kb_store_topic_alter_config(s, "c", ops, 2, false, false, &why),
+	   "incremental set of two keys");
+	for (n = 0; kb_store_topic_config_at(s, "c", n, &k, &v); n++)
+		;
+	ok(n == 4, "four overrides listed (%zu)", n);
+	ok(kb_store_topic_set_config(s, "nope", "retention.ms", "1", false,
+				     &why) == KB_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+	   "unknown topic");
+	kb_store_close(s);
+
+	s = open_store(&o);
+	ok(s && !strcmp(kb_store_topic_config(s, "c", "retention.ms") ?: "",
+			"3600000") &&
+	   !strcmp(kb_store_topic_config(s, "c", "min.insync.replicas") ?: "",
+		   "2") &&
+	   !kb_store_topic_config(s, "c", "segment.bytes"),
+	   "overrides survive reopen");
+	ops[0] = (struct kb_cfg_op){ "retention.bytes", "100000" };
+	ok(!kb_store_topic_alter_config(s, "c", ops, 1, true, false, &why) &&
+	   !kb_store_topic_config(s, "c", "retention.ms") &&
+	   kb_store_topic_config(s, "c", "retention.bytes"),
+	   "replace drops the overrides not given (AlterConfigs)");
+	ok(!kb_store_topic_set_config(s, "c", "retention.bytes", NULL, false,
+				      &why) &&
+	   !kb_store_topic_config_at(s, "c", 0, &k, &v),
+	   "delete an override");
+	kb_store_close(s);
+
+	/* An old (version 1) topics.meta still loads, without configs. */
+	{
+		char path[160], text[256];
+		int fd, len;
+
+		snprintf(path, sizeof(path), "%s/topics.meta", dir0);
+		len = snprintf(text, sizeof(text),
+			       "kbroker-topics 1 99\ntopic c 000102030405060708090a0b0c0d0e0f 1 0\n");
+		len += snprintf(text + len, sizeof(text) - (size_t)len,
+				"crc %08x\n", kb_crc32c(0, text, (size_t)len));
+		fd = open(path, O_WRONLY | O_TRUNC);
+		ok(fd >= 0 && write(fd, text, (size_t)len) == len,
+		   "version 1 topics.meta written by hand");
+		close(fd);
+		s = open_store(&o);
+		ok(s && kb_store_topic_find(s, "c") &&
+		   !kb_store_topic_config_at(s, "c", 0, &k, &v),
+		   "version 1 topics.meta loads");
+		kb_store_close(s);
+	}
+
+	/* retention.ms: the broker keeps forever, the topic an hour. */
+	fresh();
+	o = opts();
+	o.segment_bytes = 1000;
+	s = open_store(&o);
+	kb_store_topic_create(s, "keep", 1);
+	ops[0] = (struct kb_cfg_op){ "retention.ms", "3600000" };
+	kb_store_topic_create_cfg(s, "short", 1, ops, 1, false, &why);
+	for (int i = 0; i < 60; i++) {
+		struct bopt bo = plain(2);
+
+		bo.ts = i < 30 ? now - 7200 * 1000 : now;
+		l = make_batch(buf, &bo);
+		append(kb_store_partition(s, "keep", 0), buf, l, NULL);
+		append(kb_store_partition(s, "short", 0), buf, l, NULL);
+	}
+	kb_store_tick(s, now);
+	ok(kb_partition_log_start(kb_store_partition(s, "keep", 0)) == 0,
+	   "broker default keeps the old segments");
+	ok(kb_partition_log_start(kb_store_partition(s, "short", 0)) > 30,
+	   "retention.ms override deleted them");
+	/* Set later, it applies at once. */
+	ok(!kb_store_topic_set_config(s, "keep", "retention.ms", "3600000",
+				      false, &why) &&
+	   kb_partition_log_start(kb_store_partition(s, "keep", 0)) > 30,
+	   "retention.ms set on a live topic applies at once");
+	kb_store_close(s);
+
+	/* segment.bytes: the topic rolls small, the broker does not. */
+	fresh();
+	o = opts();
+	s = open_store(&o);
+	kb_store_topic_create(s, "big", 1);
+	ops[0] = (struct kb_cfg_op){ "segment.bytes", "1000" };
+	kb_store_topic_create_cfg(s, "small", 1, ops, 1, false, &why);
+	for (int i = 0; i < 40; i++) {
+		struct bopt bo = plain(2);
+
+		l = make_batch(buf, &bo);
+		append(kb_store_partition(s, "big", 0), buf, l, NULL);
+		append(kb_store_partition(s, "small", 0), buf, l, NULL);
+	}
+	snprintf(pdir, sizeof(pdir), "%s/big-0", dir0);
+	ok(count_files(pdir, ".log") == 1, "default segment.bytes: one file");
+	snprintf(pdir, sizeof(pdir), "%s/small-0", dir0);
+	ok(count_files(pdir, ".log") > 2,
+	   "segment.bytes override rolls (%d segments)",
+	   count_files(pdir, ".log"));
+
+	/* max.message.bytes: the topic refuses what the broker takes. */
+	{
+		struct bopt bo = plain(20);
+
+		bo.vlen = 100;
+		l = make_batch(buf, &bo);
+		ok(l > 1000 && append(kb_store_partition(s, "big", 0), buf, l,
+				      NULL) >= 0, "big batch fits the broker");
+		ok(!kb_store_topic_set_config(s, "big", "max.message.bytes",
+					      "1000", false, &why) &&
+		   !kb_partition_append(kb_store_partition(s, "big", 0), buf,
+					l, &r) &&
+		   r.error == KB_ERR_MESSAGE_TOO_LARGE,
+		   "max.message.bytes override refuses it");
+	}
+
+	/* message.timestamp.type=LogAppendTime: the broker's time wins. */
+	{
+		struct bopt bo = plain(1);
+
+		bo.ts = 1000;
+		l = make_batch(buf, &bo);
+		ok(!kb_partition_append(kb_store_partition(s, "small", 0), buf,
+					l, &r) && r.log_append_time == -1,
+		   "CreateTime by default");
+		ok(!kb_store_topic_set_config(s, "small",
+					      "message.timestamp.type",
+					      "LogAppendTime", false, &why) &&
+		   !kb_partition_append(kb_store_partition(s, "small", 0), buf,
+					l, &r) && r.log_append_time >= now,
+		   "LogAppendTime override stamps the batch");
+	}
+	kb_store_close(s);
+}
+
 /*
  * kill -9 a writer at a random moment, many times: every acknowledged batch
  * must be in the recovered log exactly once, in sequence.
@@ -1359,6 +1549,7 @@ int main(void)
 	test_offset_for_time();
 	test_truncate();
 	test_flush_policy();
+	test_topic_config();
 	test_crash();
 	rm_rf(root);
 	return tap_done();

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-topic configuration: the keys a topic may override, their checks
+ * (Kafka's LogConfig ranges), and the effective log settings of a topic
+ * (broker defaults with the overrides applied).  Persistence is topics.c's.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY };
+
+struct tkey {
+	const char *name;
+	enum kind kind;
+	int64_t min;
+};
+
+/* Order is the KB_TCFG_* order of internal.h. */
+static const struct tkey keys[KB_TCFG_N] = {
+	[KB_TCFG_RETENTION_MS] = { "retention.ms", K_LONG, -1 },
+	[KB_TCFG_RETENTION_BYTES] = { "retention.bytes", K_LONG, -1 },
+	/* 14: the smallest record Kafka could ever hold (v0 overhead). */
+	[KB_TCFG_SEGMENT_BYTES] = { "segment.bytes", K_INT, 14 },
+	[KB_TCFG_SEGMENT_MS] = { "segment.ms", K_LONG, 1 },
+	[KB_TCFG_MAX_MESSAGE_BYTES] = { "max.message.bytes", K_INT, 0 },
+	[KB_TCFG_TIMESTAMP_TYPE] = { "message.timestamp.type", K_TSTYPE, 0 },
+	[KB_TCFG_FLUSH_MESSAGES] = { "flush.messages", K_LONG, 1 },
+	[KB_TCFG_FLUSH_MS] = { "flush.ms", K_LONG, 0 },
+	[KB_TCFG_CLEANUP_POLICY] = { "cleanup.policy", K_POLICY, 0 },
+	[KB_TCFG_MIN_INSYNC] = { "min.insync.replicas", K_INT, 1 },
+};
+
+/* Messages name the key; one buffer is enough for a single-threaded API. */
+static char why_buf[256];
+
+size_t kb_topic_cfg_key_count(void)
+{
+	return KB_TCFG_N;
+}
+
+const char *kb_topic_cfg_key_name(size_t i)
+{
+	return i < KB_TCFG_N ? keys[i].name : NULL;
+}
+
+int kb_tcfg_index(const char *key)
+{
+	for (int i = 0; i < KB_TCFG_N; i++)
+		if (!strcmp(keys[i].name, key))
+			return i;
+	return -1;
+}
+
+/* @fmt takes two strings, @a then @b. */
+static const char *bad(const char *fmt, const char *a, const char *b)
+{
+	snprintf(why_buf, sizeof(why_buf), fmt, a, b);
+	return why_buf;
+}
+
+/* Parses @v strictly: decimal, no blanks, in [min, max]. */
+static bool parse_num(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long x;
+
+	if (!*v || (*v != '-' && (*v < '0' || *v > '9')))
+		return false;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
+		      const char **why)
+{
+	const struct tkey *k = &keys[idx];
+	int64_t x;
+
+	if (!value) {
+		*why = bad("Null value not supported for %s%s", k->name, "");
+		return KB_ERR_INVALID_CONFIG;
+	}
+	switch (k->kind) {
+	case K_LONG:
+	case K_INT:
+		if (!parse_num(value, k->min, k->kind == K_INT ? INT32_MAX :
+			       INT64_MAX, &x)) {
+			snprintf(why_buf, sizeof(why_buf),
+				 "Invalid value %.64s for configuration %s: must be %s >= %" PRId64,
+				 value, k->name,
+				 k->kind == K_INT ? "an int" : "a long",
+				 k->min);
+			*why = why_buf;
+			return KB_ERR_INVALID_CONFIG;
+		}
+		snprintf(out, cap, "%" PRId64, x);
+		return KB_ERR_NONE;
+	case K_TSTYPE:
+		if (strcmp(value, "CreateTime") &&
+		    strcmp(value, "LogAppendTime")) {
+			*why = bad("Invalid value %.64s for configuration %s: String must be one of: CreateTime, LogAppendTime",
+				   value, k->name);
+			return KB_ERR_INVALID_CONFIG;
+		}
+		break;
+	case K_POLICY:
+		/* A list in Kafka; only "delete" is implemented here. */
+		if (strstr(value, "compact")) {
+			*why = bad("Invalid value %.64s for configuration %s: log compaction is not implemented, only delete is supported",
+				   value, k->name);
+			return KB_ERR_INVALID_CONFIG;
+		}
+		if (strcmp(value, "delete")) {
+			*why = bad("Invalid value %.64s for configuration %s: only delete is supported",
+				   value, k->name);
+			return KB_ERR_INVALID_CONFIG;
+		}
+		break;
+	}
+	snprintf(out, cap, "%s", value);
+	return KB_ERR_NONE;
+}
+
+int kb_topic_cfg_check(const char *key, const char *value, const char **why)
+{
+	char norm[KB_TCFG_VALUE_MAX];
+	int idx = kb_tcfg_index(key);
+
+	if (idx < 0) {
+		*why = bad("Unknown topic config name: %.64s%s", key, "");
+		return KB_ERR_INVALID_CONFIG;
+	}
+	return kb_tcfg_normalize(idx, value, norm, sizeof(norm), why);
+}
+
+void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c)
+{
+	*c = (struct kb_log_cfg){
+		.segment_bytes = o->segment_bytes,
+		.roll_ms = o->roll_ms,
+		.retention_ms = o->retention_ms,
+		.retention_bytes = o->retention_bytes,
+		.flush_messages = o->flush_messages,
+		.flush_ms = o->flush_ms,
+		.max_message_bytes = o->max_message_bytes,
+		.log_append_time = o->log_append_time,
+	};
+}
+
+void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
+{
+	struct kb_log_cfg *c = &ts->eff;
+
+	*c = s->dflt;
+	for (int i = 0; i < KB_TCFG_N; i++) {
+		const char *v = ts->cfg[i];
+		int64_t x = 0;
+
+		if (!v)
+			continue;
+		if (keys[i].kind == K_LONG || keys[i].kind == K_INT)
+			parse_num(v, keys[i].min, INT64_MAX, &x);
+		switch (i) {
+		case KB_TCFG_RETENTION_MS:
+			c->retention_ms = x;
+			break;
+		case KB_TCFG_RETENTION_BYTES:
+			c->retention_bytes = x;
+			break;
+		case KB_TCFG_SEGMENT_BYTES:
+			c->segment_bytes = (uint64_t)x;
+			break;
+		case KB_TCFG_SEGMENT_MS:
+			c->roll_ms = x;
+			break;
+		case KB_TCFG_MAX_MESSAGE_BYTES:
+			c->max_message_bytes = (uint32_t)x;
+			break;
+		case KB_TCFG_TIMESTAMP_TYPE:
+			c->log_append_time = !strcmp(v, "LogAppendTime");
+			break;
+		case KB_TCFG_FLUSH_MESSAGES:
+			c->flush_messages = x;
+			break;
+		case KB_TCFG_FLUSH_MS:
+			c->flush_ms = x;
+			break;
+		}
+	}
+}
