@@ -6,6 +6,9 @@
 #define _KBROKER_KMOD_H
 
 #include <linux/types.h>
+#include <linux/kobject.h>
+#include <linux/atomic.h>
+#include <linux/list.h>
 #include <net/genetlink.h>
 #include <uapi/linux/kbroker.h>
 
@@ -19,6 +22,55 @@ void kbroker_sysfs_exit(void);
 
 int kbroker_genl_init(void);
 void kbroker_genl_exit(void);
+
+/* main.c: the maintenance window and events. */
+int kbroker_update_begin(void);
+void kbroker_update_end(void);
+struct sk_buff *kbroker_event_new(u32 type, void **hdr);
+void kbroker_event_send(struct sk_buff *skb, void *hdr);
+extern const struct nla_policy kbroker_set_state_policy[];
+int kbroker_nl_set_state(struct sk_buff *skb, struct genl_info *info);
+
+/* listener.c: listeners, their policy and counters. */
+struct kbroker_listener {
+	struct kobject kobj;
+	struct list_head node;		/* kbroker_listeners, RCU */
+	struct rcu_head rcu;
+	u16 port;
+	u32 policy;			/* enum kbroker_policy */
+	bool dead;			/* deleted, under kbroker_update_begin */
+	atomic64_t counters[__KBROKER_COUNTER_MAX];
+	char name[KBROKER_LISTENER_NAME_MAX + 1];
+};
+
+int kbroker_listeners_init(struct kobject *parent);
+void kbroker_listeners_exit(void);
+struct kbroker_listener *kbroker_listener_by_port(u16 port);
+struct kbroker_listener *kbroker_listener_get(const char *name);
+void kbroker_listener_put(struct kbroker_listener *l);
+
+static inline void kbroker_count(struct kbroker_listener *l,
+				 enum kbroker_counter c)
+{
+	atomic64_inc(&l->counters[c]);
+}
+
+extern const struct nla_policy kbroker_listener_add_policy[];
+extern const struct nla_policy kbroker_listener_del_policy[];
+extern const struct nla_policy kbroker_listener_get_policy[];
+int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info);
+int kbroker_nl_listener_del(struct sk_buff *skb, struct genl_info *info);
+int kbroker_nl_listener_get(struct sk_buff *skb, struct genl_info *info);
+int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* sock.c: SOCK_ATTACH. */
+extern const struct nla_policy kbroker_sock_attach_policy[];
+int kbroker_nl_sock_attach(struct sk_buff *skb, struct genl_info *info);
+
+/* guard.c: the policy enforced on the wire. */
+int kbroker_guard_init(void);
+void kbroker_guard_exit(void);
+void kbroker_guard_flush(struct kbroker_listener *l);
 
 struct kobject;
 

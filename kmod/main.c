@@ -8,6 +8,7 @@
 
 #include <linux/module.h>
 #include <linux/kernel.h>
+#include <linux/mutex.h>
 #include <net/genetlink.h>
 
 #include "kbroker.h"
@@ -31,6 +32,84 @@ const char *kbroker_state_name(enum kbroker_state state)
 	return kbroker_state_names[state];
 }
 
+/*
+ * Serialises state changes against update operations: an update checks
+ * the state and completes under this mutex, so none runs once SET_STATE
+ * MAINTENANCE has returned.  Never held across kobject removal (a sysfs
+ * store waiting here would deadlock against it).
+ */
+static DEFINE_MUTEX(kbroker_update_mutex);
+
+/* Begins an update operation: 0 with the mutex held, or -EBUSY. */
+int kbroker_update_begin(void)
+{
+	mutex_lock(&kbroker_update_mutex);
+	if (kbroker_state == KBROKER_STATE_MAINTENANCE) {
+		mutex_unlock(&kbroker_update_mutex);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void kbroker_update_end(void)
+{
+	mutex_unlock(&kbroker_update_mutex);
+}
+
+/* A multicast event on the "events" group; NULL when out of memory. */
+struct sk_buff *kbroker_event_new(u32 type, void **hdr)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &kbroker_genl_family, 0,
+			   KBROKER_CMD_EVENT);
+	if (!*hdr || nla_put_u32(skb, KBROKER_A_EVENT_TYPE, type)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+/* Sends and consumes @skb; nobody listening is not an error. */
+void kbroker_event_send(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast(&kbroker_genl_family, skb, 0, 0, GFP_KERNEL);
+}
+
+const struct nla_policy kbroker_set_state_policy[KBROKER_A_MAX + 1] = {
+	[KBROKER_A_STATE] = NLA_POLICY_MAX(NLA_U32, __KBROKER_STATE_MAX - 1),
+};
+
+int kbroker_nl_set_state(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *ev;
+	u32 state;
+	void *hdr;
+
+	if (GENL_REQ_ATTR_CHECK(info, KBROKER_A_STATE))
+		return -EINVAL;
+	state = nla_get_u32(info->attrs[KBROKER_A_STATE]);
+
+	mutex_lock(&kbroker_update_mutex);
+	if (state == kbroker_state) {
+		mutex_unlock(&kbroker_update_mutex);
+		return 0;
+	}
+	WRITE_ONCE(kbroker_state, state);
+	pr_info("state %s\n", kbroker_state_name(state));
+	/* Sent under the mutex so events arrive in the order of changes. */
+	ev = kbroker_event_new(KBROKER_EVENT_STATE, &hdr);
+	if (ev && !nla_put_u32(ev, KBROKER_A_STATE, state))
+		kbroker_event_send(ev, hdr);
+	else
+		nlmsg_free(ev);
+	mutex_unlock(&kbroker_update_mutex);
+	return 0;
+}
+
 static int __init kbroker_init(void)
 {
 	int ret;
@@ -41,6 +120,12 @@ static int __init kbroker_init(void)
 	ret = kbroker_volume_init(kbroker_sysfs_kobj());
 	if (ret)
 		goto err_volume;
+	ret = kbroker_listeners_init(kbroker_sysfs_kobj());
+	if (ret)
+		goto err_listeners;
+	ret = kbroker_guard_init();
+	if (ret)
+		goto err_guard;
 	/* Netlink last: once registered, userspace can reach everything. */
 	ret = kbroker_genl_init();
 	if (ret)
@@ -50,6 +135,10 @@ static int __init kbroker_init(void)
 	return 0;
 
 err_genl:
+	kbroker_guard_exit();
+err_guard:
+	kbroker_listeners_exit();
+err_listeners:
 	kbroker_volume_exit();
 err_volume:
 	kbroker_sysfs_exit();
@@ -60,6 +149,8 @@ err_sysfs:
 static void __exit kbroker_exit(void)
 {
 	kbroker_genl_exit();
+	kbroker_guard_exit();
+	kbroker_listeners_exit();
 	kbroker_volume_exit();
 	kbroker_sysfs_exit();
 	pr_info("unloaded\n");

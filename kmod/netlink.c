@@ -49,6 +49,42 @@ static const struct genl_ops kbroker_genl_ops[] = {
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
+		.cmd = KBROKER_CMD_SET_STATE,
+		.doit = kbroker_nl_set_state,
+		.policy = kbroker_set_state_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_LISTENER_ADD,
+		.doit = kbroker_nl_listener_add,
+		.policy = kbroker_listener_add_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_LISTENER_DEL,
+		.doit = kbroker_nl_listener_del,
+		.policy = kbroker_listener_del_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_LISTENER_GET,
+		.doit = kbroker_nl_listener_get,
+		.dumpit = kbroker_nl_listener_dump,
+		.policy = kbroker_listener_get_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KBROKER_CMD_SOCK_ATTACH,
+		.doit = kbroker_nl_sock_attach,
+		.policy = kbroker_sock_attach_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
 		.cmd = KBROKER_CMD_VOLUME_CREATE,
 		.doit = kbroker_volume_create,
 		.policy = kbroker_vol_create_policy,
@@ -85,12 +121,19 @@ static const struct genl_ops kbroker_genl_ops[] = {
 	},
 };
 
+/* Subscribing to events needs CAP_NET_ADMIN too. */
+static const struct genl_multicast_group kbroker_genl_mcgrps[] = {
+	{ .name = KBROKER_GENL_MCGRP_EVENTS, .flags = GENL_ADMIN_PERM },
+};
+
 struct genl_family kbroker_genl_family __ro_after_init = {
 	.name = KBROKER_GENL_NAME,
 	.version = KBROKER_GENL_VERSION,
 	.module = THIS_MODULE,
 	.ops = kbroker_genl_ops,
 	.n_ops = ARRAY_SIZE(kbroker_genl_ops),
+	.mcgrps = kbroker_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(kbroker_genl_mcgrps),
 	.resv_start_op = KBROKER_CMD_MAX + 1,
 };
 

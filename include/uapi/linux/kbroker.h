@@ -14,6 +14,59 @@
  *               KBROKER_A_VERSION  NLA_NUL_STRING  module version, e.g. "0.1.0"
  *               KBROKER_A_STATE    NLA_U32         enum kbroker_state
  *
+ * KBROKER_CMD_SET_STATE
+ *   Request:  KBROKER_A_STATE  NLA_U32  enum kbroker_state
+ *   Enters or leaves MAINTENANCE.  A change is multicast as a
+ *   KBROKER_EVENT_STATE event.  Setting the current state is not an error.
+ *
+ * KBROKER_CMD_LISTENER_ADD
+ *   Request:  KBROKER_A_LISTENER_NAME    NLA_NUL_STRING  [A-Za-z0-9_-]{1,32}
+ *             KBROKER_A_LISTENER_PORT    NLA_U16         TCP port, 1..65535
+ *             KBROKER_A_LISTENER_POLICY  NLA_U32         enum kbroker_policy,
+ *                                                        optional, default TLS
+ *   Creates /sys/kernel/kbroker/listeners/<name>/ and starts enforcing the
+ *   policy on connections to the port.  Register a listener before listen()
+ *   on its port: connections the module did not see start are not tracked.
+ *   Errors: -EEXIST name taken; -EADDRINUSE port taken; -ENOSPC more than
+ *   KBROKER_LISTENERS_MAX; -EBUSY in MAINTENANCE.
+ *
+ * KBROKER_CMD_LISTENER_DEL
+ *   Request:  KBROKER_A_LISTENER_NAME
+ *   Stops enforcement on the port and removes the sysfs directory.
+ *   Errors: -ENOENT; -EBUSY in MAINTENANCE.
+ *
+ * KBROKER_CMD_LISTENER_GET (do with a name, or dump without)
+ *   Reply:    one KBROKER_CMD_LISTENER_GET message per listener with
+ *             KBROKER_A_LISTENER_NAME, _PORT, _POLICY and
+ *             KBROKER_A_LISTENER_COUNTERS, a nest of NLA_U64
+ *             enum kbroker_counter attributes.
+ *
+ * KBROKER_CMD_SOCK_ATTACH
+ *   Request:  KBROKER_A_SOCK_FD        NLA_U32  an fd of the caller: an
+ *                                               accepted TCP socket
+ *             KBROKER_A_LISTENER_NAME           the listener it came from
+ *             KBROKER_A_SOCK_FLAGS     NLA_U32  KBROKER_SOCK_* the daemon
+ *                                               claims: exactly one of TLS,
+ *                                               PLAINTEXT; with TLS, KTLS_RX
+ *                                               when it installed kTLS RX too
+ *   Reply:    KBROKER_A_SOCK_FLAGS     what the kernel found: KTLS_TX and
+ *             KTLS_RX (ULP "tls", TLS_SW or TLS_HW) or USERSPACE_TLS, or
+ *             PLAINTEXT; the listener counters ktls_tx, ktls_rx and
+ *             userspace_tls count the same findings.
+ *   The module keeps no reference to the socket after the call.
+ *   Errors: -EBADF/-ENOTSOCK not a socket; -EPROTOTYPE not TCP;
+ *   -EADDRNOTAVAIL its local port is not the listener's; -ENOTCONN not
+ *   connected; -ENOENT no such listener; -EPERM PLAINTEXT on a listener
+ *   whose policy is TLS.
+ *
+ * KBROKER_CMD_EVENT (multicast on group KBROKER_GENL_MCGRP_EVENTS only)
+ *   KBROKER_A_EVENT_TYPE  NLA_U32  enum kbroker_event
+ *   KBROKER_EVENT_STATE:  KBROKER_A_STATE, the new state.
+ *   KBROKER_EVENT_POLICY: KBROKER_A_LISTENER_NAME and _POLICY, the new
+ *                         policy; connections it forbids should be closed
+ *                         (the module resets them at their next segment).
+ *   Subscribing needs CAP_NET_ADMIN.
+ *
  * Commands are numbered from 1 and never renumbered; new commands and
  * attributes are only ever appended.
  */
@@ -38,6 +91,56 @@ enum kbroker_state {
 	KBROKER_STATE_ACTIVE,
 	KBROKER_STATE_MAINTENANCE,
 	__KBROKER_STATE_MAX,
+};
+
+/*
+ * Listener policy (/sys/kernel/kbroker/listeners/<name>/policy), enforced
+ * by the module on every connection to the listener's port:
+ * TLS: the client's first bytes must open a TLS handshake record and only
+ *      well-formed TLS records may leave; anything else resets.
+ * TLS_PLAINTEXT: both TLS and plaintext clients are served.
+ * PLAINTEXT: a client opening with a TLS record is reset.
+ */
+enum kbroker_policy {
+	KBROKER_POLICY_TLS,
+	KBROKER_POLICY_TLS_PLAINTEXT,
+	KBROKER_POLICY_PLAINTEXT,
+	__KBROKER_POLICY_MAX,
+};
+
+#define KBROKER_LISTENER_NAME_MAX	32	/* NUL excluded */
+#define KBROKER_LISTENERS_MAX		64
+
+/* KBROKER_A_SOCK_FLAGS bits, in SOCK_ATTACH requests and replies. */
+#define KBROKER_SOCK_TLS		(1U << 0)
+#define KBROKER_SOCK_PLAINTEXT		(1U << 1)
+#define KBROKER_SOCK_USERSPACE_TLS	(1U << 2)
+#define KBROKER_SOCK_KTLS_TX		(1U << 3)
+#define KBROKER_SOCK_KTLS_RX		(1U << 4)
+
+/* Nested in KBROKER_A_LISTENER_COUNTERS, each NLA_U64. */
+enum kbroker_counter {
+	KBROKER_COUNTER_UNSPEC,
+	KBROKER_COUNTER_PAD,
+	KBROKER_COUNTER_CONNECTIONS,	/* connections seen starting */
+	KBROKER_COUNTER_TLS,		/* first bytes were a TLS record */
+	KBROKER_COUNTER_PLAINTEXT,	/* first bytes were not */
+	KBROKER_COUNTER_KTLS_TX,	/* SOCK_ATTACH found kTLS TX */
+	KBROKER_COUNTER_KTLS_RX,	/* SOCK_ATTACH found kTLS RX */
+	KBROKER_COUNTER_USERSPACE_TLS,	/* SOCK_ATTACH found TLS without kTLS */
+	KBROKER_COUNTER_REJECTED,	/* connections reset by the policy */
+	KBROKER_COUNTER_TRACKED,	/* connections tracked right now */
+	__KBROKER_COUNTER_MAX,
+};
+
+#define KBROKER_COUNTER_MAX (__KBROKER_COUNTER_MAX - 1)
+
+/* KBROKER_A_EVENT_TYPE values. */
+enum kbroker_event {
+	KBROKER_EVENT_UNSPEC,
+	KBROKER_EVENT_STATE,
+	KBROKER_EVENT_POLICY,
+	__KBROKER_EVENT_MAX,
 };
 
 /*

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The socket guard: each listener's policy enforced on the wire by
+ * netfilter hooks, so that no daemon bug can break it.  Design and reasons
+ * in Documentation/kbroker/listener-policy.rst.
+ *
+ * LOCAL_IN sees what clients send to a listener port, LOCAL_OUT what the
+ * broker sends from it.  A connection is tracked from its SYN in a bounded
+ * hash table keyed by namespace and 4-tuple:
+ *  - inbound, the first three stream bytes are checked where they fall,
+ *    whatever the segmentation: 0x16 0x03 0x01..0x04 opens a TLS record;
+ *  - outbound, TLS record headers are followed across segments.
+ * A connection the current policy forbids is reset both ways (an RST to
+ * each end) and the offending segment dropped.  Entries go on RST, after
+ * both FINs, and by idle timeout.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jhash.h>
+#include <linux/moduleparam.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/route.h>
+#include <net/tcp.h>
+
+#include "kbroker.h"
+
+static unsigned int max_connections = 16384;
+module_param(max_connections, uint, 0444);
+MODULE_PARM_DESC(max_connections,
+		 "connections tracked at most; SYNs beyond are dropped (default 16384)");
+
+static unsigned int idle_timeout = 7200;
+module_param(idle_timeout, uint, 0644);
+MODULE_PARM_DESC(idle_timeout,
+		 "seconds an established connection may stay silent and tracked (default 7200)");
+
+#define GUARD_BUCKETS		1024
+#define GUARD_SYN_TIMEOUT	(60 * HZ)
+#define GUARD_DEAD_TIMEOUT	(10 * HZ)
+#define GUARD_GC_PERIOD		(2 * HZ)
+/* Inbound bytes past this offset are never the "first" bytes again. */
+#define GUARD_IN_WINDOW		65536
+
+/* TLS record: type 20..23, version 0x0301..0x0304, length <= 2^14 + 256. */
+#define TLS_HDR_LEN		5
+#define TLS_MAX_RECORD		(16384 + 256)
+
+enum guard_class {
+	GUARD_UNKNOWN,
+	GUARD_TLS,
+	GUARD_PLAIN,
+};
+
+struct guard_conn {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	spinlock_t lock;		/* the fields below */
+	struct net *net;
+	struct kbroker_listener *l;	/* valid while hashed (see flush) */
+	struct in6_addr laddr, raddr;	/* IPv4 as v4-mapped */
+	__be16 lport, rport;
+	bool hashed;			/* under guard_lock */
+	u8 in_class;			/* enum guard_class, from byte 0 */
+	bool in_bad;			/* bytes 1-2 not TLS, or byte 0 changed */
+	bool in_done;			/* past GUARD_IN_WINDOW */
+	bool out_synced;		/* SYN-ACK seen: out_next valid */
+	bool out_bad;			/* outbound is not TLS records */
+	bool dead;			/* reset by us */
+	bool fin_in, fin_out;
+	bool data;			/* payload seen either way */
+	u8 hdr_have;
+	u8 hdr[TLS_HDR_LEN];
+	u32 in_isn;
+	u32 out_next;			/* seq of the next unparsed byte */
+	u32 rec_left;			/* record body bytes still to come */
+	unsigned long last;		/* jiffies of the last segment */
+};
+
+struct guard_pkt {
+	u8 family;
+	struct in6_addr saddr, daddr;
+	const struct tcphdr *th;
+	struct tcphdr _th;
+	unsigned int thoff;		/* from skb->data */
+	unsigned int doff;		/* payload from skb->data */
+	u32 len;			/* payload bytes */
+	u32 seq;			/* of the first payload byte */
+};
+
+static struct hlist_head guard_table[GUARD_BUCKETS];
+static DEFINE_SPINLOCK(guard_lock);	/* table membership */
+static atomic_t guard_count = ATOMIC_INIT(0);
+static u32 guard_seed __read_mostly;
+static struct delayed_work guard_gc_work;
+
+static u32 guard_hash(const struct net *net, const struct in6_addr *laddr,
+		      const struct in6_addr *raddr, __be16 lport, __be16 rport)
+{
+	u32 h = jhash(laddr, sizeof(*laddr), guard_seed ^ net_hash_mix(net));
+
+	h = jhash(raddr, sizeof(*raddr), h);
+	return jhash_2words((__force u32)lport, (__force u32)rport, h) &
+	       (GUARD_BUCKETS - 1);
+}
+
+/* Under RCU. */
+static struct guard_conn *guard_lookup(const struct net *net,
+				       const struct in6_addr *laddr,
+				       const struct in6_addr *raddr,
+				       __be16 lport, __be16 rport)
+{
+	u32 h = guard_hash(net, laddr, raddr, lport, rport);
+	struct guard_conn *c;
+
+	hlist_for_each_entry_rcu(c, &guard_table[h], node)
+		if (c->net == net && c->lport == lport && c->rport == rport &&
+		    ipv6_addr_equal(&c->laddr, laddr) &&
+		    ipv6_addr_equal(&c->raddr, raddr))
+			return c;
+	return NULL;
+}
+
+/* Under guard_lock. */
+static void __guard_unhash(struct guard_conn *c)
+{
+	if (!c->hashed)
+		return;
+	c->hashed = false;
+	hlist_del_rcu(&c->node);
+	atomic64_dec(&c->l->counters[KBROKER_COUNTER_TRACKED]);
+	atomic_dec(&guard_count);
+	kfree_rcu(c, rcu);
+}
+
+static void guard_unhash(struct guard_conn *c)
+{
+	spin_lock_bh(&guard_lock);
+	__guard_unhash(c);
+	spin_unlock_bh(&guard_lock);
+}
+
+/*
+ * Tracks a new connection from its SYN, replacing a stale entry with the
+ * same 4-tuple.  NULL when the table is full or memory short.
+ */
+static struct guard_conn *guard_insert(const struct net *net,
+				       struct kbroker_listener *l,
+				       const struct guard_pkt *p, u32 isn)
+{
+	u32 h = guard_hash(net, &p->daddr, &p->saddr, p->th->dest,
+			   p->th->source);
+	struct guard_conn *c, *old;
+
+	if (atomic_read(&guard_count) >= max_connections)
+		return NULL;
+	c = kzalloc(sizeof(*c), GFP_ATOMIC);
+	if (!c)
+		return NULL;
+	spin_lock_init(&c->lock);
+	c->net = (struct net *)net;
+	c->l = l;
+	c->laddr = p->daddr;
+	c->raddr = p->saddr;
+	c->lport = p->th->dest;
+	c->rport = p->th->source;
+	c->in_isn = isn;
+	c->last = jiffies;
+	c->hashed = true;
+
+	spin_lock_bh(&guard_lock);
+	old = guard_lookup(net, &c->laddr, &c->raddr, c->lport, c->rport);
+	if (old)
+		__guard_unhash(old);
+	hlist_add_head_rcu(&c->node, &guard_table[h]);
+	atomic_inc(&guard_count);
+	atomic64_inc(&l->counters[KBROKER_COUNTER_TRACKED]);
+	spin_unlock_bh(&guard_lock);
+	kbroker_count(l, KBROKER_COUNTER_CONNECTIONS);
+	return c;
+}
+
+/* Parses the IP and TCP headers; false for anything but TCP. */
+static bool guard_parse(struct sk_buff *skb, u8 pf, struct guard_pkt *p)
+{
+	unsigned int off = skb_network_offset(skb);
+	u32 tcplen;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		/* LOCAL_IN sees reassembled packets; LOCAL_OUT TCP is whole. */
+		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+			return false;
+		p->family = AF_INET;
+		ipv6_addr_set_v4mapped(iph->saddr, &p->saddr);
+		ipv6_addr_set_v4mapped(iph->daddr, &p->daddr);
+		off += iph->ihl * 4;
+		tcplen = ntohs(iph->tot_len) - iph->ihl * 4;
+		if (ntohs(iph->tot_len) < iph->ihl * 4 ||
+		    ntohs(iph->tot_len) > skb->len - skb_network_offset(skb))
+			return false;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		unsigned int thoff = 0;
+		unsigned short frag = 0;
+
+		if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, &frag, NULL) !=
+		    IPPROTO_TCP || frag)
+			return false;
+		p->family = AF_INET6;
+		p->saddr = ip6h->saddr;
+		p->daddr = ip6h->daddr;
+		off = thoff;
+		if (skb->len < thoff)
+			return false;
+		tcplen = skb->len - thoff;
+	}
+	p->th = skb_header_pointer(skb, off, sizeof(p->_th), &p->_th);
+	if (!p->th || p->th->doff < 5 || p->th->doff * 4 > tcplen)
+		return false;
+	p->thoff = off;
+	p->doff = off + p->th->doff * 4;
+	p->len = tcplen - p->th->doff * 4;
+	/* A SYN takes a sequence number before any data it carries. */
+	p->seq = ntohl(p->th->seq) + p->th->syn;
+	return true;
+}
+
+static int guard_byte(struct sk_buff *skb, const struct guard_pkt *p, u32 i)
+{
+	u8 b;
+
+	if (skb_copy_bits(skb, p->doff + i, &b, 1))
+		return -1;
+	return b;
+}
+
+/* Inbound: check stream bytes 0..2 wherever they fall in this segment. */
+static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
+			  const struct guard_pkt *p)
+{
+	s32 rel = p->seq - (c->in_isn + 1);
+	int i, b;
+
+	if (c->in_done)
+		return;
+	if (rel > GUARD_IN_WINDOW) {
+		c->in_done = true;
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		s64 k = (s64)i - rel;
+
+		if (k < 0 || k >= p->len)
+			continue;
+		b = guard_byte(skb, p, k);
+		if (b < 0) {
+			c->in_bad = true;
+			continue;
+		}
+		if (i == 0) {
+			u8 cls = b == 0x16 ? GUARD_TLS : GUARD_PLAIN;
+
+			if (c->in_class == GUARD_UNKNOWN) {
+				c->in_class = cls;
+				kbroker_count(c->l, cls == GUARD_TLS ?
+					      KBROKER_COUNTER_TLS :
+					      KBROKER_COUNTER_PLAINTEXT);
+			} else if (c->in_class != cls) {
+				/* Two different first bytes: trust neither. */
+				c->in_bad = true;
+			}
+		} else if (i == 1 && b != 0x03) {
+			c->in_bad = true;
+		} else if (i == 2 && (b < 0x01 || b > 0x04)) {
+			c->in_bad = true;
+		}
+	}
+}
+
+static bool guard_tls_header_ok(const u8 *h)
+{
+	u16 ver = h[1] << 8 | h[2];
+	u16 len = h[3] << 8 | h[4];
+
+	return h[0] >= 20 && h[0] <= 23 && ver >= 0x0301 && ver <= 0x0304 &&
+	       len <= TLS_MAX_RECORD;
+}
+
+/*
+ * Outbound: follow TLS record boundaries over the new bytes of this
+ * segment.  Retransmitted bytes were parsed before; a gap cannot be
+ * parsed and counts as not TLS.
+ */
+static void guard_out_data(struct guard_conn *c, struct sk_buff *skb,
+			   const struct guard_pkt *p)
+{
+	s32 start = p->seq - c->out_next;
+	u32 k;
+	int b;
+
+	if (c->out_bad)
+		return;
+	if (!c->out_synced || start > 0) {
+		c->out_bad = true;
+		return;
+	}
+	if ((s32)(p->seq + p->len - c->out_next) <= 0)
+		return;
+	k = -start;
+	while (k < p->len) {
+		if (c->rec_left) {
+			u32 n = min(c->rec_left, p->len - k);
+
+			c->rec_left -= n;
+			k += n;
+			continue;
+		}
+		b = guard_byte(skb, p, k);
+		if (b < 0) {
+			c->out_bad = true;
+			return;
+		}
+		c->hdr[c->hdr_have++] = b;
+		k++;
+		if (c->hdr_have < TLS_HDR_LEN)
+			continue;
+		c->hdr_have = 0;
+		if (!guard_tls_header_ok(c->hdr)) {
+			c->out_bad = true;
+			return;
+		}
+		c->rec_left = c->hdr[3] << 8 | c->hdr[4];
+	}
+	c->out_next = p->seq + p->len;
+}
+
+static bool guard_forbidden(const struct guard_conn *c, u32 policy)
+{
+	switch (policy) {
+	case KBROKER_POLICY_TLS:
+		return c->in_class == GUARD_PLAIN || c->in_bad || c->out_bad;
+	case KBROKER_POLICY_PLAINTEXT:
+		return c->in_class == GUARD_TLS || c->in_bad;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Sends a bare RST for the connection @skb belongs to: to its sender when
+ * @to_sender (from its receiver), else on to its receiver (as from its
+ * sender), with sequence number @seq.
+ */
+static void guard_rst(struct net *net, struct sk_buff *skb,
+		      const struct guard_pkt *p, bool to_sender, u32 seq)
+{
+	const struct in6_addr *saddr = to_sender ? &p->daddr : &p->saddr;
+	const struct in6_addr *daddr = to_sender ? &p->saddr : &p->daddr;
+	unsigned int nhlen = p->family == AF_INET ? sizeof(struct iphdr) :
+						    sizeof(struct ipv6hdr);
+	struct sk_buff *nskb;
+	struct tcphdr *th;
+
+	if (!skb_dst(skb))
+		return;
+	nskb = alloc_skb(LL_MAX_HEADER + nhlen + sizeof(*th), GFP_ATOMIC);
+	if (!nskb)
+		return;
+	skb_reserve(nskb, LL_MAX_HEADER + nhlen);
+	skb_reset_transport_header(nskb);
+	th = skb_put_zero(nskb, sizeof(*th));
+	th->source = to_sender ? p->th->dest : p->th->source;
+	th->dest = to_sender ? p->th->source : p->th->dest;
+	th->seq = htonl(seq);
+	th->doff = sizeof(*th) / 4;
+	th->rst = 1;
+	nskb->ip_summed = CHECKSUM_NONE;
+	nskb->mark = skb->mark;
+	/* ip{,6}_route_me_harder start from the old packet's route. */
+	skb_dst_set_noref(nskb, skb_dst(skb));
+
+	if (p->family == AF_INET) {
+		struct iphdr *iph = skb_push(nskb, sizeof(*iph));
+
+		skb_reset_network_header(nskb);
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tot_len = htons(nskb->len);
+		iph->frag_off = htons(IP_DF);
+		iph->ttl = 64;
+		iph->protocol = IPPROTO_TCP;
+		iph->saddr = saddr->s6_addr32[3];
+		iph->daddr = daddr->s6_addr32[3];
+		th->check = tcp_v4_check(sizeof(*th), iph->saddr, iph->daddr,
+					 csum_partial(th, sizeof(*th), 0));
+		ip_send_check(iph);
+		nskb->protocol = htons(ETH_P_IP);
+		if (ip_route_me_harder(net, NULL, nskb, RTN_UNSPEC))
+			goto drop;
+		ip_local_out(net, NULL, nskb);
+	} else {
+		struct ipv6hdr *ip6h = skb_push(nskb, sizeof(*ip6h));
+
+		skb_reset_network_header(nskb);
+		ip6_flow_hdr(ip6h, 0, 0);
+		ip6h->payload_len = htons(sizeof(*th));
+		ip6h->nexthdr = IPPROTO_TCP;
+		ip6h->hop_limit = 64;
+		ip6h->saddr = *saddr;
+		ip6h->daddr = *daddr;
+		th->check = csum_ipv6_magic(saddr, daddr, sizeof(*th),
+					    IPPROTO_TCP,
+					    csum_partial(th, sizeof(*th), 0));
+		nskb->protocol = htons(ETH_P_IPV6);
+		if (ip6_route_me_harder(net, NULL, nskb))
+			goto drop;
+		ip6_local_out(net, NULL, nskb);
+	}
+	return;
+drop:
+	kfree_skb(nskb);
+}
+
+/*
+ * Resets both ends: the sender at the sequence number it acknowledges (its
+ * rcv_nxt), the receiver at this segment's.  Should the receiver's answer
+ * be a challenge ACK, the sender, already closed, answers it with an RST
+ * at exactly the receiver's rcv_nxt.
+ */
+static void guard_reset(struct net *net, struct sk_buff *skb,
+			const struct guard_pkt *p)
+{
+	if (p->th->ack)
+		guard_rst(net, skb, p, true, ntohl(p->th->ack_seq));
+	guard_rst(net, skb, p, false, ntohl(p->th->seq));
+}
+
+static unsigned int guard_hook(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state)
+{
+	bool out = state->hook == NF_INET_LOCAL_OUT;
+	struct kbroker_listener *l;
+	const struct in6_addr *laddr, *raddr;
+	__be16 lport, rport;
+	struct guard_conn *c;
+	struct guard_pkt p;
+	bool forbidden, closed;
+	u32 policy;
+
+	if (!guard_parse(skb, state->pf, &p))
+		return NF_ACCEPT;
+	lport = out ? p.th->source : p.th->dest;
+	l = kbroker_listener_by_port(ntohs(lport));
+	if (!l)
+		return NF_ACCEPT;
+	policy = READ_ONCE(l->policy);
+	rport = out ? p.th->dest : p.th->source;
+	laddr = out ? &p.saddr : &p.daddr;
+	raddr = out ? &p.daddr : &p.saddr;
+	c = guard_lookup(state->net, laddr, raddr, lport, rport);
+
+	if (p.th->rst) {
+		/* Ours, or the end of the connection; a reset one stays dead. */
+		if (c && !READ_ONCE(c->dead))
+			guard_unhash(c);
+		return NF_ACCEPT;
+	}
+	if (!out && p.th->syn && !p.th->ack) {
+		if (!c || c->in_isn != ntohl(p.th->seq))
+			c = guard_insert(state->net, l, &p, ntohl(p.th->seq));
+		if (!c) {
+			/* Cannot watch it: refuse it unless anything goes. */
+			if (policy == KBROKER_POLICY_TLS_PLAINTEXT)
+				return NF_ACCEPT;
+			kbroker_count(l, KBROKER_COUNTER_REJECTED);
+			return NF_DROP;
+		}
+	}
+	if (!c) {
+		/* Untracked: started before us, or expired.  Fail closed. */
+		if (!p.len || policy == KBROKER_POLICY_TLS_PLAINTEXT ||
+		    (out && policy == KBROKER_POLICY_PLAINTEXT))
+			return NF_ACCEPT;
+		kbroker_count(l, KBROKER_COUNTER_REJECTED);
+		guard_reset(state->net, skb, &p);
+		return NF_DROP;
+	}
+
+	spin_lock_bh(&c->lock);
+	if (c->dead) {
+		spin_unlock_bh(&c->lock);
+		return NF_DROP;
+	}
+	c->last = jiffies;
+	if (out && p.th->syn) {
+		c->out_synced = true;
+		c->out_next = p.seq;
+	}
+	if (p.len) {
+		c->data = true;
+		if (out)
+			guard_out_data(c, skb, &p);
+		else
+			guard_in_data(c, skb, &p);
+	}
+	forbidden = guard_forbidden(c, policy);
+	if (forbidden) {
+		c->dead = true;
+	} else if (p.th->fin) {
+		if (out)
+			c->fin_out = true;
+		else
+			c->fin_in = true;
+	}
+	closed = c->fin_in && c->fin_out;
+	spin_unlock_bh(&c->lock);
+
+	if (forbidden) {
+		kbroker_count(l, KBROKER_COUNTER_REJECTED);
+		guard_reset(state->net, skb, &p);
+		return NF_DROP;
+	}
+	/* Both FINs: nothing new can flow; retransmissions were checked. */
+	if (closed)
+		guard_unhash(c);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops guard_ops[] = {
+	{
+		.hook = guard_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP_PRI_FILTER,
+	},
+	{
+		.hook = guard_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_OUT,
+		.priority = NF_IP_PRI_FILTER,
+	},
+	{
+		.hook = guard_hook,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP6_PRI_FILTER,
+	},
+	{
+		.hook = guard_hook,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_OUT,
+		.priority = NF_IP6_PRI_FILTER,
+	},
+};
+
+/* Removes the entries matching @l (any when NULL) or @net (any when NULL). */
+static void guard_remove(struct kbroker_listener *l, struct net *net)
+{
+	struct guard_conn *c;
+	struct hlist_node *tmp;
+	int i;
+
+	spin_lock_bh(&guard_lock);
+	for (i = 0; i < GUARD_BUCKETS; i++)
+		hlist_for_each_entry_safe(c, tmp, &guard_table[i], node)
+			if ((!l || c->l == l) && (!net || c->net == net))
+				__guard_unhash(c);
+	spin_unlock_bh(&guard_lock);
+}
+
+/* A deleted listener's connections, after no hook can see it any more. */
+void kbroker_guard_flush(struct kbroker_listener *l)
+{
+	guard_remove(l, NULL);
+}
+
+static unsigned long guard_timeout(const struct guard_conn *c)
+{
+	if (c->dead)
+		return GUARD_DEAD_TIMEOUT;
+	if (!c->data)
+		return GUARD_SYN_TIMEOUT;
+	return (unsigned long)READ_ONCE(idle_timeout) * HZ;
+}
+
+static void guard_gc(struct work_struct *work)
+{
+	struct guard_conn *c;
+	struct hlist_node *tmp;
+	int i;
+
+	spin_lock_bh(&guard_lock);
+	for (i = 0; i < GUARD_BUCKETS; i++)
+		hlist_for_each_entry_safe(c, tmp, &guard_table[i], node)
+			if (time_after(jiffies,
+				       READ_ONCE(c->last) + guard_timeout(c)))
+				__guard_unhash(c);
+	spin_unlock_bh(&guard_lock);
+	queue_delayed_work(system_power_efficient_wq, &guard_gc_work,
+			   GUARD_GC_PERIOD);
+}
+
+static int __net_init guard_net_init(struct net *net)
+{
+	return nf_register_net_hooks(net, guard_ops, ARRAY_SIZE(guard_ops));
+}
+
+static void __net_exit guard_net_exit(struct net *net)
+{
+	nf_unregister_net_hooks(net, guard_ops, ARRAY_SIZE(guard_ops));
+	guard_remove(NULL, net);
+}
+
+static struct pernet_operations guard_net_ops = {
+	.init = guard_net_init,
+	.exit = guard_net_exit,
+};
+
+int kbroker_guard_init(void)
+{
+	int ret;
+
+	guard_seed = get_random_u32();
+	INIT_DELAYED_WORK(&guard_gc_work, guard_gc);
+	ret = register_pernet_subsys(&guard_net_ops);
+	if (ret)
+		return ret;
+	queue_delayed_work(system_power_efficient_wq, &guard_gc_work,
+			   GUARD_GC_PERIOD);
+	return 0;
+}
+
+void kbroker_guard_exit(void)
+{
+	/* Unregistering the hooks waits for the ones running. */
+	unregister_pernet_subsys(&guard_net_ops);
+	cancel_delayed_work_sync(&guard_gc_work);
+	guard_remove(NULL, NULL);
+}
