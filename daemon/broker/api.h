@@ -44,8 +44,10 @@ enum kb_api_key {
 	KB_API_WRITE_TXN_MARKERS = 27,
 	KB_API_TXN_OFFSET_COMMIT = 28,
 	KB_API_DESCRIBE_CONFIGS = 32,
+	KB_API_ALTER_CONFIGS = 33,
 	KB_API_CREATE_PARTITIONS = 37,
 	KB_API_DELETE_GROUPS = 42,
+	KB_API_INCREMENTAL_ALTER_CONFIGS = 44,
 	KB_API_OFFSET_DELETE = 47,
 	KB_API_DESCRIBE_CLUSTER = 60,
 	KB_API_DESCRIBE_TRANSACTIONS = 65,
@@ -130,6 +132,8 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp);
 int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp);
 int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp);
 int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp);
+int kb_h_alter_configs(struct kb_req *req, struct kb_resp *resp);
+int kb_h_incremental_alter_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_init_producer_id(struct kb_req *req, struct kb_resp *resp);
 int kb_h_txn_unsupported(struct kb_req *req, struct kb_resp *resp);
 
@@ -148,11 +152,16 @@ bool kb_str_copy(char *dst, size_t cap, struct kb_str s);
 struct kb_topic_config {
 	const char *name;
 	char value[32];
-	int8_t source;		/* 4 static broker, 5 default */
+	int8_t source;		/* 1 topic, 4 static broker, 5 default */
 	int8_t type;		/* Kafka ConfigType */
+	bool read_only;		/* not a per-topic key of the store */
 	const char *synonym;	/* broker key it derives from, or NULL */
+	char dflt[32];		/* the broker's value */
+	int8_t dflt_source;
 };
-size_t kb_topic_configs(const struct kb_config *cfg,
-			struct kb_topic_config *out, size_t cap);
+/* @st and @topic NULL: the broker's values only. */
+size_t kb_topic_configs(const struct kb_config *cfg, struct kb_store *st,
+			const char *topic, struct kb_topic_config *out,
+			size_t cap);
 
 #endif

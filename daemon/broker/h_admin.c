@@ -11,6 +11,14 @@
 /* Each partition costs the store open files: one request must not be able
  * to exhaust them (found by fuzzing). */
 #define KB_MAX_TOPIC_PARTITIONS 10000
+/* More than every topic key twice over: anything beyond is abuse. */
+#define KB_MAX_TOPIC_CONFIGS 64
+
+/* A config of a CreateTopics topic, copied out of the request. */
+struct cfg_in {
+	char key[64];
+	char value[256];
+};
 
 static int16_t store_err(int ret, const char *what, const char *name)
 {
@@ -35,7 +43,7 @@ static const char *err_text(int16_t err)
 	case KB_ERR_INVALID_REPLICA_ASSIGNMENT:
 		return "replicas must be exactly this broker";
 	case KB_ERR_INVALID_CONFIG:
-		return "per-topic configs are not supported yet";
+		return "invalid topic config";
 	case KB_ERR_UNKNOWN_TOPIC_OR_PARTITION:
 		return "unknown topic";
 	case KB_ERR_UNKNOWN_TOPIC_ID:
@@ -66,6 +74,46 @@ static int32_t read_assignments(struct kb_rd *rd, bool flex, int32_t me,
 		kb_rd_vtags(rd, flex);
 	}
 	return n;
+}
+
+/*
+ * Reads the configs of one topic into @in and @ops; returns
+ * KB_ERR_INVALID_CONFIG with *@why when one cannot be taken as it is.
+ */
+static int16_t read_configs(struct kb_rd *rd, bool flex, struct cfg_in *in,
+			    struct kb_cfg_op *ops, size_t *n, const char **why)
+{
+	int32_t nc = kb_rd_varray(rd, flex), k;
+	int16_t err = 0;
+
+	*n = 0;
+	for (k = 0; k < nc && !rd->err; k++) {
+		struct kb_str key = kb_rd_vstr(rd, flex);
+		struct kb_str val = kb_rd_vnstr(rd, flex);
+
+		kb_rd_vtags(rd, flex);
+		if (err)
+			continue;
+		if (*n == KB_MAX_TOPIC_CONFIGS) {
+			err = KB_ERR_INVALID_CONFIG;
+			*why = "too many configs";
+		} else if (!kb_str_copy(in[*n].key, sizeof(in[*n].key), key)) {
+			err = KB_ERR_INVALID_CONFIG;
+			*why = "config name too long";
+		} else if (!val.ptr) {
+			err = KB_ERR_INVALID_CONFIG;
+			*why = "null config values are not supported";
+		} else if (!kb_str_copy(in[*n].value, sizeof(in[*n].value),
+					val)) {
+			err = KB_ERR_INVALID_CONFIG;
+			*why = "config value too long";
+		} else {
+			ops[*n].key = in[*n].key;
+			ops[*n].value = in[*n].value;
+			(*n)++;
+		}
+	}
+	return err;
 }
 
 static bool create_topics_valid(struct kb_rd rd, int16_t ver, bool flex)
@@ -133,20 +181,19 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 	nt = kb_rd_varray(rd, flex);
 	kb_wr_varray(w, flex, nt);
 	for (i = 0; i < nt; i++) {
+		static struct cfg_in in[KB_MAX_TOPIC_CONFIGS];
+		struct kb_cfg_op ops[KB_MAX_TOPIC_CONFIGS];
 		char name[KB_TOPIC_NAME_MAX + 1];
 		struct kb_str s = kb_rd_vstr(rd, flex);
-		int32_t np = kb_rd_i32(rd), na, nc;
-		int16_t rf = kb_rd_i16(rd), err = 0;
+		int32_t np = kb_rd_i32(rd), na;
+		int16_t rf = kb_rd_i16(rd), err = 0, cerr;
 		const struct kb_topic *t = NULL;
+		const char *why = NULL;
 		bool assign_ok;
+		size_t nc;
 
 		na = read_assignments(rd, flex, me, true, &assign_ok);
-		nc = kb_rd_varray(rd, flex);
-		for (k = 0; k < nc; k++) {
-			kb_rd_vstr(rd, flex);
-			kb_rd_vnstr(rd, flex);
-			kb_rd_vtags(rd, flex);
-		}
+		cerr = read_configs(rd, flex, in, ops, &nc, &why);
 		kb_rd_vtags(rd, flex);
 
 		if (!kb_str_copy(name, sizeof(name), s) ||
@@ -160,19 +207,22 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 			err = KB_ERR_INVALID_REPLICA_ASSIGNMENT;
 		else if (rf != -1 && rf != 1)
 			err = KB_ERR_INVALID_REPLICATION_FACTOR;
-		else if (nc > 0)
-			err = KB_ERR_INVALID_CONFIG;
+		else if (cerr)
+			err = cerr;
 		if (na > 0)
 			np = na;
 		if (np == -1)
 			np = b->cfg->num_partitions;
 		if (!err && (np <= 0 || np > KB_MAX_TOPIC_PARTITIONS))
 			err = KB_ERR_INVALID_PARTITIONS;
-		if (!err && !validate_only) {
-			err = store_err(kb_store_topic_create(b->store, name,
-							      np),
+		if (!err) {
+			err = store_err(kb_store_topic_create_cfg(b->store,
+								  name, np,
+								  ops, nc,
+								  validate_only,
+								  &why),
 					"creating topic", name);
-			if (!err)
+			if (!err && !validate_only)
 				kb_dbg("created topic %s with %d partition(s)",
 					name, np);
 		}
@@ -190,7 +240,8 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 		}
 		kb_wr_i16(w, err);
 		if (ver >= 1)
-			kb_wr_vnstr(w, flex, err ? err_text(err) : NULL);
+			kb_wr_vnstr(w, flex, !err ? NULL :
+				    why ? why : err_text(err));
 		if (ver >= 5) {
 			struct kb_topic_config tc[32];
 			size_t n, c;
@@ -200,12 +251,25 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 			if (err) {
 				kb_wr_carray(w, -1);
 			} else {
-				n = kb_topic_configs(b->cfg, tc, 32);
+				n = kb_topic_configs(b->cfg, b->store,
+						     t ? name : NULL, tc, 32);
+				/* validate_only: what the topic would get. */
+				for (c = 0; !t && c < n; c++) {
+					for (size_t o = 0; o < nc; o++) {
+						if (strcmp(ops[o].key,
+							   tc[c].name))
+							continue;
+						snprintf(tc[c].value,
+							 sizeof(tc[c].value),
+							 "%s", ops[o].value);
+						tc[c].source = 1;
+					}
+				}
 				kb_wr_carray(w, (int32_t)n);
 				for (c = 0; c < n; c++) {
 					kb_wr_cstr(w, tc[c].name, -1);
 					kb_wr_cnstr(w, tc[c].value, -1);
-					kb_wr_bool(w, false);
+					kb_wr_bool(w, tc[c].read_only);
 					kb_wr_i8(w, tc[c].source);
 					kb_wr_bool(w, false);
 					kb_wr_tags(w, true);

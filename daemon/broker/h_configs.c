@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* DescribeConfigs for BROKER and TOPIC resources. */
+/*
+ * DescribeConfigs for BROKER and TOPIC resources.  A topic's entries are the
+ * broker's values (static or default) unless the store holds an override
+ * (source TOPIC_CONFIG).
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +14,7 @@
 
 enum {
 	RES_TOPIC = 2, RES_BROKER = 4,
-	SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5,
+	SRC_TOPIC = 1, SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5,
 	TYPE_STRING = 2, TYPE_INT = 3, TYPE_LONG = 5, TYPE_LIST = 7,
 };
 
@@ -21,7 +25,7 @@ struct topic_key {
 	int8_t type;
 };
 
-/* Topic configs are the broker's; per-topic overrides come later. */
+/* Topic keys and the broker keys they default to. */
 static const struct topic_key topic_keys[] = {
 	{ "cleanup.policy", NULL, "delete", TYPE_LIST },
 	{ "compression.type", NULL, "producer", TYPE_STRING },
@@ -57,8 +61,9 @@ static bool key_set(const struct kb_config *cfg, const char *key)
 	return set;
 }
 
-size_t kb_topic_configs(const struct kb_config *cfg,
-			struct kb_topic_config *out, size_t cap)
+size_t kb_topic_configs(const struct kb_config *cfg, struct kb_store *st,
+			const char *topic, struct kb_topic_config *out,
+			size_t cap)
 {
 	size_t i, n = 0;
 
@@ -94,6 +99,21 @@ size_t kb_topic_configs(const struct kb_config *cfg,
 			snprintf(c->value, sizeof(c->value), "%s", k->fixed);
 		}
 		c->source = set ? SRC_STATIC_BROKER : SRC_DEFAULT;
+		c->read_only = true;
+		for (size_t j = 0; j < kb_topic_cfg_key_count(); j++)
+			if (!strcmp(kb_topic_cfg_key_name(j), k->name))
+				c->read_only = false;
+		snprintf(c->dflt, sizeof(c->dflt), "%s", c->value);
+		c->dflt_source = c->source;
+		if (st && topic) {
+			const char *v = kb_store_topic_config(st, topic,
+							      k->name);
+
+			if (v) {
+				snprintf(c->value, sizeof(c->value), "%s", v);
+				c->source = SRC_TOPIC;
+			}
+		}
 		n++;
 	}
 	return n;
@@ -115,28 +135,47 @@ static bool wanted(struct kb_rd keys, int32_t n, bool flex, const char *name)
 	return false;
 }
 
-static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
-			bool synonyms, const char *name, const char *value,
-			int8_t source, int8_t type, const char *syn_name)
+static void write_synonym(struct kb_wr *w, bool flex, const char *name,
+			  const char *value, int8_t source)
 {
 	kb_wr_vstr(w, flex, name);
 	kb_wr_vnstr(w, flex, value);
-	kb_wr_bool(w, true);		/* read_only: no dynamic configs */
+	kb_wr_i8(w, source);
+	kb_wr_tags(w, flex);
+}
+
+/*
+ * One entry; synonyms in Kafka's order of precedence: the topic override
+ * (when @source is TOPIC_CONFIG), then the broker key @syn_name with
+ * @dflt (@dflt_source).
+ */
+static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
+			bool synonyms, const char *name, const char *value,
+			int8_t source, int8_t type, bool read_only,
+			const char *syn_name, const char *dflt,
+			int8_t dflt_source)
+{
+	kb_wr_vstr(w, flex, name);
+	kb_wr_vnstr(w, flex, value);
+	kb_wr_bool(w, read_only);
 	if (ver == 0)
 		kb_wr_bool(w, source == SRC_DEFAULT);
 	else
 		kb_wr_i8(w, source);
 	kb_wr_bool(w, false);		/* is_sensitive */
 	if (ver >= 1) {
-		if (synonyms && syn_name) {
-			kb_wr_varray(w, flex, 1);
-			kb_wr_vstr(w, flex, syn_name);
-			kb_wr_vnstr(w, flex, value);
-			kb_wr_i8(w, source == SRC_DEFAULT ? SRC_DEFAULT :
-				 SRC_STATIC_BROKER);
-			kb_wr_tags(w, flex);
-		} else {
+		bool topic = source == SRC_TOPIC;
+
+		if (!synonyms) {
 			kb_wr_varray(w, flex, 0);
+		} else {
+			kb_wr_varray(w, flex, topic + (syn_name != NULL));
+			if (topic)
+				write_synonym(w, flex, name, value, source);
+			if (syn_name)
+				write_synonym(w, flex, syn_name, dflt,
+					      dflt_source == SRC_DEFAULT ?
+					      SRC_DEFAULT : SRC_STATIC_BROKER);
 		}
 	}
 	if (ver >= 3) {
@@ -199,7 +238,8 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 				msg = "unknown topic";
 			} else {
-				n = kb_topic_configs(cfg, tc, 32);
+				n = kb_topic_configs(cfg, req->b->store, name,
+						     tc, 32);
 			}
 		} else if (type == RES_BROKER) {
 			if (s.len && ((size_t)s.len != strlen(me) ||
@@ -231,7 +271,9 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 					write_entry(w, ver, flex, synonyms,
 						    tc[c].name, tc[c].value,
 						    tc[c].source, tc[c].type,
-						    tc[c].synonym);
+						    tc[c].read_only,
+						    tc[c].synonym, tc[c].dflt,
+						    tc[c].dflt_source);
 		} else {
 			size_t nkeys = kb_config_key_count(), cnt = 0;
 			char val[512];
@@ -253,7 +295,9 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 				write_entry(w, ver, flex, synonyms, kn, val,
 					    set ? SRC_STATIC_BROKER :
 					    SRC_DEFAULT,
-					    kb_config_key_kafka_type(c), kn);
+					    kb_config_key_kafka_type(c), true,
+					    kn, val, set ? SRC_STATIC_BROKER :
+					    SRC_DEFAULT);
 			}
 		}
 		kb_wr_tags(w, flex);

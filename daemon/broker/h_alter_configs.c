@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AlterConfigs (ApiKey 33, v0-2) and IncrementalAlterConfigs (ApiKey 44,
+ * v0-1): per-topic overrides held by the store.  AlterConfigs replaces a
+ * topic's whole set of overrides; IncrementalAlterConfigs changes only the
+ * keys it names.  Either way a resource's changes apply together or not at
+ * all.  BROKER resources go to alter_broker(), kept apart so that dynamic
+ * broker configs can be added there.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/api.h"
+#include "broker/errors.h"
+#include "common/log.h"
+#include "store/store.h"
+
+enum {
+	RES_TOPIC = 2, RES_BROKER = 4,
+	OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3,
+	OP_REPLACE = -1,	/* AlterConfigs: every key given is set */
+};
+
+#define MAX_CONFIGS 64
+
+/* One requested change, copied out of the request. */
+struct alter_item {
+	char key[64];
+	char value[256];
+	bool null;
+	int8_t op;		/* OP_*; OP_REPLACE for AlterConfigs */
+};
+
+struct alter_res {
+	int8_t type;
+	struct kb_str name;
+	struct alter_item *items;
+	size_t n;
+	int16_t err;		/* set while reading: the request's fault */
+	const char *msg;
+};
+
+/*
+ * BROKER resources.  Nothing of the broker is dynamic yet; this is where
+ * dynamic broker configs (certificate rotation, refusals in maintenance)
+ * are to be handled.
+ */
+static int16_t alter_broker(struct kb_broker *b, const struct alter_res *r,
+			    bool incremental, bool validate_only,
+			    const char **msg)
+{
+	(void)b;
+	(void)r;
+	(void)incremental;
+	(void)validate_only;
+	*msg = "dynamic broker configs are not supported yet";
+	return KB_ERR_INVALID_REQUEST;
+}
+
+/* cleanup.policy is the only list-valued key the store has. */
+static bool list_key(const char *key)
+{
+	return !strcmp(key, "cleanup.policy");
+}
+
+/* Maps the items of a TOPIC resource to store ops. */
+static int16_t topic_ops(const struct alter_res *r, struct kb_cfg_op *ops,
+			 size_t *n, const char **msg)
+{
+	*n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct alter_item *it = &r->items[i];
+		struct kb_cfg_op *op = &ops[*n];
+
+		op->key = it->key;
+		op->value = it->value;
+		switch (it->op) {
+		case OP_REPLACE:
+		case OP_SET:
+			if (it->null) {
+				*msg = "null config values are not supported; use DELETE";
+				return KB_ERR_INVALID_CONFIG;
+			}
+			break;
+		case OP_DELETE:
+			op->value = NULL;
+			break;
+		case OP_APPEND:
+		case OP_SUBTRACT:
+			if (!list_key(it->key)) {
+				*msg = "APPEND and SUBTRACT apply to list configs only";
+				return KB_ERR_INVALID_REQUEST;
+			}
+			if (it->null) {
+				*msg = "null config values are not supported";
+				return KB_ERR_INVALID_CONFIG;
+			}
+			/* The list is always exactly "delete": appending
+			 * is setting (the store refuses compact), and
+			 * only removing "delete" itself changes it. */
+			if (it->op == OP_SUBTRACT) {
+				if (strcmp(it->value, "delete"))
+					continue;
+				*msg = "cleanup.policy cannot be empty: only delete is supported";
+				return KB_ERR_INVALID_CONFIG;
+			}
+			break;
+		default:
+			*msg = "unknown config operation";
+			return KB_ERR_INVALID_REQUEST;
+		}
+		(*n)++;
+	}
+	return KB_ERR_NONE;
+}
+
+static int16_t alter_topic(struct kb_broker *b, const struct alter_res *r,
+			   bool incremental, bool validate_only,
+			   const char **msg)
+{
+	struct kb_cfg_op ops[MAX_CONFIGS];
+	char name[KB_TOPIC_NAME_MAX + 1];
+	size_t n;
+	int16_t err;
+	int ret;
+
+	if (!kb_str_copy(name, sizeof(name), r->name) ||
+	    !kb_store_topic_find(b->store, name)) {
+		*msg = "unknown topic";
+		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	err = topic_ops(r, ops, &n, msg);
+	if (err)
+		return err;
+	ret = kb_store_topic_alter_config(b->store, name, ops, n, !incremental,
+					  validate_only, msg);
+	if (ret < 0) {
+		kb_err("altering configs of topic %s: %s", name,
+		       strerror(-ret));
+		*msg = "storage error";
+		return KB_ERR_KAFKA_STORAGE_ERROR;
+	}
+	if (!ret && !validate_only)
+		kb_info("topic %s: configs altered by a client", name);
+	return (int16_t)ret;
+}
+
+/* Reads one resource; items go to @items (MAX_CONFIGS of them). */
+static void read_resource(struct kb_rd *rd, bool flex, bool incremental,
+			  struct alter_item *items, struct alter_res *r)
+{
+	int32_t nc, k;
+
+	*r = (struct alter_res){ .items = items };
+	r->type = kb_rd_i8(rd);
+	r->name = kb_rd_vstr(rd, flex);
+	nc = kb_rd_varray(rd, flex);
+	for (k = 0; k < nc && !rd->err; k++) {
+		struct kb_str key = kb_rd_vstr(rd, flex), val;
+		int8_t op = incremental ? kb_rd_i8(rd) : OP_REPLACE;
+		struct alter_item *it = &items[r->n];
+
+		val = kb_rd_vnstr(rd, flex);
+		kb_rd_vtags(rd, flex);
+		if (r->err)
+			continue;
+		if (r->n == MAX_CONFIGS) {
+			r->err = KB_ERR_INVALID_REQUEST;
+			r->msg = "too many configs";
+		} else if (!kb_str_copy(it->key, sizeof(it->key), key)) {
+			r->err = KB_ERR_INVALID_CONFIG;
+			r->msg = "config name too long";
+		} else if (val.ptr && !kb_str_copy(it->value,
+						   sizeof(it->value), val)) {
+			r->err = KB_ERR_INVALID_CONFIG;
+			r->msg = "config value too long";
+		} else {
+			it->null = !val.ptr;
+			if (it->null)
+				it->value[0] = 0;
+			it->op = op;
+			for (size_t i = 0; i < r->n; i++) {
+				if (!strcmp(items[i].key, it->key)) {
+					r->err = KB_ERR_INVALID_REQUEST;
+					r->msg = "a config appears twice";
+				}
+			}
+			r->n++;
+		}
+	}
+	kb_rd_vtags(rd, flex);
+}
+
+static int alter_configs(struct kb_req *req, struct kb_resp *resp,
+			 bool incremental)
+{
+	static struct alter_item items[MAX_CONFIGS];
+	struct kb_rd *rd = &req->rd, scan;
+	struct kb_wr *w = &resp->w;
+	bool flex = req->flex, validate_only;
+	struct alter_res r;
+	int32_t nr, i;
+
+	/* validate_only follows the resources: read everything first. */
+	scan = *rd;
+	nr = kb_rd_varray(&scan, flex);
+	for (i = 0; i < nr && !scan.err; i++)
+		read_resource(&scan, flex, incremental, items, &r);
+	validate_only = kb_rd_bool(&scan);
+	kb_rd_vtags(&scan, flex);
+	if (scan.err || nr < 0)
+		return KB_H_CLOSE;
+
+	kb_wr_i32(w, 0);			/* throttle_time_ms */
+	nr = kb_rd_varray(rd, flex);
+	kb_wr_varray(w, flex, nr);
+	for (i = 0; i < nr; i++) {
+		const char *msg = NULL;
+		int16_t err;
+
+		read_resource(rd, flex, incremental, items, &r);
+		err = r.err;
+		msg = r.msg;
+		if (!err && r.type == RES_TOPIC) {
+			err = alter_topic(req->b, &r, incremental,
+					  validate_only, &msg);
+		} else if (!err && r.type == RES_BROKER) {
+			err = alter_broker(req->b, &r, incremental,
+					   validate_only, &msg);
+		} else if (!err) {
+			err = KB_ERR_INVALID_REQUEST;
+			msg = "only TOPIC and BROKER resources are served";
+		}
+		kb_wr_i16(w, err);
+		kb_wr_vnstr(w, flex, err ? msg : NULL);
+		kb_wr_i8(w, r.type);
+		if (flex)
+			kb_wr_cstr(w, r.name.ptr, r.name.len);
+		else
+			kb_wr_str(w, r.name.ptr, r.name.len);
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	return KB_H_DONE;
+}
+
+int kb_h_alter_configs(struct kb_req *req, struct kb_resp *resp)
+{
+	return alter_configs(req, resp, false);
+}
+
+int kb_h_incremental_alter_configs(struct kb_req *req, struct kb_resp *resp)
+{
+	return alter_configs(req, resp, true);
+}
