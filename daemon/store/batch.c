@@ -121,10 +121,16 @@ bool kb_batch_hdr_sane(const struct kb_batch *b)
 }
 
 /* Zigzag varint of at most @max bytes; returns bytes used or 0. */
-static size_t varint(const uint8_t *p, const uint8_t *end, int max,
-		     int64_t *v)
+static inline size_t varint(const uint8_t *p, const uint8_t *end, int max,
+			    int64_t *v)
 {
 	uint64_t u = 0;
+
+	/* Lengths, deltas and counts of small records fit one byte. */
+	if (p < end && !(p[0] & 0x80)) {
+		*v = (int64_t)(p[0] >> 1) ^ -(int64_t)(p[0] & 1);
+		return 1;
+	}
 
 	for (int i = 0; i < max && p + i < end; i++) {
 		u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
@@ -145,7 +151,7 @@ static size_t varint(const uint8_t *p, const uint8_t *end, int max,
 	})
 
 /* Length-prefixed field: -1 (null) allowed when @nullable. */
-static bool skip_bytes(const uint8_t **pp, const uint8_t *end, bool nullable)
+static inline bool skip_bytes(const uint8_t **pp, const uint8_t *end, bool nullable)
 {
 	const uint8_t *p = *pp;
 	int64_t len;
@@ -160,7 +166,7 @@ static bool skip_bytes(const uint8_t **pp, const uint8_t *end, bool nullable)
 }
 
 /* One record of an uncompressed batch, which must end exactly at @end. */
-static bool record_ok(const uint8_t *p, const uint8_t *end, int32_t i)
+static inline bool record_ok(const uint8_t *p, const uint8_t *end, int32_t i)
 {
 	int64_t v, n;
 
