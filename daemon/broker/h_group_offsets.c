@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * OffsetCommit, OffsetFetch and OffsetDelete.  A commit is checked against
+ * the group the way Kafka's validateOffsetCommit does (generation, member,
+ * static instance, state), then all its partitions are written as one
+ * batch and fdatasync'ed before the answer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/errors.h"
+#include "broker/group.h"
+#include "common/log.h"
+#include "store/store.h"
+
+struct oc_topic {
+	char name[KB_TOPIC_NAME_MAX + 1];
+	bool ok;
+	int32_t n;
+};
+
+struct oc_part {
+	int32_t partition;
+	int64_t offset;
+	int32_t epoch;
+	struct kb_str meta;
+	int16_t err;
+};
+
+/* Checks a commit against the group (created for simple commits). */
+static int16_t commit_check(struct kb_groups *gs, struct kb_group **gp,
+			    const char *group, int32_t gen, const char *member,
+			    const char *inst)
+{
+	struct kb_group *g = kb_group_find(gs, group);
+	struct kb_member *m;
+
+	if (!g) {
+		if (gen >= 0)
+			return KB_ERR_ILLEGAL_GENERATION;
+		g = kb_group_create(gs, group);
+		if (!g)
+			return KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	}
+	*gp = g;
+	if (g->state == KB_GS_DEAD)
+		return KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (gen >= 0 || *member || inst) {
+		if (inst && kb_static_fenced(g, inst, member))
+			return KB_ERR_FENCED_INSTANCE_ID;
+		m = kb_member_find(g, member);
+		if (!m)
+			return KB_ERR_UNKNOWN_MEMBER_ID;
+		if (gen != g->generation)
+			return KB_ERR_ILLEGAL_GENERATION;
+		if (g->state == KB_GS_COMPLETING)
+			return KB_ERR_REBALANCE_IN_PROGRESS;
+		m->last_hb = kb_now_mono_ms();
+		return KB_ERR_NONE;
+	}
+	if (g->state != KB_GS_EMPTY)
+		return KB_ERR_UNKNOWN_MEMBER_ID;
+	return KB_ERR_NONE;
+}
+
+int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd, scan;
+	struct kb_wr *w = &resp->w;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex;
+	struct kb_groups *gs = kb_groups_get(req->b);
+	char group[1024], member[512], inst[512];
+	struct kb_str iid = { 0 };
+	struct oc_topic *topics = NULL;
+	struct oc_part *parts = NULL;
+	struct kb_commit *cs = NULL;
+	struct kb_group *g = NULL;
+	int32_t gen, nt, np, t, j, total = 0, k, nc = 0;
+	int64_t retention = -1;
+	int16_t top = 0;
+	int ret = KB_H_CLOSE;
+
+	if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
+		return KB_H_CLOSE;
+	gen = kb_rd_i32(rd);
+	if (!kb_str_copy(member, sizeof(member), kb_rd_vstr(rd, flex)))
+		return KB_H_CLOSE;
+	if (ver >= 7)
+		iid = kb_rd_vnstr(rd, flex);
+	if (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid))
+		return KB_H_CLOSE;
+	if (ver >= 2 && ver <= 4)
+		retention = kb_rd_i64(rd);
+	nt = kb_rd_varray(rd, flex);
+	if (rd->err || nt < 0)
+		return KB_H_CLOSE;
+	/* Count partitions first so each array is allocated once. */
+	scan = *rd;
+	for (t = 0; t < nt && !scan.err; t++) {
+		kb_rd_vstr(&scan, flex);
+		np = kb_rd_varray(&scan, flex);
+		for (j = 0; j < np && !scan.err; j++) {
+			kb_rd_i32(&scan);
+			kb_rd_i64(&scan);
+			if (ver >= 6)
+				kb_rd_i32(&scan);
+			kb_rd_vnstr(&scan, flex);
+			kb_rd_vtags(&scan, flex);
+		}
+		total += np > 0 ? np : 0;
+		kb_rd_vtags(&scan, flex);
+	}
+	if (scan.err)
+		return KB_H_CLOSE;
+	topics = calloc(nt ? nt : 1, sizeof(*topics));
+	parts = calloc(total ? total : 1, sizeof(*parts));
+	cs = calloc(total ? total : 1, sizeof(*cs));
+	if (!topics || !parts || !cs)
+		goto out;
+	k = 0;
+	for (t = 0; t < nt; t++) {
+		struct kb_str name = kb_rd_vstr(rd, flex);
+
+		topics[t].ok = kb_str_copy(topics[t].name,
+					   sizeof(topics[t].name), name);
+		np = kb_rd_varray(rd, flex);
+		topics[t].n = np > 0 ? np : 0;
+		for (j = 0; j < np; j++, k++) {
+			parts[k].partition = kb_rd_i32(rd);
+			parts[k].offset = kb_rd_i64(rd);
+			parts[k].epoch = ver >= 6 ? kb_rd_i32(rd) : -1;
+			parts[k].meta = kb_rd_vnstr(rd, flex);
+			kb_rd_vtags(rd, flex);
+		}
+		kb_rd_vtags(rd, flex);
+	}
+	kb_rd_vtags(rd, flex);
+	if (rd->err)
+		goto out;
+	if (!gs || gs->broken) {
+		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		kb_groups_tick(gs);
+		top = commit_check(gs, &g, group, gen, member,
+				   iid.ptr ? inst : NULL);
+	}
+	k = 0;
+	for (t = 0; t < nt; t++) {
+		for (j = 0; j < topics[t].n; j++, k++) {
+			struct oc_part *p = &parts[k];
+
+			if (top)
+				p->err = top;
+			else if (!topics[t].ok ||
+				 !kb_store_partition(req->b->store,
+						     topics[t].name,
+						     p->partition))
+				p->err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (p->meta.len > KB_OFFSET_METADATA_MAX)
+				p->err = KB_ERR_OFFSET_METADATA_TOO_LARGE;
+			if (p->err)
+				continue;
+			cs[nc].topic = topics[t].name;
+			cs[nc].partition = p->partition;
+			cs[nc].offset = p->offset;
+			cs[nc].epoch = p->epoch;
+			cs[nc].meta = p->meta.ptr;
+			cs[nc].meta_len = p->meta.ptr ? p->meta.len : -1;
+			cs[nc].expire_ms = retention >= 0 ?
+					   kb_now_real_ms() + retention : -1;
+			nc++;
+		}
+	}
+	if (nc && kb_offsets_commit(gs, g, cs, nc)) {
+		for (k = 0; k < total; k++)
+			if (!parts[k].err)
+				parts[k].err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	}
+	if (ver >= 3)
+		kb_wr_i32(w, 0);
+	kb_wr_varray(w, flex, nt);
+	k = 0;
+	for (t = 0; t < nt; t++) {
+		kb_wr_vstr(w, flex, topics[t].name);
+		kb_wr_varray(w, flex, topics[t].n);
+		for (j = 0; j < topics[t].n; j++, k++) {
+			kb_wr_i32(w, parts[k].partition);
+			kb_wr_i16(w, parts[k].err);
+			kb_wr_tags(w, flex);
+		}
+		kb_wr_tags(w, flex);
+	}
+	kb_wr_tags(w, flex);
+	ret = KB_H_DONE;
+out:
+	free(topics);
+	free(parts);
+	free(cs);
+	return ret;
+}
+
+static void fetch_part(struct kb_wr *w, int16_t ver, bool flex,
+		       struct kb_group *g, const char *topic, int32_t part)
+{
+	struct kb_offset *o = g ? kb_offset_find(g, topic, part) : NULL;
+
+	kb_wr_i32(w, part);
+	kb_wr_i64(w, o ? o->offset : -1);
+	if (ver >= 5)
+		kb_wr_i32(w, o ? o->epoch : -1);
+	kb_wr_vnstr(w, flex, o && o->meta ? o->meta : "");
+	kb_wr_i16(w, 0);
+	kb_wr_tags(w, flex);
+}
+
+/* Topics of one group: the listed ones, or every committed one. */
+static bool fetch_topics(struct kb_rd *rd, struct kb_wr *w, int16_t ver,
+			 bool flex, struct kb_group *g)
+{
+	int32_t nt = kb_rd_varray(rd, flex), t, np, j;
+	size_t i, k;
+
+	if (rd->err)
+		return false;
+	if (nt < 0) {
+		size_t n = 0;
+
+		for (i = 0; g && i < g->n_offs; i++) {
+			for (k = 0; k < i; k++)
+				if (!strcmp(g->offs[k].topic, g->offs[i].topic))
+					break;
+			n += k == i;
+		}
+		kb_wr_varray(w, flex, (int32_t)n);
+		for (i = 0; g && i < g->n_offs; i++) {
+			const char *topic = g->offs[i].topic;
+
+			for (k = 0; k < i; k++)
+				if (!strcmp(g->offs[k].topic, topic))
+					break;
+			if (k < i)
+				continue;
+			for (n = 0, k = i; k < g->n_offs; k++)
+				n += !strcmp(g->offs[k].topic, topic);
+			kb_wr_vstr(w, flex, topic);
+			kb_wr_varray(w, flex, (int32_t)n);
+			for (k = i; k < g->n_offs; k++)
+				if (!strcmp(g->offs[k].topic, topic))
+					fetch_part(w, ver, flex, g, topic,
+						   g->offs[k].partition);
+			kb_wr_tags(w, flex);
+		}
+		return true;
+	}
+	kb_wr_varray(w, flex, nt);
+	for (t = 0; t < nt; t++) {
+		char topic[KB_TOPIC_NAME_MAX + 1];
+		struct kb_str name = kb_rd_vstr(rd, flex);
+		bool ok = kb_str_copy(topic, sizeof(topic), name);
+
+		np = kb_rd_varray(rd, flex);
+		if (rd->err || np < 0)
+			return false;
+		kb_wr_vstr(w, flex, ok ? topic : "");
+		kb_wr_varray(w, flex, np);
+		for (j = 0; j < np; j++)
+			fetch_part(w, ver, flex, ok ? g : NULL, topic,
+				   kb_rd_i32(rd));
+		kb_rd_vtags(rd, flex);
+		kb_wr_tags(w, flex);
+	}
+	return !rd->err;
+}
+
+int kb_h_offset_fetch(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd;
+	struct kb_wr *w = &resp->w;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex;
+	struct kb_groups *gs = kb_groups_get(req->b);
+	char group[1024];
+	int16_t err = gs ? 0 : KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	int32_t n, i;
+
+	if (gs)
+		kb_groups_tick(gs);
+	if (ver >= 3)
+		kb_wr_i32(w, 0);
+	if (ver <= 7) {
+		if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)) ||
+		    !fetch_topics(rd, w, ver, flex,
+				  gs ? kb_group_find(gs, group) : NULL))
+			return KB_H_CLOSE;
+		if (ver >= 7)
+			kb_rd_bool(rd);	/* require_stable: no txns */
+		kb_rd_vtags(rd, flex);
+		if (ver >= 2)
+			kb_wr_i16(w, err);
+		kb_wr_tags(w, flex);
+		return rd->err ? KB_H_CLOSE : KB_H_DONE;
+	}
+	n = kb_rd_varray(rd, flex);
+	if (rd->err || n < 0)
+		return KB_H_CLOSE;
+	kb_wr_varray(w, flex, n);
+	for (i = 0; i < n; i++) {
+		if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
+			return KB_H_CLOSE;
+		kb_wr_vstr(w, flex, group);
+		if (!fetch_topics(rd, w, ver, flex,
+				  gs ? kb_group_find(gs, group) : NULL))
+			return KB_H_CLOSE;
+		kb_rd_vtags(rd, flex);
+		kb_wr_i16(w, err);
+		kb_wr_tags(w, flex);
+	}
+	kb_rd_bool(rd);
+	kb_rd_vtags(rd, flex);
+	kb_wr_tags(w, flex);
+	return rd->err ? KB_H_CLOSE : KB_H_DONE;
+}
+
+int kb_h_offset_delete(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_rd *rd = &req->rd;
+	struct kb_wr *w = &resp->w;
+	struct kb_groups *gs = kb_groups_get(req->b);
+	char group[1024];
+	struct kb_group *g = NULL;
+	int16_t top = 0;
+	int32_t nt, np, t, j;
+
+	if (!kb_str_copy(group, sizeof(group), kb_rd_str(rd)))
+		return KB_H_CLOSE;
+	nt = kb_rd_array(rd);
+	if (rd->err || nt < 0)
+		return KB_H_CLOSE;
+	if (!gs) {
+		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		kb_groups_tick(gs);
+		g = kb_group_find(gs, group);
+		if (!g || g->state == KB_GS_DEAD)
+			top = KB_ERR_GROUP_ID_NOT_FOUND;
+		else if (g->state != KB_GS_EMPTY &&
+			 (!g->protocol_type ||
+			  strcmp(g->protocol_type, "consumer")))
+			top = KB_ERR_NON_EMPTY_GROUP;
+	}
+	kb_wr_i16(w, top);
+	kb_wr_i32(w, 0);
+	kb_wr_array(w, top ? 0 : nt);
+	for (t = 0; t < nt; t++) {
+		char topic[KB_TOPIC_NAME_MAX + 1];
+		bool ok = kb_str_copy(topic, sizeof(topic), kb_rd_str(rd));
+		bool subscribed;
+
+		np = kb_rd_array(rd);
+		if (rd->err || np < 0)
+			return KB_H_CLOSE;
+		subscribed = !top && ok && g->state != KB_GS_EMPTY &&
+			     kb_group_subscribed(g, topic);
+		if (!top) {
+			kb_wr_str(w, ok ? topic : "", ok ? -1 : 0);
+			kb_wr_array(w, np);
+		}
+		for (j = 0; j < np; j++) {
+			int32_t p = kb_rd_i32(rd);
+			int16_t err = 0;
+
+			if (top)
+				continue;
+			if (!ok || !kb_store_partition(req->b->store, topic, p))
+				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+			else if (subscribed)
+				err = KB_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
+			else if (kb_offsets_delete(gs, g, topic, p))
+				err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
+			kb_wr_i32(w, p);
+			kb_wr_i16(w, err);
+		}
+	}
+	return rd->err ? KB_H_CLOSE : KB_H_DONE;
+}
