@@ -31,6 +31,7 @@ tests=(
 	"$here/restart_e2e.sh"
 	"$here/py_retention.py"
 	"$here/py_crash.py"
+	"$here/py_configs.py"
 	"$here/tls_e2e.sh"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a

@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Per-topic configs end to end: CreateTopics with configs, DescribeConfigs
+sources, AlterConfigs (confluent-kafka), IncrementalAlterConfigs (a small
+raw client: confluent-kafka 1.7 has none), refusals, and a restart."""
+
+import os
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kb import Broker, Tap  # noqa: E402
+
+from confluent_kafka import KafkaException, Producer  # noqa: E402
+from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
+                                   NewTopic)
+
+TMO = 15
+T = Tap()
+TOPIC_CONFIG = 1        # ConfigSource.DYNAMIC_TOPIC_CONFIG
+INVALID_CONFIG = 40
+INVALID_REQUEST = 42
+SET, DELETE, APPEND = 0, 1, 2
+
+
+def err_code(exc):
+    try:
+        return exc.args[0].code()
+    except Exception:
+        return None
+
+
+def create(admin, name, config, validate_only=False):
+    """Returns None on success or the KafkaError code."""
+    fs = admin.create_topics([NewTopic(name, 1, 1, config=config)],
+                             validate_only=validate_only,
+                             request_timeout=TMO)
+    try:
+        fs[name].result(timeout=TMO)
+        return None
+    except KafkaException as e:
+        T.diag("create_topics %s %s: %s" % (name, config, e))
+        return err_code(e)
+
+
+def describe(admin, name):
+    res = admin.describe_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, name)],
+        request_timeout=TMO)
+    for f in res.values():
+        try:
+            return f.result(timeout=TMO)
+        except Exception as e:
+            T.diag("describe_configs %s: %s" % (name, e))
+    return {}
+
+
+def alter(admin, name, config):
+    res = admin.alter_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, name, set_config=config)],
+        request_timeout=TMO)
+    for f in res.values():
+        try:
+            f.result(timeout=TMO)
+            return None
+        except KafkaException as e:
+            T.diag("alter_configs %s %s: %s" % (name, config, e))
+            return err_code(e)
+    return -1
+
+
+def val(cfg, key):
+    e = cfg.get(key)
+    return e.value if e is not None else None
+
+
+def src(cfg, key):
+    e = cfg.get(key)
+    return int(e.source) if e is not None else None
+
+
+# ---- IncrementalAlterConfigs (ApiKey 44) by hand ----
+
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7f) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def wstr(s, flex):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b if flex else struct.pack(">h", len(b)) + b
+
+
+def wnstr(s, flex):
+    if s is None:
+        return b"\x00" if flex else struct.pack(">h", -1)
+    return wstr(s, flex)
+
+
+def warray(n, flex):
+    return uvarint(n + 1) if flex else struct.pack(">i", n)
+
+
+class Rd:
+    def __init__(self, b):
+        self.b, self.o = b, 0
+
+    def take(self, n):
+        v = self.b[self.o:self.o + n]
+        if len(v) != n:
+            raise ValueError("short response")
+        self.o += n
+        return v
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            c = self.take(1)[0]
+            n |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                return n
+
+    def nstr(self, flex):
+        n = self.uvarint() - 1 if flex else self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def array(self, flex):
+        return self.uvarint() - 1 if flex else self.i32()
+
+    def tags(self, flex):
+        if flex:
+            for _ in range(self.uvarint()):
+                self.uvarint()
+                self.take(self.uvarint())
+
+
+def recv(s, n):
+    out = b""
+    while len(out) < n:
+        c = s.recv(n - len(out))
+        if not c:
+            raise ValueError("connection closed")
+        out += c
+    return out
+
+
+def incremental(port, resources, ver=0, validate_only=False):
+    """resources: [(type, name, [(key, op, value)])] ->
+    [(error, message, type, name)]"""
+    flex = ver >= 1
+    body = warray(len(resources), flex)
+    for rtype, name, cfgs in resources:
+        body += struct.pack(">b", rtype) + wstr(name, flex)
+        body += warray(len(cfgs), flex)
+        for k, op, v in cfgs:
+            body += wstr(k, flex) + struct.pack(">b", op) + wnstr(v, flex)
+            body += b"\x00" if flex else b""
+        body += b"\x00" if flex else b""
+    body += struct.pack(">?", validate_only) + (b"\x00" if flex else b"")
+    hdr = struct.pack(">hhih", 44, ver, 7, 4) + b"test"
+    if flex:
+        hdr += b"\x00"
+    msg = hdr + body
+    s = socket.create_connection(("127.0.0.1", port), timeout=TMO)
+    try:
+        s.sendall(struct.pack(">i", len(msg)) + msg)
+        n = struct.unpack(">i", recv(s, 4))[0]
+        data = recv(s, n)
+    finally:
+        s.close()
+    r = Rd(data)
+    if r.i32() != 7:
+        raise ValueError("correlation id")
+    r.tags(flex)
+    r.i32()                                 # throttle
+    out = []
+    for _ in range(r.array(flex)):
+        e, m, t = r.i16(), r.nstr(flex), r.i8()
+        out.append((e, m, t, r.nstr(flex)))
+        r.tags(flex)
+    r.tags(flex)
+    return out
+
+
+def inc1(port, name, cfgs, ver=0, validate_only=False, rtype=2):
+    try:
+        res = incremental(port, [(rtype, name, cfgs)], ver, validate_only)
+    except (OSError, ValueError, struct.error) as e:
+        T.diag("IncrementalAlterConfigs: %s" % e)
+        return (-99, str(e))
+    T.diag("IncrementalAlterConfigs v%d %s %s -> %s" % (ver, name, cfgs,
+                                                        res))
+    return res[0][:2] if res else (-98, "no result")
+
+
+def main():
+    with Broker(extra=["auto.create.topics.enable=false"]) as b:
+        b.start()
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+
+        T.ok(create(admin, "cfg-t", {"retention.ms": "3600000",
+                                     "segment.bytes": "1048576"}) is None,
+             "create_topics with retention.ms and segment.bytes")
+        cfg = describe(admin, "cfg-t")
+        T.ok(val(cfg, "retention.ms") == "3600000" and
+             src(cfg, "retention.ms") == TOPIC_CONFIG,
+             "describe_configs: retention.ms=3600000 from the topic (%s, %s)"
+             % (val(cfg, "retention.ms"), src(cfg, "retention.ms")))
+        T.ok(val(cfg, "segment.bytes") == "1048576" and
+             src(cfg, "segment.bytes") == TOPIC_CONFIG and
+             cfg["segment.bytes"].is_read_only is False,
+             "describe_configs: segment.bytes override, not read-only")
+        T.ok(src(cfg, "flush.ms") in (4, 5) and
+             src(cfg, "max.message.bytes") in (4, 5),
+             "describe_configs: other keys from the broker (%s)"
+             % src(cfg, "flush.ms"))
+
+        T.ok(create(admin, "cfg-bad", {"no.such.key": "1"}) ==
+             INVALID_CONFIG and "cfg-bad" not in
+             admin.list_topics(timeout=TMO).topics,
+             "unknown key refused with INVALID_CONFIG, no topic made")
+        T.ok(create(admin, "cfg-bad", {"retention.ms": "soon"}) ==
+             INVALID_CONFIG, "bad value refused with INVALID_CONFIG")
+        T.ok(create(admin, "cfg-bad", {"cleanup.policy": "compact"}) ==
+             INVALID_CONFIG, "cleanup.policy=compact refused")
+        T.ok(create(admin, "cfg-vo", {"retention.ms": "1000"},
+                    validate_only=True) is None and "cfg-vo" not in
+             admin.list_topics(timeout=TMO).topics,
+             "validate_only create with configs makes nothing")
+
+        # AlterConfigs replaces the whole set of overrides.
+        T.ok(alter(admin, "cfg-t", {"retention.ms": "7200000"}) is None,
+             "alter_configs retention.ms=7200000")
+        cfg = describe(admin, "cfg-t")
+        T.ok(val(cfg, "retention.ms") == "7200000" and
+             src(cfg, "segment.bytes") != TOPIC_CONFIG,
+             "alter_configs set retention.ms, dropped segment.bytes (%s)"
+             % val(cfg, "segment.bytes"))
+        T.ok(alter(admin, "cfg-t", {"retention.ms": "-5"}) ==
+             INVALID_CONFIG and
+             val(describe(admin, "cfg-t"), "retention.ms") == "7200000",
+             "alter_configs bad value: INVALID_CONFIG, nothing changed")
+        T.ok(alter(admin, "cfg-t", {"bogus.key": "1"}) == INVALID_CONFIG,
+             "alter_configs unknown key: INVALID_CONFIG")
+
+        # IncrementalAlterConfigs.
+        r = inc1(b.port, "cfg-t", [("max.message.bytes", SET, "2000"),
+                                   ("retention.ms", DELETE, None)])
+        cfg = describe(admin, "cfg-t")
+        T.ok(r[0] == 0 and val(cfg, "max.message.bytes") == "2000" and
+             src(cfg, "max.message.bytes") == TOPIC_CONFIG and
+             src(cfg, "retention.ms") != TOPIC_CONFIG,
+             "incremental v0: SET max.message.bytes, DELETE retention.ms")
+        r = inc1(b.port, "cfg-t", [("flush.messages", SET, "10")], ver=1)
+        T.ok(r[0] == 0 and val(describe(admin, "cfg-t"),
+                               "flush.messages") == "10",
+             "incremental v1 (flexible): SET flush.messages")
+        r = inc1(b.port, "cfg-t", [("segment.ms", SET, "1000")],
+                 validate_only=True)
+        T.ok(r[0] == 0 and src(describe(admin, "cfg-t"), "segment.ms") !=
+             TOPIC_CONFIG, "incremental validate_only changes nothing")
+        r = inc1(b.port, "cfg-t", [("retention.ms", APPEND, "5")])
+        T.ok(r[0] == INVALID_REQUEST,
+             "incremental APPEND on a non-list key: INVALID_REQUEST")
+        r = inc1(b.port, "cfg-t", [("min.insync.replicas", SET, "0")])
+        T.ok(r[0] == INVALID_CONFIG and "min.insync.replicas" in (r[1] or ""),
+             "incremental bad value: INVALID_CONFIG naming the key")
+        r = inc1(b.port, "0", [("log.retention.ms", SET, "1")], rtype=4)
+        T.ok(r[0] != 0 and "not supported" in (r[1] or ""),
+             "incremental on BROKER: refused (%s)" % (r,))
+        r = inc1(b.port, "nope", [("retention.ms", SET, "1")])
+        T.ok(r[0] == 3, "incremental on an unknown topic")
+
+        # max.message.bytes=2000 is enforced on Produce.
+        p = Producer({"bootstrap.servers": b.bootstrap,
+                      "message.max.bytes": 100000,
+                      "compression.type": "none", "retries": 0})
+        errs = []
+        p.produce("cfg-t", b"x" * 5000,
+                  on_delivery=lambda e, m: errs.append(e))
+        p.flush(TMO)
+        T.ok(errs and errs[0] is not None,
+             "produce above max.message.bytes refused (%s)"
+             % (errs[0] if errs else "no report"))
+
+        b.stop()
+        b.start()
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        cfg = describe(admin, "cfg-t")
+        T.ok(val(cfg, "max.message.bytes") == "2000" and
+             val(cfg, "flush.messages") == "10" and
+             src(cfg, "flush.messages") == TOPIC_CONFIG and
+             src(cfg, "retention.ms") != TOPIC_CONFIG,
+             "configs survive a broker restart")
+    return T.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
