@@ -12,6 +12,7 @@
 #include "broker/config.h"
 #include "broker/loop.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "store/store.h"
 
 #define KB_VERSION "0.1.0"
@@ -128,8 +129,11 @@ int main(int argc, char **argv)
 		goto out_loop;
 	kb_info("kbrokerd %s started: broker.id %d, cluster %s", KB_VERSION,
 		cfg.broker_id, b.cluster_id);
+	/* Listeners are up (and volumes open): tell systemd. */
+	kb_notify("READY=1");
 	if (kb_loop_run(&loop) == 0)
 		ret = 0;
+	kb_notify("STOPPING=1");
 out_loop:
 	/* Stop accepting and drop connections before the final flush. */
 	kb_loop_fini(&loop);
