@@ -11,30 +11,6 @@
 
 struct kbnl;
 
-/*
- * The listener part of the uapi header (kmod/listener.c) may not be in
- * the tree yet; these are its values so the daemon builds either way.
- * Remove once include/uapi/linux/kbroker.h defines them.
- */
-#ifndef KBROKER_SOCK_TLS
-enum kbroker_policy {
-	KBROKER_POLICY_TLS,
-	KBROKER_POLICY_TLS_PLAINTEXT,
-	KBROKER_POLICY_PLAINTEXT,
-};
-enum kbroker_event {
-	KBROKER_EVENT_UNSPEC,
-	KBROKER_EVENT_STATE,
-	KBROKER_EVENT_POLICY,
-};
-#define KBROKER_LISTENER_NAME_MAX	32
-#define KBROKER_SOCK_TLS		(1U << 0)
-#define KBROKER_SOCK_PLAINTEXT		(1U << 1)
-#define KBROKER_SOCK_USERSPACE_TLS	(1U << 2)
-#define KBROKER_SOCK_KTLS_TX		(1U << 3)
-#define KBROKER_SOCK_KTLS_RX		(1U << 4)
-#endif
-
 struct kbnl_status {
 	char version[KBROKER_VERSION_MAX];
 	uint32_t state;			/* enum kbroker_state */
