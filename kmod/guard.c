@@ -71,7 +71,8 @@ struct guard_conn {
 	__be16 lport, rport;
 	bool hashed;			/* under guard_lock */
 	u8 in_class;			/* enum guard_class, from byte 0 */
-	bool in_bad;			/* bytes 1-2 not TLS, or byte 0 changed */
+	bool in_bad_hdr;		/* bytes 1-2 not a TLS record's */
+	bool in_conflict;		/* byte 0 seen with two values */
 	bool in_done;			/* past GUARD_IN_WINDOW */
 	bool out_synced;		/* SYN-ACK seen: out_next valid */
 	bool out_bad;			/* outbound is not TLS records */
@@ -265,7 +266,7 @@ static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
 			continue;
 		b = guard_byte(skb, p, k);
 		if (b < 0) {
-			c->in_bad = true;
+			c->in_conflict = true;
 			continue;
 		}
 		if (i == 0) {
@@ -278,12 +279,12 @@ static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
 					      KBROKER_COUNTER_PLAINTEXT);
 			} else if (c->in_class != cls) {
 				/* Two different first bytes: trust neither. */
-				c->in_bad = true;
+				c->in_conflict = true;
 			}
 		} else if (i == 1 && b != 0x03) {
-			c->in_bad = true;
+			c->in_bad_hdr = true;
 		} else if (i == 2 && (b < 0x01 || b > 0x04)) {
-			c->in_bad = true;
+			c->in_bad_hdr = true;
 		}
 	}
 }
@@ -349,9 +350,10 @@ static bool guard_forbidden(const struct guard_conn *c, u32 policy)
 {
 	switch (policy) {
 	case KBROKER_POLICY_TLS:
-		return c->in_class == GUARD_PLAIN || c->in_bad || c->out_bad;
+		return c->in_class == GUARD_PLAIN || c->in_bad_hdr ||
+		       c->in_conflict || c->out_bad;
 	case KBROKER_POLICY_PLAINTEXT:
-		return c->in_class == GUARD_TLS || c->in_bad;
+		return c->in_class == GUARD_TLS || c->in_conflict;
 	default:
 		return false;
 	}
