@@ -32,6 +32,9 @@ tests=(
 	"$here/py_retention.py"
 	"$here/py_crash.py"
 	"$here/py_configs.py"
+	"$here/py_group.py"
+	"$here/py_group_restart.py"
+	"$here/py_group_proto.py"
 	"$here/tls_e2e.sh"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
