@@ -247,6 +247,34 @@ int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
 	return kbnl_run(nl, msg, &r);
 }
 
+int kbnl_listener_del(struct kbnl *nl, const char *name)
+{
+	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_DEL);
+	struct kbnl_req r = { 0 };
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_string(msg, KBROKER_A_LISTENER_NAME, name)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return kbnl_run(nl, msg, &r);
+}
+
+int kbnl_set_state(struct kbnl *nl, uint32_t state)
+{
+	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_SET_STATE);
+	struct kbnl_req r = { 0 };
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, KBROKER_A_STATE, state)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return kbnl_run(nl, msg, &r);
+}
+
 static int get_parse(struct nlattr **tb, void *arg)
 {
 	if (tb[KBROKER_A_LISTENER_POLICY])

@@ -30,6 +30,11 @@ const char *kbnl_state_name(uint32_t state);
 /* LISTENER_ADD: @policy is enum kbroker_policy. */
 int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
 		      uint32_t policy);
+/* LISTENER_DEL: -ENOENT when not registered, -EBUSY in MAINTENANCE. */
+int kbnl_listener_del(struct kbnl *nl, const char *name);
+/* SET_STATE: enum kbroker_state; a change is multicast as an event.
+ * In MAINTENANCE, listener and policy updates fail with -EBUSY. */
+int kbnl_set_state(struct kbnl *nl, uint32_t state);
 /* LISTENER_GET of one listener: its policy. */
 int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy);
 /* SOCK_ATTACH: @flags as claimed (KBROKER_SOCK_*); *@found (may be NULL)
