@@ -34,7 +34,7 @@ enum {
 	K_LOG_DIR, K_NUM_PARTITIONS, K_AUTO_CREATE, K_SEGMENT_BYTES, K_ROLL_MS,
 	K_ROLL_HOURS, K_RET_MS, K_RET_MIN, K_RET_HOURS, K_RET_BYTES,
 	K_FLUSH_MSGS, K_FLUSH_MS, K_INDEX_INTERVAL, K_MSG_MAX, K_REQ_MAX,
-	K_IDLE_MS, K_AT_REST,
+	K_IDLE_MS, K_AT_REST, K_OFFSETS_RET_MIN,
 	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
 	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_HS_TIMEOUT,
 	K_COUNT
@@ -79,6 +79,8 @@ static const struct key_def keys[K_COUNT] = {
 			  -1, INT64_MAX, "600000"),
 	[K_AT_REST] = { "at.rest.encryption", T_ONOFF, OFF(at_rest_encryption),
 			SZ(at_rest_encryption), 0, 1, "on", -1, 1 },
+	[K_OFFSETS_RET_MIN] = INT("offsets.retention.minutes",
+				  offsets_retention_min, 1, INT32_MAX, "10080"),
 	/* TLS, Kafka's keys; listener.name.<name>.ssl.* override them. */
 	[K_SSL_KS_TYPE] = STR("ssl.keystore.type", "PEM"),
 	[K_SSL_KS_LOC] = STR("ssl.keystore.location", NULL),

@@ -63,6 +63,7 @@ struct kb_config {
 	int64_t socket_request_max_bytes;
 	int64_t connections_max_idle_ms;
 	bool at_rest_encryption;
+	int64_t offsets_retention_min;	/* committed offsets */
 	int64_t ssl_handshake_timeout_ms;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */

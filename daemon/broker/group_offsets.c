@@ -36,8 +36,9 @@ enum { REC_COMMIT = 1, REC_DELETE = 2, REC_DELETE_GROUP = 3 };
 
 int64_t kb_offsets_retention_ms(const struct kb_broker *b)
 {
-	(void)b;
-	return KB_OFFSETS_RETENTION_MS;
+	if (!b->cfg || b->cfg->offsets_retention_min <= 0)
+		return KB_OFFSETS_RETENTION_MS;
+	return b->cfg->offsets_retention_min * 60000;
 }
 
 struct kb_offset *kb_offset_find(struct kb_group *g, const char *topic,

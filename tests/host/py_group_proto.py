@@ -285,7 +285,8 @@ def fetch_offset(c, ver, group, topic, part):
 
 def main():
     t = Tap()
-    with Broker() as b:
+    # offsets.retention.minutes is accepted (its default, 7 days).
+    with Broker(extra=["offsets.retention.minutes=10080"]) as b:
         if not t.ok(b.start(), "kbrokerd starts"):
             return t.done()
         a = AdminClient({"bootstrap.servers": b.bootstrap})
