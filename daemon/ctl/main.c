@@ -11,6 +11,8 @@
 
 static const struct kbctl_cmd cmds[] = {
 	{ "status", kbctl_status, "show the module's version and state" },
+	{ "listener", kbctl_listener, "list, add, delete listeners; set a policy" },
+	{ "state", kbctl_state, "show the state, or set active|maintenance" },
 };
 
 static void usage(FILE *f)
