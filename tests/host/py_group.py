@@ -60,7 +60,8 @@ class Child:
                                    GROUP, TOPIC, name],
                                   stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
-        threading.Thread(target=self.reader, daemon=True).start()
+        self.th = threading.Thread(target=self.reader, daemon=True)
+        self.th.start()
 
     def reader(self):
         for line in self.p.stdout:
@@ -120,6 +121,7 @@ def main():
         leaver.p.stdin.write("leave\n")
         leaver.p.stdin.flush()
         leaver.p.wait(30)
+        leaver.th.join(10)      # the pipe may still hold "closed"
         t.ok(leaver.closed, "a consumer closes (LeaveGroup)")
         ok = wait_settled(kids, all6)
         t.ok(ok, "its partitions move to the other two")
