@@ -11,6 +11,7 @@ struct kbctl_cmd {
 void kbctl_nl_error(int err);
 
 int kbctl_status(int argc, char **argv);
+int kbctl_volume(int argc, char **argv);
 int kbctl_listener(int argc, char **argv);
 int kbctl_state(int argc, char **argv);
 

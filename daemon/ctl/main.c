@@ -11,6 +11,7 @@
 
 static const struct kbctl_cmd cmds[] = {
 	{ "status", kbctl_status, "show the module's version and state" },
+	{ "volume", kbctl_volume, "encrypted volumes: format, open, close, status, rewrap, probe" },
 	{ "listener", kbctl_listener, "list, add, delete listeners; set a policy" },
 	{ "state", kbctl_state, "show the state, or set active|maintenance" },
 };

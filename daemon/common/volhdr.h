@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kbroker volume header: what sits at the start of a volume's device,
+ * in two copies (Documentation/kbroker/volumes.rst has the byte layout).
+ */
+#ifndef KB_COMMON_VOLHDR_H
+#define KB_COMMON_VOLHDR_H
+
+#include <stdint.h>
+#include <uapi/linux/kbroker.h>
+
+#define VOLHDR_MAGIC		"KBRKVOL"	/* 8 bytes with its NUL */
+#define VOLHDR_VERSION		1
+#define VOLHDR_SIZE		512		/* bytes used of each copy */
+#define VOLHDR_COPY_A		0		/* byte offsets of the copies */
+#define VOLHDR_COPY_B		4096
+#define VOLHDR_DATA_OFFSET	(1024 * 1024)	/* encrypted data start */
+#define VOLHDR_WRAPPED_MAX	128
+
+struct volhdr {
+	uint64_t generation;
+	uint8_t uuid[KBROKER_VOLUME_UUID_LEN];
+	char label[KBROKER_VOLUME_LABEL_MAX];
+	char cipher[KBROKER_VOLUME_CIPHER_MAX];
+	char master[KBROKER_MASTER_KEY_DESC_MAX];
+	uint32_t key_bytes;
+	uint32_t wrap_alg;
+	uint64_t data_offset;		/* bytes */
+	uint32_t wrapped_len;
+	uint8_t wrapped[VOLHDR_WRAPPED_MAX];
+};
+
+void volhdr_encode(const struct volhdr *h, uint8_t out[VOLHDR_SIZE]);
+/* 0, -EINVAL (no magic), -EBADMSG (checksum), -EPROTO (version, fields). */
+int volhdr_decode(const uint8_t in[VOLHDR_SIZE], struct volhdr *h);
+
+/*
+ * Reads both copies and returns the valid one with the highest
+ * generation (copy A on a tie).  *which (may be NULL) gets 0 for A, 1 for
+ * B.  -ENODATA when neither copy is valid, or a read errno.
+ */
+int volhdr_read(int fd, struct volhdr *h, int *which);
+/* Writes one copy (0 = A, 1 = B) and syncs it to the device. */
+int volhdr_write(int fd, const struct volhdr *h, int which);
+
+/* "xxxxxxxx-xxxx-..." (37 bytes with the NUL). */
+void volhdr_uuid_str(const uint8_t *uuid, char out[37]);
+/* Letters, digits, '_', '.', '-'; what the module accepts. */
+int volhdr_label_ok(const char *label);
+
+#endif
