@@ -379,7 +379,7 @@ err_free:
 	return ret;
 }
 
-/* cb->args[0]: listeners already sent (the list only grows at its tail). */
+/* cb->args[0]: listeners already sent; a delete between parts may skip one. */
 int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct kbroker_listener *l;

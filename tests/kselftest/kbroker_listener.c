@@ -66,6 +66,45 @@ TEST_F(lst, add_shows_in_sysfs_and_get)
 	EXPECT_NE(0, lsys_write("tls-1", "rejected", "0"));
 }
 
+/* LISTENER_GET as a dump: one message per listener, then DONE. */
+TEST_F(lst, get_dump_lists_all)
+{
+	struct genl_msg m;
+	char buf[32768];
+	int names = 0, done = 0, i;
+
+	for (i = 0; i < 40; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "l%d", i);
+		ASSERT_EQ(0, kbt_listener_add(&self->nl, name, 20000 + i, -1));
+	}
+	genl_init(&m, self->nl.family, KBROKER_CMD_LISTENER_GET,
+		  KBROKER_GENL_VERSION);
+	m.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ASSERT_LT(0, send(self->nl.fd, &m, m.n.nlmsg_len, 0));
+	while (!done) {
+		ssize_t len = recv(self->nl.fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		ASSERT_LT(0, len);
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			struct genl_msg *r = (struct genl_msg *)h;
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			ASSERT_NE(NLMSG_ERROR, h->nlmsg_type);
+			if (genl_attr(r, KBROKER_A_LISTENER_NAME) &&
+			    genl_attr(r, KBROKER_A_LISTENER_COUNTERS))
+				names++;
+		}
+	}
+	EXPECT_EQ(40, names);
+}
+
 TEST_F(lst, bad_names_ports_policies)
 {
 	const char *bad[] = { "", "a b", "a/b", "..", "a.b", "é",
