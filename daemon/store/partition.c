@@ -95,8 +95,10 @@ static int list_dir(struct kb_partition *p, struct offsets *logs,
 		}
 	}
 	closedir(d);
-	qsort(logs->v, logs->n, sizeof(int64_t), cmp_i64);
-	if (snaps)
+	/* qsort() must not be given NULL, even for no elements. */
+	if (logs->n)
+		qsort(logs->v, logs->n, sizeof(int64_t), cmp_i64);
+	if (snaps && snaps->n)
 		qsort(snaps->v, snaps->n, sizeof(int64_t), cmp_i64);
 	return err;
 }
