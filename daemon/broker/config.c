@@ -37,6 +37,8 @@ enum {
 	K_IDLE_MS, K_AT_REST, K_OFFSETS_RET_MIN,
 	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
 	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_HS_TIMEOUT,
+	K_SSL_KR_KEY, K_SSL_KR_CHAIN, K_CERT_LIFETIME, K_CERT_BEFORE,
+	K_CERT_RETRY, K_CERT_CMD, K_CERT_CA, K_CTL_SOCK,
 	K_COUNT
 };
 
@@ -93,12 +95,26 @@ static const struct key_def keys[K_COUNT] = {
 	[K_SSL_HS_TIMEOUT] = INT("ssl.handshake.timeout.ms",
 				 ssl_handshake_timeout_ms, 1, INT32_MAX,
 				 "10000"),
+	/* ssl.keystore.type=KEYRING: key and chain from the kernel keyring. */
+	[K_SSL_KR_KEY] = STR("ssl.keystore.keyring.key", NULL),
+	[K_SSL_KR_CHAIN] = STR("ssl.keystore.keyring.chain", NULL),
+	/* 13 months, as MSK renews. */
+	[K_CERT_LIFETIME] = INT("ssl.certificate.lifetime.days",
+				cert_lifetime_days, 1, 36500, "395"),
+	[K_CERT_BEFORE] = INT("ssl.certificate.renew.before.days",
+			      cert_renew_before_days, 0, 36500, "30"),
+	[K_CERT_RETRY] = INT("ssl.certificate.renew.retry.ms",
+			     cert_renew_retry_ms, 100, INT32_MAX, "60000"),
+	[K_CERT_CMD] = STR("ssl.certificate.renew.command", NULL),
+	[K_CERT_CA] = STR("ssl.certificate.ca.location", NULL),
+	[K_CTL_SOCK] = STR("control.socket", "/run/kbroker/kbrokerd.sock"),
 };
 
 /* ssl.* keys that a listener may override, in table order. */
 static const int tls_keys[] = {
 	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
-	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS,
+	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_KR_KEY,
+	K_SSL_KR_CHAIN,
 };
 
 /* Per-listener keys: listener.name.<name>.<key>. */
@@ -409,6 +425,19 @@ static const char *set_tls_key(struct kb_tls_cfg *t, int ki, const char *v)
 {
 	switch (ki) {
 	case K_SSL_KS_TYPE:
+		if (!strcasecmp(v, "KEYRING"))
+			t->ks_type = KB_KS_KEYRING;
+		else if (!strcasecmp(v, "PEM"))
+			t->ks_type = KB_KS_PEM;
+		else
+			return "expected PEM or KEYRING";
+		return NULL;
+	case K_SSL_KR_KEY:
+		return copy_str(t->keyring_key, sizeof(t->keyring_key), v) ?
+		       "too long" : NULL;
+	case K_SSL_KR_CHAIN:
+		return copy_str(t->keyring_chain, sizeof(t->keyring_chain), v) ?
+		       "too long" : NULL;
 	case K_SSL_TS_TYPE:
 		return strcasecmp(v, "PEM") ? "only PEM is supported" : NULL;
 	case K_SSL_KS_LOC:
@@ -487,7 +516,14 @@ static int finish_tls(struct parse *ps)
 
 		if (l->proto != KB_SEC_SSL && l->policy == KB_POLICY_PLAINTEXT)
 			continue;
-		if (!*l->tls.keystore) {
+		if (!*l->tls.keyring_key)
+			snprintf(l->tls.keyring_key, sizeof(l->tls.keyring_key),
+				 "kbroker:tls:key:%s", l->name);
+		if (!*l->tls.keyring_chain)
+			snprintf(l->tls.keyring_chain,
+				 sizeof(l->tls.keyring_chain),
+				 "kbroker:tls:chain:%s", l->name);
+		if (l->tls.ks_type == KB_KS_PEM && !*l->tls.keystore) {
 			snprintf(why, sizeof(why),
 				 "listener %s serves TLS (policy %s) but has no ssl.keystore.location",
 				 l->name, policy_names[l->policy]);
@@ -568,6 +604,13 @@ static int finish(struct parse *ps)
 	}
 	if (finish_tls(ps))
 		return -1;
+	if (copy_str(cfg->cert_renew_command, sizeof(cfg->cert_renew_command),
+		     raw_or_def(cfg, K_CERT_CMD) ?: "") ||
+	    copy_str(cfg->cert_ca, sizeof(cfg->cert_ca),
+		     raw_or_def(cfg, K_CERT_CA) ?: "") ||
+	    copy_str(cfg->control_socket, sizeof(cfg->control_socket),
+		     raw_or_def(cfg, K_CTL_SOCK)))
+		return bad(ps, 0, "ssl.certificate.*", "value too long");
 	v = cfg->raw[K_LOG_DIRS];
 	if (!v)
 		return bad(ps, 0, "log.dirs", "required (or log.dir)");

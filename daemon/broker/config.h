@@ -17,10 +17,16 @@
 #define KB_PATH_MAX 1024
 
 enum kb_client_auth { KB_AUTH_NONE, KB_AUTH_REQUESTED, KB_AUTH_REQUIRED };
+enum kb_keystore_type { KB_KS_PEM, KB_KS_KEYRING };
 
 /* ssl.* keys, global or per listener (listener.name.<name>.ssl.*). */
 struct kb_tls_cfg {
+	enum kb_keystore_type ks_type;
 	char keystore[KB_PATH_MAX];	/* PEM: key and chain */
+	/* KEYRING: descriptions of the "user" keys holding the PEM private
+	 * key and the PEM chain (default kbroker:tls:{key,chain}:<name>). */
+	char keyring_key[256];
+	char keyring_chain[256];
 	char key_password[256];
 	char truststore[KB_PATH_MAX];	/* PEM CA file */
 	char protocols[128];		/* e.g. "TLSv1.2,TLSv1.3" */
@@ -65,6 +71,13 @@ struct kb_config {
 	bool at_rest_encryption;
 	int64_t offsets_retention_min;	/* committed offsets */
 	int64_t ssl_handshake_timeout_ms;
+	/* Certificates: renewal and the maintenance window (cert*.c). */
+	int64_t cert_lifetime_days;
+	int64_t cert_renew_before_days;
+	int64_t cert_renew_retry_ms;	/* first backoff after a failure */
+	char cert_renew_command[KB_PATH_MAX];
+	char cert_ca[KB_PATH_MAX];	/* verifies renewed chains */
+	char control_socket[KB_PATH_MAX];
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

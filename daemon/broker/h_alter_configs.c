@@ -10,9 +10,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "broker/api.h"
+#include "broker/cert.h"
 #include "broker/errors.h"
+#include "broker/loop.h"
 #include "common/log.h"
 #include "store/store.h"
 
@@ -42,20 +46,87 @@ struct alter_res {
 };
 
 /*
- * BROKER resources.  Nothing of the broker is dynamic yet; this is where
- * dynamic broker configs (certificate rotation, refusals in maintenance)
- * are to be handled.
+ * BROKER resources: Kafka's dynamic keystore update.  Setting
+ * listener.name.<l>.ssl.keystore.location (or ssl.keystore.location for
+ * every TLS listener) to a PEM file with key and chain runs the same
+ * maintenance window as a renewal; the answer comes once the file is
+ * checked, the window finishes in the background (kbrokerctl status,
+ * DescribeConfigs show the outcome).
  */
 static int16_t alter_broker(struct kb_broker *b, const struct alter_res *r,
 			    bool incremental, bool validate_only,
 			    const char **msg)
 {
-	(void)b;
-	(void)r;
+	static char why[320];
+	const struct kb_config *cfg = b->cfg;
+	unsigned int mask = 0;
+	const char *file = NULL;
+	char me[16];
+	size_t i;
+	int k;
+
 	(void)incremental;
-	(void)validate_only;
-	*msg = "dynamic broker configs are not supported yet";
-	return KB_ERR_INVALID_REQUEST;
+	snprintf(me, sizeof(me), "%d", cfg->broker_id);
+	if (r->name.len && ((size_t)r->name.len != strlen(me) ||
+			    memcmp(r->name.ptr, me, r->name.len))) {
+		*msg = "not this broker's id";
+		return KB_ERR_INVALID_REQUEST;
+	}
+	for (i = 0; i < r->n; i++) {
+		const struct alter_item *it = &r->items[i];
+		const char *key = it->key;
+		int one = -1;
+
+		if (!strncmp(key, "listener.name.", 14)) {
+			const char *dot = strchr(key + 14, '.');
+
+			for (k = 0; dot && k < cfg->n_listeners; k++)
+				if ((size_t)(dot - key - 14) ==
+				    strlen(cfg->listeners[k].name) &&
+				    !strncasecmp(key + 14,
+						 cfg->listeners[k].name,
+						 dot - key - 14))
+					one = k;
+			if (one < 0) {
+				*msg = "no such listener";
+				return KB_ERR_INVALID_CONFIG;
+			}
+			key = dot + 1;
+		}
+		if (strcmp(key, "ssl.keystore.location") ||
+		    (it->op != OP_SET && it->op != OP_REPLACE) || it->null) {
+			*msg = "not supported as a dynamic broker config (only ssl.keystore.location, SET)";
+			return KB_ERR_INVALID_CONFIG;
+		}
+		if (file && strcmp(file, it->value)) {
+			*msg = "one keystore file per request";
+			return KB_ERR_INVALID_REQUEST;
+		}
+		file = it->value;
+		for (k = 0; k < cfg->n_listeners; k++)
+			if ((one < 0 || one == k) && b->loop &&
+			    b->loop->ls[k].tls_ctx)
+				mask |= 1u << k;
+	}
+	if (!file)
+		return KB_ERR_NONE;
+	if (!mask) {
+		*msg = "no TLS listener to update";
+		return KB_ERR_INVALID_CONFIG;
+	}
+	if (access(file, R_OK)) {
+		*msg = "ssl.keystore.location: file not readable by kbrokerd";
+		return KB_ERR_INVALID_CONFIG;
+	}
+	if (validate_only)
+		return KB_ERR_NONE;
+	if (kb_cert_rotate(b->loop, mask, file, "keystore update from a Kafka client",
+			   -1, why, sizeof(why))) {
+		*msg = why;
+		return KB_ERR_INVALID_CONFIG;
+	}
+	kb_info("keystore update to %s started by a Kafka client", file);
+	return KB_ERR_NONE;
 }
 
 /* cleanup.policy is the only list-valued key the store has. */
@@ -222,6 +293,16 @@ static int alter_configs(struct kb_req *req, struct kb_resp *resp,
 		read_resource(rd, flex, incremental, items, &r);
 		err = r.err;
 		msg = r.msg;
+		/*
+		 * No update in MAINTENANCE.  POLICY_VIOLATION: the request is
+		 * well formed (not INVALID_REQUEST) but the broker's rule
+		 * forbids it now; clients do not retry it blindly and show
+		 * the message to the operator.
+		 */
+		if (!err && kb_cert_in_maintenance()) {
+			err = KB_ERR_POLICY_VIOLATION;
+			msg = KB_MAINT_MSG;
+		}
 		if (!err && r.type == RES_TOPIC) {
 			err = alter_topic(req->b, &r, incremental,
 					  validate_only, &msg);

@@ -9,12 +9,15 @@
 #include <string.h>
 
 #include "broker/api.h"
+#include "broker/cert.h"
 #include "broker/errors.h"
+#include "broker/loop.h"
 #include "store/store.h"
 
 enum {
 	RES_TOPIC = 2, RES_BROKER = 4,
-	SRC_TOPIC = 1, SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5,
+	SRC_TOPIC = 1, SRC_DYNAMIC_BROKER = 2, SRC_STATIC_BROKER = 4,
+	SRC_DEFAULT = 5,
 	TYPE_STRING = 2, TYPE_INT = 3, TYPE_LONG = 5, TYPE_LIST = 7,
 };
 
@@ -185,6 +188,27 @@ static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
 	kb_wr_tags(w, flex);
 }
 
+/* A TLS listener's keystore: the file a Kafka client set (dynamic), or
+ * the configured file or keyring key. */
+static bool keystore_value(struct kb_broker *b, int li, char *buf, size_t len,
+			   bool *dynamic)
+{
+	const struct kb_listener_cfg *lc = &b->cfg->listeners[li];
+	const char *d;
+
+	if (!b->loop || li >= b->loop->n_ls || !b->loop->ls[li].tls_ctx)
+		return false;
+	d = kb_cert_dynamic_location(li);
+	*dynamic = d != NULL;
+	if (d)
+		snprintf(buf, len, "%s", d);
+	else if (lc->tls.ks_type == KB_KS_KEYRING)
+		snprintf(buf, len, "keyring:%s", lc->tls.keyring_key);
+	else
+		snprintf(buf, len, "%s", lc->tls.keystore);
+	return true;
+}
+
 int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 {
 	struct kb_rd *rd = &req->rd, scan;
@@ -276,15 +300,38 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 						    tc[c].dflt_source);
 		} else {
 			size_t nkeys = kb_config_key_count(), cnt = 0;
-			char val[512];
+			char val[512], kn2[KB_NAME_MAX + 40];
 			bool set;
+			int li;
 
 			for (c = 0; c < nkeys; c++)
 				cnt += kb_config_key_value(cfg, c, val,
 							   sizeof(val), &set) &&
 				       wanted(keys, nk, flex,
 					      kb_config_key_name(c));
+			/* Per listener keystore, Kafka's dynamic form. */
+			for (li = 0; li < cfg->n_listeners; li++) {
+				snprintf(kn2, sizeof(kn2),
+					 "listener.name.%s.ssl.keystore.location",
+					 cfg->listeners[li].name);
+				cnt += wanted(keys, nk, flex, kn2) &&
+				       keystore_value(req->b, li, val,
+						      sizeof(val), &set);
+			}
 			kb_wr_varray(w, flex, (int32_t)cnt);
+			for (li = 0; li < cfg->n_listeners; li++) {
+				snprintf(kn2, sizeof(kn2),
+					 "listener.name.%s.ssl.keystore.location",
+					 cfg->listeners[li].name);
+				if (!wanted(keys, nk, flex, kn2) ||
+				    !keystore_value(req->b, li, val,
+						    sizeof(val), &set))
+					continue;
+				write_entry(w, ver, flex, synonyms, kn2, val,
+					    set ? SRC_DYNAMIC_BROKER :
+					    SRC_STATIC_BROKER, TYPE_STRING,
+					    false, NULL, NULL, 0);
+			}
 			for (c = 0; c < nkeys; c++) {
 				const char *kn = kb_config_key_name(c);
 

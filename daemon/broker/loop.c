@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "broker/cert.h"
 #include "broker/conn.h"
 #include "broker/listener.h"
 #include "broker/loop.h"
@@ -197,7 +198,7 @@ int kb_loop_listen(struct kb_loop *l)
 		if (listen_one(l, i))
 			return -1;
 	kb_listeners_register(l);
-	return 0;
+	return kb_cert_start(l);
 }
 
 static void do_accept(struct kb_loop *l, struct kb_listener *ls)
@@ -301,6 +302,10 @@ int kb_loop_run(struct kb_loop *l)
 						 evs[i].events);
 			else if (kind == KB_EV_MODULE)
 				kb_listeners_on_event(l);
+			else if (kind == KB_EV_CERT)
+				kb_cert_on_event(l);
+			else if (kind == KB_EV_CTL)
+				kb_ctl_on_accept(l);
 			else
 				on_signal(l);
 		}
@@ -312,6 +317,7 @@ int kb_loop_run(struct kb_loop *l)
 		}
 		if (now >= next_idle) {
 			close_idle(l, now);
+			kb_cert_tick(l, now);
 			next_idle = now + IDLE_SCAN_MS;
 		}
 	}
@@ -322,6 +328,7 @@ void kb_loop_fini(struct kb_loop *l)
 {
 	int i;
 
+	kb_cert_stop(l);
 	for (i = 0; i < l->n_ls; i++)
 		close(l->ls[i].fd);
 	l->n_ls = 0;

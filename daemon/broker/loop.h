@@ -14,7 +14,8 @@
 struct kb_conn;
 struct kbnl;
 
-enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE };
+enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE,
+		  KB_EV_CERT, KB_EV_CTL };
 
 struct kb_listener {
 	int kind;		/* KB_EV_LISTENER, first for epoll dispatch */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "broker/broker.h"
+#include "broker/cert.h"
 #include "broker/config.h"
 #include "broker/loop.h"
 #include "common/log.h"
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 		return 1;
 	raise_nofile();
 	b.cfg = &cfg;
+	kb_cert_setup(&cfg);
 	for (i = 0; i < cfg.n_log_dirs; i++) {
 		if (mkdir_p(cfg.log_dirs[i])) {
 			kb_err("log dir %s: %m", cfg.log_dirs[i]);

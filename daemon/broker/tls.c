@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "broker/cert.h"
 #include "broker/tls.h"
 #include "common/log.h"
 
@@ -185,6 +186,40 @@ static int load_keystore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
 	return 0;
 }
 
+/* Key and chain already in memory (keyring, renewal); leaf first. */
+static int use_keys(SSL_CTX *ctx, const struct kb_listener_cfg *lc,
+		    EVP_PKEY *key, STACK_OF(X509) *chain)
+{
+	int i;
+
+	if (SSL_CTX_use_certificate(ctx, sk_X509_value(chain, 0)) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		kb_err("listener %s: the key does not match the certificate: %s",
+		       lc->name, ssl_reason());
+		return -1;
+	}
+	SSL_CTX_clear_chain_certs(ctx);
+	for (i = 1; i < sk_X509_num(chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1)
+			return -1;
+	return 0;
+}
+
+static int load_keyring(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
+{
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	int ret;
+
+	if (kb_keyring_load(lc, &key, &chain))
+		return -1;
+	ret = use_keys(ctx, lc, key, chain);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	return ret;
+}
+
 static int load_truststore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
 {
 	const char *ts = lc->tls.truststore;
@@ -220,7 +255,8 @@ static int load_truststore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
 	return 0;
 }
 
-SSL_CTX *kb_tls_ctx_new(const struct kb_listener_cfg *lc)
+static SSL_CTX *ctx_new(const struct kb_listener_cfg *lc, EVP_PKEY *key,
+			STACK_OF(X509) *chain)
 {
 	const struct kb_tls_cfg *tc = &lc->tls;
 	int min, max;
@@ -255,17 +291,36 @@ SSL_CTX *kb_tls_ctx_new(const struct kb_listener_cfg *lc)
 	 * a retry may come from another buffer holding the same bytes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (load_keystore(ctx, lc) || load_truststore(ctx, lc))
+	if (key ? use_keys(ctx, lc, key, chain) :
+	    tc->ks_type == KB_KS_KEYRING ? load_keyring(ctx, lc) :
+	    load_keystore(ctx, lc))
 		goto err;
-	kb_info("listener %s: TLS %s, client auth %s, keystore %s", lc->name,
-		tc->protocols,
-		tc->client_auth == KB_AUTH_REQUIRED ? "required" :
-		tc->client_auth == KB_AUTH_REQUESTED ? "requested" : "none",
-		tc->keystore);
+	if (load_truststore(ctx, lc))
+		goto err;
+	if (!key)
+		kb_info("listener %s: TLS %s, client auth %s, keystore %s%s",
+			lc->name, tc->protocols,
+			tc->client_auth == KB_AUTH_REQUIRED ? "required" :
+			tc->client_auth == KB_AUTH_REQUESTED ? "requested" :
+			"none",
+			tc->ks_type == KB_KS_KEYRING ? "keyring " : "",
+			tc->ks_type == KB_KS_KEYRING ? tc->keyring_key :
+			tc->keystore);
 	return ctx;
 err:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *kb_tls_ctx_new(const struct kb_listener_cfg *lc)
+{
+	return ctx_new(lc, NULL, NULL);
+}
+
+SSL_CTX *kb_tls_ctx_new_with(const struct kb_listener_cfg *lc,
+			     EVP_PKEY *key, STACK_OF(X509) *chain)
+{
+	return ctx_new(lc, key, chain);
 }
 
 void kb_tls_ctx_free(SSL_CTX *ctx)

@@ -30,6 +30,12 @@ extern struct kb_tls_stats kb_tls_stats;
 /* Builds the listener's context; logs one clear error (naming the file)
  * and returns NULL when the keystore, key or truststore is unusable. */
 struct ssl_ctx_st *kb_tls_ctx_new(const struct kb_listener_cfg *lc);
+/* The same with a key and chain (leaf first) from memory. */
+struct evp_pkey_st;
+struct stack_st_X509;
+struct ssl_ctx_st *kb_tls_ctx_new_with(const struct kb_listener_cfg *lc,
+				       struct evp_pkey_st *key,
+				       struct stack_st_X509 *chain);
 void kb_tls_ctx_free(struct ssl_ctx_st *ctx);
 
 /* Turns @t (a plain transport on an accepted socket) into a TLS one in

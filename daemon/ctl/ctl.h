@@ -11,6 +11,15 @@ struct kbctl_cmd {
 void kbctl_nl_error(int err);
 
 int kbctl_status(int argc, char **argv);
+int kbctl_cert(int argc, char **argv);
+int kbctl_ca(int argc, char **argv);
+
+/* kbrokerd's control socket (ctl/cert.c). */
+const char *kbctl_socket_path(void);
+int kbctl_daemon(const char *cmd, char **reply);
+void kbctl_daemon_error(int err);
+/* Changes call this first: 1 (reason printed) in MAINTENANCE. */
+int kbctl_refuse_in_maintenance(void);
 int kbctl_volume(int argc, char **argv);
 int kbctl_listener(int argc, char **argv);
 int kbctl_state(int argc, char **argv);
