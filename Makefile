@@ -71,8 +71,33 @@ bench: deps all
 run: deps all
 	@tests/run.sh
 
+# Installs for a broker host; DESTDIR and PREFIX as usual.  The module is
+# installed as source for DKMS, which builds it for every kernel.
+PREFIX ?= /usr
+VERSION := 0.1.0
+SRCDIR := $(PREFIX)/src/kbroker-$(VERSION)
+UDEV_RULES := $(wildcard udev/*.rules)
+
+install: daemon
+	install -D -m 0755 $(B)/daemon/kbrokerd $(DESTDIR)$(PREFIX)/sbin/kbrokerd
+	install -D -m 0755 $(B)/daemon/kbrokerctl $(DESTDIR)$(PREFIX)/sbin/kbrokerctl
+	install -D -m 0644 daemon/systemd/kbrokerd.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/kbrokerd.service
+	$(foreach r,$(UDEV_RULES),install -D -m 0644 $(r) $(DESTDIR)$(PREFIX)/lib/udev/rules.d/$(notdir $(r));)
+	install -D -m 0644 Documentation/man/kbrokerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kbrokerd.8
+	install -D -m 0644 Documentation/man/kbrokerctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/kbrokerctl.8
+	install -D -m 0644 Documentation/man/kbroker.properties.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/kbroker.properties.5
+	@# Never overwrite an operator's configuration.
+	test -e $(DESTDIR)/etc/kbroker/kbroker.properties || \
+		install -D -m 0640 daemon/kbroker.properties $(DESTDIR)/etc/kbroker/kbroker.properties
+	install -D -m 0644 dkms.conf $(DESTDIR)$(SRCDIR)/dkms.conf
+	install -D -m 0644 Kbuild $(DESTDIR)$(SRCDIR)/Kbuild
+	install -D -m 0644 include/uapi/linux/kbroker.h $(DESTDIR)$(SRCDIR)/include/uapi/linux/kbroker.h
+	$(foreach f,$(wildcard kmod/*.c kmod/*.h),install -D -m 0644 $(f) $(DESTDIR)$(SRCDIR)/$(f);)
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(B)
 
-.PHONY: all deps module daemon unit-build guest-build guest ksrc checkpatch check bench run clean
+.PHONY: install all deps module daemon unit-build guest-build guest ksrc checkpatch check bench run clean

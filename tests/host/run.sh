@@ -36,6 +36,7 @@ tests=(
 	"$here/py_group_restart.py"
 	"$here/py_group_proto.py"
 	"$here/tls_e2e.sh"
+	"$here/install_e2e.sh"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
 # minute, the timeout only guards against a hung broker or client.
