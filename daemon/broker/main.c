@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "broker/atrest.h"
 #include "broker/broker.h"
 #include "broker/cert.h"
 #include "broker/config.h"
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
 		return 1;
 	raise_nofile();
 	b.cfg = &cfg;
+	if (kb_atrest_check(&cfg))
+		goto out_cfg;
 	kb_cert_setup(&cfg);
 	for (i = 0; i < cfg.n_log_dirs; i++) {
 		if (mkdir_p(cfg.log_dirs[i])) {
