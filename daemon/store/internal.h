@@ -174,6 +174,7 @@ struct kb_segment {
 	int64_t max_ts_off;
 	int64_t roll_ts;	/* time the segment's age counts from */
 	uint64_t since_idx;	/* bytes appended since the last entry */
+	uint64_t wb_pos;	/* write-behind started below this offset */
 	struct kb_oidx *o;
 	uint32_t n_o, cap_o, saved_o;
 	struct kb_tidx *t;
