@@ -630,6 +630,12 @@ int kb_cert_start(struct kb_loop *l)
 	for (i = 0; i < l->n_ls; i++)
 		refresh_info(l, i);
 	kb_ctl_open(l);
+	/*
+	 * Check now, not a timer period later: a certificate found due at
+	 * start is renewed before clients come to rely on it.  The window
+	 * waits on the eventfd, which the loop serves once it runs.
+	 */
+	kb_cert_tick(l, kb_now_mono_ms());
 	return 0;
 }
 
