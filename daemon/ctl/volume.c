@@ -854,6 +854,7 @@ static const struct kbctl_cmd vol_cmds[] = {
 int kbctl_volume(int argc, char **argv)
 {
 	size_t i;
+	int help;
 
 	if (argc >= 2) {
 		for (i = 0; i < sizeof(vol_cmds) / sizeof(vol_cmds[0]); i++) {
@@ -863,9 +864,11 @@ int kbctl_volume(int argc, char **argv)
 			return vol_cmds[i].fn(argc - 1, argv + 1);
 		}
 	}
-	fprintf(stderr, "usage: kbrokerctl volume COMMAND\n");
+	help = argc >= 2 && (!strcmp(argv[1], "--help") ||
+			     !strcmp(argv[1], "-h"));
+	fprintf(help ? stdout : stderr, "usage: kbrokerctl volume COMMAND\n");
 	for (i = 0; i < sizeof(vol_cmds) / sizeof(vol_cmds[0]); i++)
-		fprintf(stderr, "  volume %-7s %s\n", vol_cmds[i].name,
-			vol_cmds[i].help);
-	return 2;
+		fprintf(help ? stdout : stderr, "  volume %-7s %s\n",
+			vol_cmds[i].name, vol_cmds[i].help);
+	return help ? 0 : 2;
 }
