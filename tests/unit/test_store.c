@@ -1538,6 +1538,27 @@ int main(void)
 					bad++;
 		ok(!bad, "CRC-32C matches a bitwise one at every alignment");
 	}
+	{
+		/* Long enough for the interleaved blocks and their tails. */
+		size_t sz = 3 * 8192 * 2 + 3 * 256 * 2 + 64;
+		uint8_t *data = malloc(sz);
+		size_t lens[] = { 767, 768, 769, 1543, 24575, 24576, 24577,
+				  24576 + 768 + 13, 49151, sz - 9 };
+		int bad = 0;
+
+		for (size_t i = 0; i < sz; i++)
+			data[i] = (uint8_t)(i * 131 + 7 + (i >> 9));
+		for (size_t a = 0; a < 9; a++)
+			for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+				if (kb_crc32c(0, data + a, lens[k]) !=
+				    crc_bitwise(data + a, lens[k]) ||
+				    kb_crc32c(kb_crc32c(0, data + a, 5),
+					      data + a + 5, lens[k] - 5) !=
+				    crc_bitwise(data + a, lens[k]))
+					bad++;
+		ok(!bad, "CRC-32C matches a bitwise one over long buffers");
+		free(data);
+	}
 	test_append_read();
 	test_validation();
 	test_index_segments();
