@@ -15,7 +15,8 @@
  *    serves Fetch slowly and would not finish).
  * Prints a table with kbrokerd/mock ratios, all higher-is-better (for
  * latency the ratio is mock/kbrokerd).  Without a bootstrap only the mock
- * column is measured.
+ * column is measured.  For profiling one case: RDK_BENCH_SIZE=1024 runs
+ * only that message size, RDK_BENCH_KB_ONLY=1 skips the mock.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -416,8 +417,18 @@ static void run(const char *kb_bootstrap)
 	static const int sizes[] = { 100, 1024 };
 	static const char *const acks[] = { "1", "all" };
 
+	const char *only = getenv("RDK_BENCH_SIZE");
+	bool kb_only = getenv("RDK_BENCH_KB_ONLY");
+
 	for (int s = 0; s < 2; s++)
 		for (int a = 0; a < 2; a++) {
+			if (only && atoi(only) != sizes[s])
+				continue;
+			if (kb_only && kb_bootstrap) {
+				run_one(T_KB, kb_bootstrap, sizes[s], acks[a],
+					a == 0);
+				continue;
+			}
 			if (kb_bootstrap)
 				run_one(T_KB, kb_bootstrap, sizes[s], acks[a],
 					a == 0);
