@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Opening and closing kbroker volumes, for kbrokerctl and kbrokerd alike.
+ * The module unwraps the data key into a logon key linked into this
+ * process's keyring; this process then loads the dm-crypt table that
+ * names it, so the key bytes never pass through userspace and dm-crypt's
+ * request_key() finds the key.  See Documentation/kbroker/volumes.rst.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <linux/fs.h>
+
+#include <keyutils.h>
+#include <libdevmapper.h>
+
+#include "common/log.h"
+#include "common/volume_ops.h"
+
+static const char *op_prog;
+static const char *op_state_dir;
+static const char *op_master_opt = "--master-key";
+static const char *op_ctx;
+
+void kbvolop_init(const char *prog, const char *state_dir,
+		  const char *master_opt)
+{
+	op_prog = prog;
+	op_state_dir = state_dir;
+	if (master_opt)
+		op_master_opt = master_opt;
+}
+
+void kbvolop_set_context(const char *ctx)
+{
+	op_ctx = ctx;
+}
+
+const char *kbvolop_state_dir(void)
+{
+	const char *d = getenv("KBROKER_STATE_DIR");
+
+	if (op_state_dir && *op_state_dir)
+		return op_state_dir;
+	return d && *d ? d : "/var/lib/kbroker";
+}
+
+static void vreport(int level, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	/* First, so that %m still sees the caller's errno. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (op_prog)
+		fprintf(stderr, "%s: %s%s%s\n", op_prog, op_ctx ?: "",
+			op_ctx ? ": " : "", line);
+	else
+		kb_log(level, "%s%s%s", op_ctx ?: "", op_ctx ? ": " : "", line);
+}
+
+void kbvolop_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(KB_LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(KB_LOG_NOTICE, fmt, ap);
+	va_end(ap);
+}
+
+void kbvolop_nl_error(int err)
+{
+	if (err == -ENOENT)
+		kbvolop_err("the kbroker kernel module is not loaded (modprobe kbroker)");
+	else if (err == -EPERM)
+		kbvolop_err("permission denied: kbroker commands need CAP_NET_ADMIN (run as root)");
+	else
+		kbvolop_err("netlink: %s", strerror(-err));
+}
+
+void kbvolop_vol_error(const char *what, const char *master, const char *label,
+		       int err)
+{
+	switch (err) {
+	case -ENOKEY:
+		kbvolop_err("%s: master key '%s' not found in the kernel keyring (e.g. keyctl padd logon %s @u); nothing was changed",
+			    what, master, master);
+		break;
+	case -EKEYREJECTED:
+		kbvolop_err("%s: master key '%s' does not unlock volume '%s': wrong key; nothing was changed",
+			    what, master, label);
+		break;
+	case -EKEYREVOKED:
+	case -EKEYEXPIRED:
+		kbvolop_err("%s: master key '%s': %s", what, master,
+			    strerror(-err));
+		break;
+	case -EINVAL:
+		kbvolop_err("%s: refused by the module (is master key '%s' 32 bytes?)",
+			    what, master);
+		break;
+	default:
+		kbvolop_nl_error(err);
+	}
+}
+
+int kbvolop_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The default master key: 32 random bytes made once, kept in a root-only
+ * file, loaded as a logon key into this process's keyring at each use
+ * (gone when the process exits).
+ */
+static int load_default_master(int create)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	uint8_t key[KBROKER_MASTER_KEY_LEN];
+	const char *dir = kbvolop_state_dir();
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/master.key", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (kbvolop_mkdir_p(dir, 0700)) {
+			kbvolop_err("%s: %m", dir);
+			return -1;
+		}
+		if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
+			kbvolop_err("getrandom: %m");
+			return -1;
+		}
+		/* Write aside, then rename: never a half-written key. */
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, key, sizeof(key)) != sizeof(key) ||
+		    fsync(fd) || rename(tmp, path)) {
+			kbvolop_err("%s: %m", path);
+			explicit_bzero(key, sizeof(key));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		explicit_bzero(key, sizeof(key));
+		note("made the default master key %s", path);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		kbvolop_err("default master key %s: %m (name a master key with %s)",
+			    path, op_master_opt);
+		return -1;
+	}
+	if (fstat(fd, &st) || (st.st_mode & 077) || st.st_uid != geteuid()) {
+		kbvolop_err("default master key %s must be owned by us with mode 0600",
+			    path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, key, sizeof(key));
+	close(fd);
+	if (n != sizeof(key) || st.st_size != sizeof(key)) {
+		kbvolop_err("default master key %s is not %d bytes", path,
+			    KBROKER_MASTER_KEY_LEN);
+		explicit_bzero(key, sizeof(key));
+		return -1;
+	}
+	if (add_key("logon", KBVOLOP_DEFAULT_MASTER, key, sizeof(key),
+		    KEY_SPEC_PROCESS_KEYRING) < 0) {
+		kbvolop_err("loading %s into the keyring: %m",
+			    KBVOLOP_DEFAULT_MASTER);
+		explicit_bzero(key, sizeof(key));
+		return -1;
+	}
+	explicit_bzero(key, sizeof(key));
+	return 0;
+}
+
+/*
+ * Makes the master key @desc usable by the module, and gives this process
+ * a keyring of its own: the module links volume keys there, where
+ * dm-crypt's request_key() looks when we load the table.
+ */
+int kbvolop_master_prepare(const char *desc, int create)
+{
+	if (keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1) < 0) {
+		kbvolop_err("process keyring: %m");
+		return -1;
+	}
+	if (!strcmp(desc, KBVOLOP_DEFAULT_MASTER))
+		return load_default_master(create);
+	return 0;
+}
+
+int kbvolop_dev_open(const char *dev, int flags, struct volhdr *h)
+{
+	int fd = open(dev, flags | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		kbvolop_err("%s: %m", dev);
+		return -1;
+	}
+	ret = volhdr_read(fd, h, NULL);
+	if (ret) {
+		if (ret == -ENODATA)
+			kbvolop_err("%s: not a kbroker volume (no valid header)",
+				    dev);
+		else
+			kbvolop_err("%s: %s", dev, strerror(-ret));
+		close(fd);
+		return -1;
+	}
+	if (h->wrapped_len != KBROKER_VOLUME_WRAPPED_LEN ||
+	    h->key_bytes != KBROKER_VOLUME_KEY_LEN) {
+		kbvolop_err("%s: unsupported volume header", dev);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int kbvolop_dev_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) ? -errno : 0;
+	*size = st.st_size;
+	return 0;
+}
+
+int kbvolop_nl_connect(struct kbvol_nl **nl)
+{
+	int ret = kbvol_nl_open(nl);
+
+	if (ret)
+		kbvolop_nl_error(ret);
+	return ret;
+}
+
+int kbvolop_map_info(const char *name, dev_t *devt, char *uuid, size_t size)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+	struct dm_info info;
+	const char *u;
+	int ret = -1;
+
+	if (!dmt)
+		return -1;
+	if (dm_task_set_name(dmt, name) && dm_task_run(dmt) &&
+	    dm_task_get_info(dmt, &info)) {
+		ret = info.exists ? 1 : 0;
+		if (info.exists && devt)
+			*devt = makedev(info.major, info.minor);
+		if (info.exists && uuid) {
+			u = dm_task_get_uuid(dmt);
+			snprintf(uuid, size, "%s", u ? u : "");
+		}
+	}
+	dm_task_destroy(dmt);
+	return ret;
+}
+
+/* The table names the key by description: no key bytes pass here. */
+static int map_create(const char *name, const struct volhdr *h,
+		      const char *dev, uint64_t sectors, const char *key_desc)
+{
+	char params[PATH_MAX + 512], uuid[37], dm_uuid[64];
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int ok;
+
+	volhdr_uuid_str(h->uuid, uuid);
+	snprintf(dm_uuid, sizeof(dm_uuid), "KBROKER-%s", uuid);
+	if (snprintf(params, sizeof(params),
+		     "%s :%u:logon:%s 0 %s %llu 2 no_read_workqueue no_write_workqueue",
+		     h->cipher, h->key_bytes, key_desc, dev,
+		     (unsigned long long)(h->data_offset / 512)) >=
+	    (int)sizeof(params))
+		return -1;
+	dmt = dm_task_create(DM_DEVICE_CREATE);
+	if (!dmt)
+		return -1;
+	ok = dm_task_set_name(dmt, name) && dm_task_set_uuid(dmt, dm_uuid) &&
+	     dm_task_add_target(dmt, 0, sectors, "crypt", params) &&
+	     dm_task_set_cookie(dmt, &cookie, 0) && dm_task_run(dmt);
+	/* Also runs the node updates libdevmapper queued when udev is absent. */
+	dm_udev_wait(cookie);
+	dm_task_destroy(dmt);
+	return ok ? 0 : -1;
+}
+
+int kbvolop_map_remove(const char *name)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_REMOVE);
+	uint32_t cookie = 0;
+	int ok;
+
+	if (!dmt)
+		return -1;
+	ok = dm_task_set_name(dmt, name) && dm_task_retry_remove(dmt) &&
+	     dm_task_set_cookie(dmt, &cookie, 0) && dm_task_run(dmt);
+	/* Also runs the node updates libdevmapper queued when udev is absent. */
+	dm_udev_wait(cookie);
+	dm_task_destroy(dmt);
+	return ok ? 0 : -1;
+}
+
+int kbvolop_find_mount(dev_t devt, int skip, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], mp[PATH_MAX];
+	unsigned int maj, min;
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mp) != 3)
+			continue;
+		if (makedev(maj, min) != devt || skip-- > 0)
+			continue;
+		snprintf(out, size, "%s", mp);
+		found = 1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static int has_ext4(const char *path)
+{
+	uint8_t magic[2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, magic, 2, 1024 + 56);
+	close(fd);
+	if (n != 2)
+		return -1;
+	return magic[0] == 0x53 && magic[1] == 0xef;
+}
+
+static int run_cmd(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		kbvolop_err("%s: %m", argv[0]);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int wait_node(const char *path)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!stat(path, &st))
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int do_mount(const char *node, const char *mnt)
+{
+	if (kbvolop_mkdir_p(mnt, 0755) ||
+	    mount(node, mnt, "ext4", MS_NOATIME | MS_NODEV | MS_NOSUID, NULL)) {
+		kbvolop_err("mount %s on %s: %m", node, mnt);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether map @devt is mounted on @mnt already. */
+static int mounted_on(dev_t devt, const char *mnt)
+{
+	char want[PATH_MAX], mp[PATH_MAX];
+	int i;
+
+	if (!realpath(mnt, want))
+		return 0;
+	for (i = 0; kbvolop_find_mount(devt, i, mp, sizeof(mp)); i++)
+		if (!strcmp(mp, want))
+			return 1;
+	return 0;
+}
+
+/* A map that is already there: ours to use only if it is this volume. */
+static int reuse_map(const char *name, const char *node, const char *uuid,
+		     const char *mnt, struct kbvolop_open_res *res)
+{
+	char dm_uuid[128], want[64];
+	dev_t devt;
+
+	snprintf(want, sizeof(want), "KBROKER-%s", uuid);
+	if (kbvolop_map_info(name, &devt, dm_uuid, sizeof(dm_uuid)) != 1 ||
+	    strcmp(dm_uuid, want)) {
+		kbvolop_err("map %s is open but is not volume %s (two volumes with one label?)",
+			    name, uuid);
+		return -1;
+	}
+	res->reused = 1;
+	if (mnt && !mounted_on(devt, mnt)) {
+		if (do_mount(node, mnt))
+			return -1;
+		res->mounted = 1;
+	}
+	return 0;
+}
+
+int kbvolop_open(const char *dev, const char *mnt, const char *master,
+		 const char *what, int reuse, struct kbvolop_open_res *res)
+{
+	char name[128], desc[KBROKER_VOLUME_KEY_DESC_MAX];
+	struct kbvol_info v = { 0 };
+	struct kbvol_nl *nl;
+	struct volhdr h;
+	uint64_t size;
+	struct stat st;
+	int c, fd, ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	fd = kbvolop_dev_open(dev, O_RDONLY, &h);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode)) {
+		kbvolop_err("%s: not a block device (attach a file with losetup first)",
+			    dev);
+		goto out_fd;
+	}
+	if (kbvolop_dev_size(fd, &size) || size <= h.data_offset) {
+		kbvolop_err("%s: smaller than its header says", dev);
+		goto out_fd;
+	}
+	snprintf(name, sizeof(name), KBVOLOP_MAP_PREFIX "%s", h.label);
+	snprintf(res->node, sizeof(res->node), "/dev/mapper/%s", name);
+	snprintf(res->label, sizeof(res->label), "%s", h.label);
+	volhdr_uuid_str(h.uuid, res->uuid);
+	if (kbvolop_map_info(name, NULL, NULL, 0) == 1) {
+		if (reuse) {
+			ret = reuse_map(name, res->node, res->uuid, mnt, res);
+			goto out_fd;
+		}
+		kbvolop_err("volume '%s' is already open as %s", h.label,
+			    res->node);
+		goto out_fd;
+	}
+	memcpy(v.uuid, h.uuid, sizeof(v.uuid));
+	snprintf(v.label, sizeof(v.label), "%s", h.label);
+	snprintf(v.cipher, sizeof(v.cipher), "%s", h.cipher);
+	snprintf(v.master, sizeof(v.master), "%s", master ? master : h.master);
+	if (kbvolop_master_prepare(v.master, 0) || kbvolop_nl_connect(&nl))
+		goto out_fd;
+	c = kbvol_open(nl, &v, h.wrapped, desc);
+	if (c) {
+		kbvolop_vol_error(what, v.master, h.label, c);
+		goto out_nl;
+	}
+	if (map_create(name, &h, dev, (size - h.data_offset) / 512, desc) ||
+	    wait_node(res->node)) {
+		kbvolop_err("%s: creating the dm-crypt map failed", name);
+		goto err_close;
+	}
+	/* The key was authenticated: no ext4 here means a fresh volume. */
+	c = has_ext4(res->node);
+	if (c == 0) {
+		char *mkfs[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-m", "0",
+				 res->node, NULL };
+
+		if (run_cmd(mkfs)) {
+			kbvolop_err("%s: mke2fs failed", res->node);
+			goto err_map;
+		}
+	} else if (c < 0) {
+		kbvolop_err("%s: %m", res->node);
+		goto err_map;
+	}
+	if (mnt) {
+		if (do_mount(res->node, mnt))
+			goto err_map;
+		res->mounted = 1;
+	}
+	ret = 0;
+	goto out_nl;
+
+err_map:
+	kbvolop_map_remove(name);
+err_close:
+	kbvol_close(nl, h.uuid);
+out_nl:
+	kbvol_nl_close(nl);
+out_fd:
+	close(fd);
+	return ret;
+}
+
+struct find_label {
+	const char *label;
+	struct kbvol_info v;
+	int found;
+};
+
+static int find_label_cb(const struct kbvol_info *v, void *arg)
+{
+	struct find_label *f = arg;
+
+	if (strcmp(v->label, f->label))
+		return 0;
+	f->v = *v;
+	f->found = 1;
+	return 1;
+}
+
+int kbvolop_close(const char *label)
+{
+	char name[128], mp[PATH_MAX];
+	struct find_label f = { .label = label };
+	struct kbvol_nl *nl;
+	dev_t devt;
+	int ret;
+
+	snprintf(name, sizeof(name), KBVOLOP_MAP_PREFIX "%s", label);
+	if (kbvolop_nl_connect(&nl))
+		return -1;
+	ret = kbvol_list(nl, find_label_cb, &f);
+	if (ret) {
+		kbvolop_nl_error(ret);
+		goto err;
+	}
+	if (kbvolop_map_info(name, &devt, NULL, 0) == 1) {
+		while (kbvolop_find_mount(devt, 0, mp, sizeof(mp))) {
+			if (umount2(mp, 0)) {
+				kbvolop_err("unmounting %s: %m (stop what uses it, e.g. kbrokerd)",
+					    mp);
+				goto err;
+			}
+		}
+		if (kbvolop_map_remove(name)) {
+			kbvolop_err("removing map %s failed", name);
+			goto err;
+		}
+	} else if (!f.found) {
+		kbvolop_err("volume '%s' is not open", label);
+		goto err;
+	}
+	if (f.found) {
+		ret = kbvol_close(nl, f.v.uuid);
+		if (ret && ret != -ENOENT) {
+			kbvolop_nl_error(ret);
+			goto err;
+		}
+	}
+	kbvol_nl_close(nl);
+	return 0;
+err:
+	kbvol_nl_close(nl);
+	return -1;
+}
