@@ -5,14 +5,21 @@
  * /proc/self/mountinfo (longest mount point covering the dir), and the
  * device is judged by its dm name and uuid in sysfs, not by the mount
  * source string, which anyone can choose.
+ *
+ * It also opens the volumes named in at.rest.volumes itself, through the
+ * same code as kbrokerctl (common/volume_ops.c), and closes them at a
+ * clean shutdown.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/atrest.h"
 #include "common/log.h"
+#include "common/volume_ops.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape(char *s)
@@ -147,5 +154,106 @@ int kb_atrest_check(const struct kb_config *cfg)
 	for (i = 0; i < cfg->n_log_dirs; i++)
 		if (check_dir(cfg->log_dirs[i]))
 			ret = -1;
+	return ret;
+}
+
+/* What kb_atrest_open() did, undone in reverse by kb_atrest_close(). */
+struct opened {
+	char dev[KB_PATH_MAX];
+	char dir[KB_PATH_MAX];
+	char label[KBROKER_VOLUME_LABEL_MAX];
+	int reused;	/* someone else's map: only undo our mount */
+	int mounted;
+};
+
+static struct opened *opened;
+static size_t n_opened;
+
+static int undo(const struct opened *o)
+{
+	char what[KB_PATH_MAX + 32];
+	int ret;
+
+	if (!o->reused) {
+		snprintf(what, sizeof(what), "closing volume %s", o->dev);
+		kbvolop_set_context(what);
+		ret = kbvolop_close(o->label);
+		kbvolop_set_context(NULL);
+		if (ret)
+			return -1;
+		kb_info("volume %s ('%s') closed", o->dev, o->label);
+		return 0;
+	}
+	if (o->mounted && umount2(o->dir, 0)) {
+		kb_err("volume %s: unmounting %s: %s", o->dev, o->dir,
+		       strerror(errno));
+		return -1;
+	}
+	kb_info("volume %s ('%s') left open as we found it", o->dev, o->label);
+	return 0;
+}
+
+int kb_atrest_open(const struct kb_config *cfg)
+{
+	const char *master;
+	struct kbvolop_open_res res;
+	char dev[PATH_MAX], what[PATH_MAX + 32];
+	size_t i;
+
+	if (!cfg->n_volumes)
+		return 0;
+	kbvolop_init(NULL, cfg->at_rest_state_dir, "at.rest.master.key");
+	master = cfg->at_rest_master_key[0] ? cfg->at_rest_master_key :
+		 KBVOLOP_DEFAULT_MASTER;
+	opened = calloc(cfg->n_volumes, sizeof(*opened));
+	if (!opened) {
+		kb_err("at.rest.volumes: out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->n_volumes; i++) {
+		const struct kb_volume_cfg *v = &cfg->volumes[i];
+		struct opened *o = &opened[n_opened];
+
+		if (!realpath(v->dev, dev)) {
+			/* strerror: the first kb_log() call may clobber errno. */
+			kb_err("at.rest.volumes: volume %s: %s", v->dev,
+			       strerror(errno));
+			goto err;
+		}
+		/* Every message names the device, once. */
+		snprintf(what, sizeof(what), "at.rest.volumes: volume %s",
+			 v->dev);
+		kbvolop_set_context(what);
+		if (kbvolop_open(dev, v->dir, master, "open", 1, &res)) {
+			kbvolop_set_context(NULL);
+			goto err;
+		}
+		kbvolop_set_context(NULL);
+		snprintf(o->dev, sizeof(o->dev), "%s", v->dev);
+		snprintf(o->dir, sizeof(o->dir), "%s", v->dir);
+		snprintf(o->label, sizeof(o->label), "%s", res.label);
+		o->reused = res.reused;
+		o->mounted = res.mounted;
+		n_opened++;
+		kb_info("volume %s ('%s' %s) %s as %s on %s", v->dev,
+			res.label, res.uuid,
+			res.reused ? "already open, reused" : "opened",
+			res.node, v->dir);
+	}
+	return 0;
+err:
+	kb_atrest_close();
+	return -1;
+}
+
+int kb_atrest_close(void)
+{
+	int ret = 0;
+
+	while (n_opened > 0)
+		if (undo(&opened[--n_opened]))
+			ret = -1;
+	free(opened);
+	opened = NULL;
 	return ret;
 }

@@ -12,4 +12,15 @@
  */
 int kb_atrest_check(const struct kb_config *cfg);
 
+/*
+ * Opens every at.rest.volumes entry (DEV:DIR) with at.rest.master.key, or
+ * the default master key from the state dir: module unwrap, logon key in
+ * this process's keyring, dm-crypt map kbroker-<label>, ext4 mounted on
+ * DIR.  A volume already open is reused.  On any error logs one line
+ * naming the device, closes what it opened, and returns -1.
+ */
+int kb_atrest_open(const struct kb_config *cfg);
+/* Closes what kb_atrest_open() opened (unmount, map, key); 0 or -1. */
+int kb_atrest_close(void);
+
 #endif

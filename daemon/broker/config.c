@@ -39,6 +39,7 @@ enum {
 	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_HS_TIMEOUT,
 	K_SSL_KR_KEY, K_SSL_KR_CHAIN, K_CERT_LIFETIME, K_CERT_BEFORE,
 	K_CERT_RETRY, K_CERT_CMD, K_CERT_CA, K_CTL_SOCK,
+	K_AT_REST_VOLUMES, K_AT_REST_MASTER, K_AT_REST_STATE,
 	K_COUNT
 };
 
@@ -108,6 +109,10 @@ static const struct key_def keys[K_COUNT] = {
 	[K_CERT_CMD] = STR("ssl.certificate.renew.command", NULL),
 	[K_CERT_CA] = STR("ssl.certificate.ca.location", NULL),
 	[K_CTL_SOCK] = STR("control.socket", "/run/kbroker/kbrokerd.sock"),
+	/* Volumes kbrokerd opens itself, and the master key it uses. */
+	[K_AT_REST_VOLUMES] = STR("at.rest.volumes", NULL),
+	[K_AT_REST_MASTER] = STR("at.rest.master.key", NULL),
+	[K_AT_REST_STATE] = STR("at.rest.state.dir", NULL),
 };
 
 /* ssl.* keys that a listener may override, in table order. */
@@ -401,6 +406,41 @@ static int add_dir(char *item, void *arg)
 	return 0;
 }
 
+static int copy_str(char *dst, size_t len, const char *v)
+{
+	if (strlen(v) >= len)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+/* DEV:DIR; DIR is absolute, so the first ":/" splits (by-path names
+ * hold colons but no ":/"). */
+static int add_volume(char *item, void *arg)
+{
+	struct kb_config *cfg = arg;
+	struct kb_volume_cfg *nv, *v;
+	char *sep = strstr(item, ":/");
+	size_t i;
+
+	if (!sep || sep == item)
+		return -1;
+	*sep = '\0';
+	nv = realloc(cfg->volumes, (cfg->n_volumes + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	cfg->volumes = nv;
+	v = &nv[cfg->n_volumes];
+	if (copy_str(v->dev, sizeof(v->dev), item) ||
+	    copy_str(v->dir, sizeof(v->dir), sep + 1))
+		return -1;
+	for (i = 0; i < cfg->n_volumes; i++)
+		if (!strcmp(nv[i].dev, v->dev) || !strcmp(nv[i].dir, v->dir))
+			return -1;
+	cfg->n_volumes++;
+	return 0;
+}
+
 static const char *raw_or_def(const struct kb_config *cfg, int ki)
 {
 	return cfg->raw[ki] ? cfg->raw[ki] : keys[ki].def;
@@ -410,14 +450,6 @@ static int check_protocol(char *item, void *arg)
 {
 	(void)arg;
 	return strcmp(item, "TLSv1.2") && strcmp(item, "TLSv1.3") ? -1 : 0;
-}
-
-static int copy_str(char *dst, size_t len, const char *v)
-{
-	if (strlen(v) >= len)
-		return -1;
-	strcpy(dst, v);
-	return 0;
 }
 
 /* Sets one ssl.* key on @t; returns NULL or why the value is bad. */
@@ -617,6 +649,20 @@ static int finish(struct parse *ps)
 	if (for_each_item(v, add_dir, cfg) || !cfg->n_log_dirs)
 		return bad(ps, ps->line[K_LOG_DIRS], "log.dirs",
 			   "expected a comma-separated list of directories");
+	v = cfg->raw[K_AT_REST_VOLUMES];
+	if (v && (for_each_item(v, add_volume, cfg) || !cfg->n_volumes))
+		return bad(ps, ps->line[K_AT_REST_VOLUMES], "at.rest.volumes",
+			   "expected DEV:/DIR[,DEV:/DIR...], each device and directory once");
+	if (copy_str(cfg->at_rest_master_key, sizeof(cfg->at_rest_master_key),
+		     raw_or_def(cfg, K_AT_REST_MASTER) ?: "") ||
+	    strlen(cfg->at_rest_master_key) >= 128)
+		return bad(ps, ps->line[K_AT_REST_MASTER], "at.rest.master.key",
+			   "too long (at most 127 characters)");
+	if (copy_str(cfg->at_rest_state_dir, sizeof(cfg->at_rest_state_dir),
+		     raw_or_def(cfg, K_AT_REST_STATE) ?: "") ||
+	    (cfg->at_rest_state_dir[0] && cfg->at_rest_state_dir[0] != '/'))
+		return bad(ps, ps->line[K_AT_REST_STATE], "at.rest.state.dir",
+			   "expected an absolute path");
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
 			v);
@@ -809,6 +855,9 @@ void kb_config_free(struct kb_config *cfg)
 	for (i = 0; i < cfg->n_log_dirs; i++)
 		free(cfg->log_dirs[i]);
 	free(cfg->log_dirs);
+	free(cfg->volumes);
+	cfg->volumes = NULL;
+	cfg->n_volumes = 0;
 	if (cfg->raw)
 		for (i = 0; i < K_COUNT; i++)
 			free(cfg->raw[i]);

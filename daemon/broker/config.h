@@ -50,6 +50,12 @@ struct kb_listener_cfg {
 	struct kb_tls_cfg tls;
 };
 
+/* One at.rest.volumes entry, DEV:DIR. */
+struct kb_volume_cfg {
+	char dev[KB_PATH_MAX];
+	char dir[KB_PATH_MAX];
+};
+
 struct kb_config {
 	int32_t broker_id;
 	struct kb_listener_cfg listeners[KB_MAX_LISTENERS];
@@ -69,6 +75,11 @@ struct kb_config {
 	int64_t socket_request_max_bytes;
 	int64_t connections_max_idle_ms;
 	bool at_rest_encryption;
+	/* at.rest.volumes: opened at start, closed at shutdown (atrest.c). */
+	struct kb_volume_cfg *volumes;
+	size_t n_volumes;
+	char at_rest_master_key[256];	/* empty = the default master key */
+	char at_rest_state_dir[KB_PATH_MAX];	/* empty = $KBROKER_STATE_DIR */
 	int64_t offsets_retention_min;	/* committed offsets */
 	int64_t ssl_handshake_timeout_ms;
 	/* Certificates: renewal and the maintenance window (cert*.c). */

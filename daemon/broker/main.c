@@ -103,17 +103,20 @@ int main(int argc, char **argv)
 		return 1;
 	raise_nofile();
 	b.cfg = &cfg;
-	if (kb_atrest_check(&cfg))
+	/* Volumes first: the log dirs live on them. */
+	if (kb_atrest_open(&cfg))
 		goto out_cfg;
+	if (kb_atrest_check(&cfg))
+		goto out_vol;
 	kb_cert_setup(&cfg);
 	for (i = 0; i < cfg.n_log_dirs; i++) {
 		if (mkdir_p(cfg.log_dirs[i])) {
 			kb_err("log dir %s: %m", cfg.log_dirs[i]);
-			goto out_cfg;
+			goto out_vol;
 		}
 	}
 	if (kb_cluster_meta_load(&b))
-		goto out_cfg;
+		goto out_vol;
 
 	so.log_dirs = (const char *const *)cfg.log_dirs;
 	so.n_log_dirs = cfg.n_log_dirs;
@@ -128,7 +131,7 @@ int main(int argc, char **argv)
 	c = kb_store_open(&so, &b.store);
 	if (c < 0) {
 		kb_err("opening the log store: %s", strerror(-c));
-		goto out_cfg;
+		goto out_vol;
 	}
 	if (kb_loop_init(&loop, &b) || kb_loop_listen(&loop))
 		goto out_loop;
@@ -148,6 +151,10 @@ out_loop:
 		ret = 1;
 	}
 	kb_store_close(b.store);
+out_vol:
+	/* After the final flush: nothing of ours is open on them now. */
+	if (kb_atrest_close())
+		ret = 1;
 	if (!ret)
 		kb_info("clean shutdown");
 out_cfg:
