@@ -11,7 +11,7 @@ set -e
 out=$1
 KVER=${KVER:?}
 B=${B:?}
-root=$B/guest/root
+root=${KB_GUEST_ROOT:-$B/guest/root}
 mods=/lib/modules/$KVER
 
 rm -rf "$root"

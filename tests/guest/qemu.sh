@@ -4,6 +4,9 @@
 # Boots the guest kernel with an initramfs.  KVM when /dev/kvm works,
 # software emulation otherwise.
 # usage: qemu.sh INITRAMFS CONSOLE_OUT TAP_OUT "KERNEL ARGS" [QEMU ARGS...]
+# CONSOLE_OUT: a file, "-" (interactive on stdio, with the QEMU monitor)
+# or "stdout" (output only: Ctrl-C is left to the caller).
+# KBROKER_GUEST_MEM: memory in MiB (default 1024).
 initrd=$1
 console=$2
 tap=$3
@@ -34,6 +37,8 @@ echo "qemu: accel $accel" >&2
 
 if [ "$console" = - ]; then
 	con="-serial mon:stdio"
+elif [ "$console" = stdout ]; then
+	con="-chardev stdio,id=con0,signal=off -serial chardev:con0"
 else
 	con="-serial file:$console"
 fi
@@ -44,7 +49,7 @@ else
 fi
 
 # shellcheck disable=SC2086
-exec qemu-system-x86_64 $accel -m 1024 -smp 2 -nodefaults -display none \
+exec qemu-system-x86_64 $accel -m "${KBROKER_GUEST_MEM:-1024}" -smp 2 -nodefaults -display none \
 	-no-reboot $con $tapdev \
 	-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 $args" \
