@@ -177,8 +177,11 @@ int kbctl_listener(int argc, char **argv)
 	if (!strcmp(argv[1], "del") && argc == 3)
 		return nl_call(do_del, argv[2]);
 	if (!strcmp(argv[1], "policy") && argc == 4 &&
-	    policy_parse(argv[3]) >= 0)
+	    policy_parse(argv[3]) >= 0) {
+		if (kbctl_refuse_in_maintenance())
+			return 1;
 		return policy_write(argv[2], argv[3]);
+	}
 	return usage();
 }
 

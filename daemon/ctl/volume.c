@@ -315,6 +315,8 @@ static int cmd_rewrap(int argc, char **argv)
 		fprintf(stderr, "kbrokerctl: master key description too long\n");
 		return 2;
 	}
+	if (kbctl_refuse_in_maintenance())
+		return 1;
 	fd = kbvolop_dev_open(argv[optind], O_RDWR, &h);
 	if (fd < 0)
 		return 1;

@@ -135,6 +135,15 @@ tap_ok $? "kbrokerctl status shows MAINTENANCE during the window"
 $CTL cert rotate >"$W/second" 2>&1
 [ $? != 0 ] && grep -q "broker is in MAINTENANCE (certificate update); try again later" "$W/second"
 tap_ok $? "a second rotation is refused with the MAINTENANCE message"
+$CTL listener policy SSL plaintext >"$W/lpol" 2>&1
+lrc=$?
+$CTL volume rewrap "$W/no-such-volume" --master-key kbroker:test >"$W/rewrap" 2>&1
+rrc=$?
+[ $lrc = 1 ] && [ $rrc = 1 ] &&
+	grep -q "broker is in MAINTENANCE (certificate update); try again later" "$W/lpol" &&
+	grep -q "broker is in MAINTENANCE (certificate update); try again later" "$W/rewrap"
+tap_ok $? "kbrokerctl listener policy and volume rewrap are refused in MAINTENANCE, before acting"
+sed "s/^/#   /" "$W/lpol" "$W/rewrap"
 $PY - >"$W/alter" 2>&1 <<X
 import sys
 sys.path.insert(0, "$KB_ROOT/tests/host")
