@@ -17,6 +17,8 @@
  * latency the ratio is mock/kbrokerd).  Without a bootstrap only the mock
  * column is measured.  For profiling one case: RDK_BENCH_SIZE=1024 runs
  * only that message size, RDK_BENCH_KB_ONLY=1 skips the mock.
+ * RDK_BENCH_MOCK_FIRST=1 runs the mock before kbrokerd in each pair, to
+ * check the figures for an order bias.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -419,6 +421,7 @@ static void run(const char *kb_bootstrap)
 
 	const char *only = getenv("RDK_BENCH_SIZE");
 	bool kb_only = getenv("RDK_BENCH_KB_ONLY");
+	bool mock_first = getenv("RDK_BENCH_MOCK_FIRST");
 
 	for (int s = 0; s < 2; s++)
 		for (int a = 0; a < 2; a++) {
@@ -429,10 +432,15 @@ static void run(const char *kb_bootstrap)
 					a == 0);
 				continue;
 			}
+			if (mock_first)
+				run_one(T_MOCK, NULL, sizes[s], acks[a],
+					a == 0);
 			if (kb_bootstrap)
 				run_one(T_KB, kb_bootstrap, sizes[s], acks[a],
 					a == 0);
-			run_one(T_MOCK, NULL, sizes[s], acks[a], a == 0);
+			if (!mock_first)
+				run_one(T_MOCK, NULL, sizes[s], acks[a],
+					a == 0);
 		}
 }
 
