@@ -81,7 +81,10 @@ void kb_cert_stop(struct kb_loop *l);
 void kb_cert_tick(struct kb_loop *l, int64_t now_ms);
 /* The window's eventfd is readable. */
 void kb_cert_on_event(struct kb_loop *l);
+/* Our own window, or the module's state set from outside (events). */
 bool kb_cert_in_maintenance(void);
+/* The module's state as its events (or STATUS at start) report it. */
+void kb_cert_module_state(bool maintenance);
 /* Starts a window for the listeners in @mask (all TLS listeners if 0).
  * @pem_file: take key and chain from this PEM file instead of renewing.
  * @waiter: control socket fd told the result, or -1.  0, or -1 with why. */

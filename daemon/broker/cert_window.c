@@ -53,6 +53,7 @@ static struct {
 	bool running;
 	volatile bool stop;
 	atomic_bool maint;
+	atomic_bool module_maint;	/* the module's state, from its events */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* Swap asked by the worker, done by the loop. */
@@ -83,7 +84,16 @@ static struct {
 
 bool kb_cert_in_maintenance(void)
 {
-	return atomic_load(&cw.maint);
+	return atomic_load(&cw.maint) || atomic_load(&cw.module_maint);
+}
+
+void kb_cert_module_state(bool maintenance)
+{
+	if (atomic_exchange(&cw.module_maint, maintenance) != maintenance &&
+	    !atomic_load(&cw.maint))
+		kb_notice("state %s (kbroker module): configuration updates %s",
+			  maintenance ? "MAINTENANCE" : "ACTIVE",
+			  maintenance ? "refused" : "accepted again");
 }
 
 const char *kb_cert_dynamic_location(int listener)
@@ -428,6 +438,8 @@ static void *worker(void *arg)
 	set_module_state(KBROKER_STATE_ACTIVE);
 	kb_notice("state ACTIVE: certificate update %s",
 		  cw.ok ? "done" : "rolled back");
+	/* Our own MAINTENANCE event is over: no need to log its end. */
+	atomic_store(&cw.module_maint, false);
 	atomic_store(&cw.maint, false);
 	pthread_mutex_lock(&cw.mu);
 	cw.done = true;
@@ -542,7 +554,9 @@ void kb_cert_tick(struct kb_loop *l, int64_t now)
 	char why[256], reason[128] = "";
 	int i;
 
-	if (now < cw.next_check || cw.running || now < cw.retry_at)
+	/* An operator's window (module state) holds renewals back too. */
+	if (now < cw.next_check || cw.running || now < cw.retry_at ||
+	    kb_cert_in_maintenance())
 		return;
 	cw.next_check = now + CHECK_EVERY_MS;
 	for (i = 0; i < l->n_ls; i++) {

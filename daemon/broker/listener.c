@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "broker/cert.h"
 #include "broker/conn.h"
 #include "broker/listener.h"
 #include "broker/loop.h"
@@ -84,6 +85,7 @@ static void register_one(struct kb_loop *l, int i)
 static void open_module(struct kb_loop *l)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct kbnl_status st;
 	int ret, i;
 
 	ret = kbnl_open(&l->nl);
@@ -98,6 +100,9 @@ static void open_module(struct kb_loop *l)
 		register_one(l, i);
 	if (!l->nl)
 		return;
+	/* A window an operator opened before we started. */
+	if (!kbnl_get_status(l->nl, &st))
+		kb_cert_module_state(st.state == KBROKER_STATE_MAINTENANCE);
 	ret = kbnl_events_open(&l->nl_ev);
 	if (ret) {
 		kb_warn("kbroker module events: %s: policy changes will not be seen",
@@ -202,6 +207,11 @@ static void on_module_event(const struct kbnl_event *ev, void *arg)
 	struct kb_listener *ls;
 	int i, dropped = 0;
 
+	if (ev->type == KBROKER_EVENT_STATE) {
+		/* Also our own window's SET_STATE, which ends ACTIVE too. */
+		kb_cert_module_state(ev->state == KBROKER_STATE_MAINTENANCE);
+		return;
+	}
 	if (ev->type != KBROKER_EVENT_POLICY || ev->policy >= 3)
 		return;
 	for (i = 0; i < l->n_ls; i++)
