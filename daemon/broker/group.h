@@ -5,12 +5,11 @@
  * committed offsets, kept durable in an append-only file of CRC'd records
  * on the first log dir (group_offsets.c), replayed and compacted on start.
  *
- * There is no timer hook in the event loop, so time-driven transitions run
- * lazily: every group request first runs kb_groups_tick(), and parked
- * JoinGroup/SyncGroup requests set their deadline to the next instant the
- * group needs attention (rebalance timeout, a member's session expiry).
- * Group state is only observable through requests, so clients see the same
- * outcomes a timer would give.
+ * The event loop's 100 ms tick runs kb_groups_tick(), so session and
+ * rebalance timeouts fire without another group request; every group
+ * request also runs it first, and parked JoinGroup/SyncGroup requests set
+ * their deadline to the next instant the group needs attention (rebalance
+ * timeout, a member's session expiry).
  */
 #ifndef KB_BROKER_GROUP_H
 #define KB_BROKER_GROUP_H

@@ -13,6 +13,7 @@
 
 #include "broker/cert.h"
 #include "broker/conn.h"
+#include "broker/group.h"
 #include "broker/listener.h"
 #include "broker/loop.h"
 #include "common/log.h"
@@ -312,7 +313,12 @@ int kb_loop_run(struct kb_loop *l)
 		now = kb_now_mono_ms();
 		run_parked(l, now);
 		if (now >= next_tick) {
+			struct kb_groups *gs = kb_groups_get(l->b);
+
 			kb_store_tick(l->b->store, kb_now_real_ms());
+			/* Session and rebalance timeouts fire on time. */
+			if (gs)
+				kb_groups_tick(gs);
 			next_tick = now + TICK_MS;
 		}
 		if (now >= next_idle) {
