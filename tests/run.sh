@@ -106,6 +106,8 @@ fi
 setsid tests/guest/qemu.sh "$g/initramfs.cpio.gz" stdout - "$args" \
 	$qemu_args </dev/null &
 qpid=$!
+# For whoever must clean up after a killed run (tests/host/run_e2e.sh).
+echo "$qpid" >"$run/qemu.pid"
 
 stopping=
 killer=
@@ -114,10 +116,18 @@ stop_guest()
 	[ -n "$stopping" ] && return
 	stopping=1
 	echo "host: stopping the guest (kbrokerd SIGTERM, volume closed)" >&2
-	# QEMU holds the fifo open, so this write does not block while it runs.
-	timeout 5 sh -c "echo stop >'$ctl.in'" &
-	# A guest that does not stop within a minute is killed.
-	(sleep 60; kill "$qpid" 2>/dev/null) &
+	# QEMU holds the fifo open, so these writes do not block while it
+	# runs; repeated because the guest may not be listening yet.  A guest
+	# that does not stop within a minute is killed.
+	(
+		i=0
+		while [ $i -lt 20 ] && kill -0 "$qpid" 2>/dev/null; do
+			timeout 2 sh -c "echo stop >'$ctl.in'"
+			sleep 3
+			i=$((i + 1))
+		done
+		kill "$qpid" 2>/dev/null
+	) &
 	killer=$!
 }
 trap stop_guest INT TERM HUP
@@ -130,6 +140,6 @@ while kill -0 "$qpid" 2>/dev/null; do
 	rc=$?
 done
 kill "$watcher" $killer 2>/dev/null
-rm -f "$ctl.in" "$ctl.out" "$g/host-meta.$$"
+rm -f "$ctl.in" "$ctl.out" "$g/host-meta.$$" "$run/qemu.pid"
 echo "host: guest stopped (qemu status $rc); data kept in $run"
 exit $rc

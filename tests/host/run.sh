@@ -37,6 +37,7 @@ tests=(
 	"$here/py_group_proto.py"
 	"$here/tls_e2e.sh"
 	"$here/install_e2e.sh"
+	"$here/run_e2e.sh"
 	"$here/cert_rotate.sh"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
