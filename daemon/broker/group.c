@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/errors.h"
 #include "broker/group.h"
@@ -32,6 +33,19 @@ struct kb_groups *kb_groups_get(struct kb_broker *b)
 		kb_err("consumer offsets unavailable: commits will fail");
 	the_groups = gs;
 	return gs;
+}
+
+void kb_groups_close(void)
+{
+	struct kb_groups *gs = the_groups;
+
+	if (!gs)
+		return;
+	if (gs->fd >= 0)
+		close(gs->fd);
+	if (gs->dfd >= 0)
+		close(gs->dfd);
+	gs->fd = gs->dfd = -1;
 }
 
 const char *kb_group_state_name(enum kb_group_state s)

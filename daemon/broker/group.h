@@ -133,6 +133,9 @@ struct kb_groups *kb_groups_get(struct kb_broker *b);
  * retention about once a second, and forgets groups left with nothing.
  * Handlers call it before looking their group up. */
 void kb_groups_tick(struct kb_groups *gs);
+/* At shutdown: closes the offsets file and its log dir, which may be
+ * unmounted next (at.rest.volumes). */
+void kb_groups_close(void);
 /* The same for one group (parked requests). */
 void kb_group_tick(struct kb_groups *gs, struct kb_group *g);
 

@@ -2,6 +2,7 @@
 /* kbrokerd: a Kafka-protocol broker. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "broker/broker.h"
 #include "broker/cert.h"
 #include "broker/config.h"
+#include "broker/group.h"
 #include "broker/loop.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -63,6 +65,20 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/*
+ * A SIGTERM while volumes are being opened must not leave them open: hold
+ * it until the loop's signalfd (same set) reads it and shuts down cleanly.
+ */
+static void defer_stop(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -104,6 +120,8 @@ int main(int argc, char **argv)
 	raise_nofile();
 	b.cfg = &cfg;
 	/* Volumes first: the log dirs live on them. */
+	if (cfg.n_volumes)
+		defer_stop();
 	if (kb_atrest_open(&cfg))
 		goto out_cfg;
 	if (kb_atrest_check(&cfg))
@@ -151,6 +169,7 @@ out_loop:
 		ret = 1;
 	}
 	kb_store_close(b.store);
+	kb_groups_close();
 out_vol:
 	/* After the final flush: nothing of ours is open on them now. */
 	if (kb_atrest_close())
