@@ -103,7 +103,7 @@ if [ -n "$KBROKER_SHELL" ]; then
 fi
 # setsid: Ctrl-C reaches this script, not QEMU, which would die at once.
 # shellcheck disable=SC2086
-setsid tests/guest/qemu.sh "$g/initramfs.cpio.gz" stdout - "$args" \
+setsid -w tests/guest/qemu.sh "$g/initramfs.cpio.gz" stdout - "$args" \
 	$qemu_args </dev/null &
 qpid=$!
 # For whoever must clean up after a killed run (tests/host/run_e2e.sh).
