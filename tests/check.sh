@@ -22,6 +22,15 @@ fi
 echo "pass build: module, daemon, tests" >>"$results"
 echo "built kbroker.ko for $KVER, kbrokerd, kbrokerctl and the tests"
 
+# The guest suite runs under software emulation and takes minutes: boot
+# it now, beside the host tests, and report it after them.
+guest_results=$B/results.guest
+guest_log=$B/guest-run.log
+: >"$guest_results"
+start=$(date +%s)
+tests/guest/run.sh "$guest_results" >"$guest_log" 2>&1 &
+guest_pid=$!
+
 section checkpatch
 tests/run-tap "$results" tests/checkpatch.sh
 
@@ -31,10 +40,13 @@ tests/run-tap "$results" "$B"/tests/unit/test_*
 if [ -x tests/host/run.sh ]; then
 	section "host end-to-end tests"
 	tests/host/run.sh "$results"
+	echo "# host tests done after $(($(date +%s) - start)) s"
 fi
 
 section "guest tests (QEMU, $KVER)"
-tests/guest/run.sh "$results"
+wait "$guest_pid"
+cat "$guest_log"
+cat "$guest_results" >>"$results"
 
 section summary
 tests/summary.sh "$results"
