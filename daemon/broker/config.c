@@ -665,7 +665,7 @@ static int finish(struct parse *ps)
 			   "expected an absolute path");
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
-			v);
+			cfg->raw[K_LOG_DIRS]);
 	return 0;
 }
 

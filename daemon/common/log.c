@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static const char *const level_name[] = {
 void kb_vlog(int level, const char *fmt, va_list ap)
 {
 	static int init, tty;
+	int saved_errno = errno;
 	char line[1024];
 	int n;
 
@@ -30,6 +32,8 @@ void kb_vlog(int level, const char *fmt, va_list ap)
 	}
 	if (level > kb_log_max)
 		return;
+	/* isatty() may have changed errno; %m must show the caller's. */
+	errno = saved_errno;
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
 		return;

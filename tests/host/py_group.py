@@ -35,7 +35,9 @@ def on_assign(cons, parts):
     report(cons, parts)
 def on_revoke(cons, parts):
     cons.unassign()
-    report(cons, parts)
+    # Also runs inside close(), when assignment() would raise: after
+    # unassign() the assignment is empty anyway.
+    print(json.dumps([]), flush=True)
 c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
 import select
 while True:
