@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 
 #include "common/kbnl.h"
+#include "common/kbnl_req.h"
 
 struct kbnl {
 	struct nl_sock *sk;
@@ -141,14 +142,7 @@ const char *kbnl_state_name(uint32_t state)
 	}
 }
 
-/* One request, its optional reply and the kernel's ack or error. */
-struct kbnl_req {
-	int done;
-	int err;
-	int (*parse)(struct nlattr **tb, void *arg);
-	void *arg;
-};
-
+/* Reply attributes of the listener, socket and state commands. */
 static struct nla_policy reply_policy[KBROKER_A_MAX + 1] = {
 	[KBROKER_A_LISTENER_NAME] = { .type = NLA_NUL_STRING },
 	[KBROKER_A_LISTENER_PORT] = { .type = NLA_U16 },
@@ -164,7 +158,7 @@ static int req_valid(struct nl_msg *msg, void *arg)
 	struct nlattr *tb[KBROKER_A_MAX + 1];
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KBROKER_A_MAX,
-			  reply_policy) < 0)
+			  r->policy ? r->policy : reply_policy) < 0)
 		return NL_SKIP;
 	if (r->parse)
 		r->parse(tb, r->arg);
@@ -190,7 +184,7 @@ static int req_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-static int kbnl_run(struct kbnl *nl, struct nl_msg *msg, struct kbnl_req *r)
+int kbnl_request(struct kbnl *nl, struct nl_msg *msg, struct kbnl_req *r)
 {
 	struct nl_cb *cb;
 	int ret;
@@ -204,10 +198,12 @@ static int kbnl_run(struct kbnl *nl, struct nl_msg *msg, struct kbnl_req *r)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, req_valid, r);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, req_ack, r);
+	/* A dump ends with NLMSG_DONE rather than an ack. */
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, req_ack, r);
 	nl_cb_err(cb, NL_CB_CUSTOM, req_err, r);
 	while (!r->done) {
 		ret = nl_recvmsgs(nl->sk, cb);
-		if (ret < 0) {
+		if (ret < 0 && !r->done) {
 			r->err = nl_to_errno(ret);
 			break;
 		}
@@ -216,14 +212,14 @@ static int kbnl_run(struct kbnl *nl, struct nl_msg *msg, struct kbnl_req *r)
 	return r->err;
 }
 
-static struct nl_msg *kbnl_msg(struct kbnl *nl, uint8_t cmd)
+struct nl_msg *kbnl_msg_new(struct kbnl *nl, uint8_t cmd, int flags)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 
 	if (!msg)
 		return NULL;
 	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-			 NLM_F_ACK, cmd, KBROKER_GENL_VERSION)) {
+			 flags, cmd, KBROKER_GENL_VERSION)) {
 		nlmsg_free(msg);
 		return NULL;
 	}
@@ -233,7 +229,7 @@ static struct nl_msg *kbnl_msg(struct kbnl *nl, uint8_t cmd)
 int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
 		      uint32_t policy)
 {
-	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_ADD);
+	struct nl_msg *msg = kbnl_msg_new(nl, KBROKER_CMD_LISTENER_ADD, NLM_F_ACK);
 	struct kbnl_req r = { 0 };
 
 	if (!msg)
@@ -244,12 +240,12 @@ int kbnl_listener_add(struct kbnl *nl, const char *name, uint16_t port,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return kbnl_run(nl, msg, &r);
+	return kbnl_request(nl, msg, &r);
 }
 
 int kbnl_listener_del(struct kbnl *nl, const char *name)
 {
-	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_DEL);
+	struct nl_msg *msg = kbnl_msg_new(nl, KBROKER_CMD_LISTENER_DEL, NLM_F_ACK);
 	struct kbnl_req r = { 0 };
 
 	if (!msg)
@@ -258,12 +254,12 @@ int kbnl_listener_del(struct kbnl *nl, const char *name)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return kbnl_run(nl, msg, &r);
+	return kbnl_request(nl, msg, &r);
 }
 
 int kbnl_set_state(struct kbnl *nl, uint32_t state)
 {
-	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_SET_STATE);
+	struct nl_msg *msg = kbnl_msg_new(nl, KBROKER_CMD_SET_STATE, NLM_F_ACK);
 	struct kbnl_req r = { 0 };
 
 	if (!msg)
@@ -272,19 +268,18 @@ int kbnl_set_state(struct kbnl *nl, uint32_t state)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return kbnl_run(nl, msg, &r);
+	return kbnl_request(nl, msg, &r);
 }
 
-static int get_parse(struct nlattr **tb, void *arg)
+static void get_parse(struct nlattr **tb, void *arg)
 {
 	if (tb[KBROKER_A_LISTENER_POLICY])
 		*(uint32_t *)arg = nla_get_u32(tb[KBROKER_A_LISTENER_POLICY]);
-	return 0;
 }
 
 int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy)
 {
-	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_LISTENER_GET);
+	struct nl_msg *msg = kbnl_msg_new(nl, KBROKER_CMD_LISTENER_GET, NLM_F_ACK);
 	uint32_t got = UINT32_MAX;
 	struct kbnl_req r = { .parse = get_parse, .arg = &got };
 	int ret;
@@ -295,7 +290,7 @@ int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	ret = kbnl_run(nl, msg, &r);
+	ret = kbnl_request(nl, msg, &r);
 	if (!ret && got == UINT32_MAX)
 		ret = -EPROTO;
 	if (!ret)
@@ -303,17 +298,16 @@ int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy)
 	return ret;
 }
 
-static int attach_parse(struct nlattr **tb, void *arg)
+static void attach_parse(struct nlattr **tb, void *arg)
 {
 	if (tb[KBROKER_A_SOCK_FLAGS])
 		*(uint32_t *)arg = nla_get_u32(tb[KBROKER_A_SOCK_FLAGS]);
-	return 0;
 }
 
 int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
 		     uint32_t flags, uint32_t *found)
 {
-	struct nl_msg *msg = kbnl_msg(nl, KBROKER_CMD_SOCK_ATTACH);
+	struct nl_msg *msg = kbnl_msg_new(nl, KBROKER_CMD_SOCK_ATTACH, NLM_F_ACK);
 	uint32_t got = 0;
 	struct kbnl_req r = { .parse = attach_parse, .arg = &got };
 	int ret;
@@ -326,7 +320,7 @@ int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	ret = kbnl_run(nl, msg, &r);
+	ret = kbnl_request(nl, msg, &r);
 	if (found)
 		*found = got;
 	return ret;

@@ -25,6 +25,7 @@
 #include <keyutils.h>
 #include <libdevmapper.h>
 
+#include "common/kbnl.h"
 #include "common/log.h"
 #include "common/volume_ops.h"
 
@@ -271,9 +272,9 @@ int kbvolop_dev_size(int fd, uint64_t *size)
 	return 0;
 }
 
-int kbvolop_nl_connect(struct kbvol_nl **nl)
+int kbvolop_nl_connect(struct kbnl **nl)
 {
-	int ret = kbvol_nl_open(nl);
+	int ret = kbnl_open(nl);
 
 	if (ret)
 		kbvolop_nl_error(ret);
@@ -467,7 +468,7 @@ int kbvolop_open(const char *dev, const char *mnt, const char *master,
 {
 	char name[128], desc[KBROKER_VOLUME_KEY_DESC_MAX];
 	struct kbvol_info v = { 0 };
-	struct kbvol_nl *nl;
+	struct kbnl *nl;
 	struct volhdr h;
 	uint64_t size;
 	struct stat st;
@@ -542,7 +543,7 @@ err_map:
 err_close:
 	kbvol_close(nl, h.uuid);
 out_nl:
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 out_fd:
 	close(fd);
 	return ret;
@@ -569,7 +570,7 @@ int kbvolop_close(const char *label)
 {
 	char name[128], mp[PATH_MAX];
 	struct find_label f = { .label = label };
-	struct kbvol_nl *nl;
+	struct kbnl *nl;
 	dev_t devt;
 	int ret;
 
@@ -604,9 +605,9 @@ int kbvolop_close(const char *label)
 			goto err;
 		}
 	}
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 	return 0;
 err:
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 	return -1;
 }

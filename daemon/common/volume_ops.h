@@ -47,7 +47,7 @@ int kbvolop_master_prepare(const char *desc, int create);
 /* Opens @dev, reads its newest valid header; fd or -1 (reported). */
 int kbvolop_dev_open(const char *dev, int flags, struct volhdr *h);
 int kbvolop_dev_size(int fd, uint64_t *size);
-int kbvolop_nl_connect(struct kbvol_nl **nl);
+int kbvolop_nl_connect(struct kbnl **nl);
 
 /* dm map @name: 1 (with dev_t and dm uuid) if it exists, 0 if not, -1. */
 int kbvolop_map_info(const char *name, dev_t *devt, char *uuid, size_t size);

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include "common/kbnl.h"
 #include "common/kbnl_volume.h"
 #include "common/volhdr.h"
 #include "common/volume_ops.h"
@@ -76,7 +77,7 @@ static int cmd_format(int argc, char **argv)
 	const char *label = NULL, *master = DEFAULT_MASTER, *dev;
 	uint8_t zero[65536] = { 0 };
 	struct volhdr h = { 0 }, old;
-	struct kbvol_nl *nl;
+	struct kbnl *nl;
 	int c, fd, force = 0, ret = 1;
 	char uuid[37];
 	uint64_t size, off;
@@ -147,7 +148,7 @@ static int cmd_format(int argc, char **argv)
 	if (kbvolop_nl_connect(&nl))
 		goto out_fd;
 	c = kbvol_create(nl, h.uuid, master, h.wrapped);
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 	if (c) {
 		kbvolop_vol_error("format", master, label, c);
 		goto out_fd;
@@ -266,7 +267,7 @@ static int status_cb(const struct kbvol_info *v, void *arg)
 
 static int cmd_status(int argc, char **argv)
 {
-	struct kbvol_nl *nl;
+	struct kbnl *nl;
 	int n = 0, ret;
 
 	(void)argc;
@@ -274,7 +275,7 @@ static int cmd_status(int argc, char **argv)
 	if (kbvolop_nl_connect(&nl))
 		return 1;
 	ret = kbvol_list(nl, status_cb, &n);
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 	if (ret) {
 		kbctl_nl_error(ret);
 		return 1;
@@ -297,7 +298,7 @@ static int cmd_rewrap(int argc, char **argv)
 	};
 	const char *newm = NULL;
 	char old[KBROKER_MASTER_KEY_DESC_MAX];
-	struct kbvol_nl *nl;
+	struct kbnl *nl;
 	struct volhdr h;
 	int c, fd, ret = 1;
 
@@ -325,7 +326,7 @@ static int cmd_rewrap(int argc, char **argv)
 	    kbvolop_nl_connect(&nl))
 		goto out_fd;
 	c = kbvol_rewrap(nl, h.uuid, old, newm, h.wrapped, h.wrapped);
-	kbvol_nl_close(nl);
+	kbnl_close(nl);
 	if (c == -ENOKEY) {
 		fprintf(stderr,
 			"kbrokerctl: rewrap: master key '%s' or '%s' not found in the kernel keyring; nothing was changed\n",
