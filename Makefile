@@ -83,6 +83,10 @@ install: daemon
 	install -D -m 0755 $(B)/daemon/kbrokerctl $(DESTDIR)$(PREFIX)/sbin/kbrokerctl
 	install -D -m 0644 daemon/systemd/kbrokerd.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/kbrokerd.service
+	install -D -m 0644 daemon/systemd/kbroker.sysusers \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d/kbroker.conf
+	install -D -m 0644 daemon/systemd/kbroker.tmpfiles \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kbroker.conf
 	$(foreach r,$(UDEV_RULES),install -D -m 0644 $(r) $(DESTDIR)$(PREFIX)/lib/udev/rules.d/$(notdir $(r));)
 	install -D -m 0644 Documentation/man/kbrokerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kbrokerd.8
 	install -D -m 0644 Documentation/man/kbrokerctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/kbrokerctl.8

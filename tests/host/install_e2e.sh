@@ -23,6 +23,8 @@ src=usr/src/kbroker-0.1.0
 {
 	echo etc/kbroker/kbroker.properties
 	echo usr/lib/systemd/system/kbrokerd.service
+	echo usr/lib/sysusers.d/kbroker.conf
+	echo usr/lib/tmpfiles.d/kbroker.conf
 	echo usr/sbin/kbrokerctl
 	echo usr/sbin/kbrokerd
 	echo usr/share/man/man5/kbroker.properties.5
