@@ -34,6 +34,9 @@ guest_pid=$!
 section checkpatch
 tests/run-tap "$results" tests/checkpatch.sh
 
+section "netlink spec against the uapi header"
+tests/run-tap "$results" tests/netlink_spec.sh
+
 section "host unit tests"
 tests/run-tap "$results" "$B"/tests/unit/test_*
 

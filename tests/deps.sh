@@ -11,7 +11,7 @@ qemu-system-x86 busybox-static
 libssl-dev openssl libnl-genl-3-dev libkeyutils-dev keyutils
 libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
 kcat librdkafka-dev python3-confluent-kafka zlib1g-dev
-clang libclang-rt-14-dev valgrind systemd man-db"
+clang libclang-rt-14-dev valgrind systemd man-db python3-yaml"
 
 missing=
 for p in $PKGS; do
