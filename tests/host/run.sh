@@ -24,6 +24,7 @@ fi
 tests=(
 	"$here/kcat_e2e.sh"
 	"$here/rdk_e2e.sh"
+	"$here/js_e2e.sh"
 	"$here/py_e2e.py"
 	"$here/py_protocol.py"
 	"$here/py_concurrent.py"
