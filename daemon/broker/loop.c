@@ -112,6 +112,7 @@ int kb_loop_init(struct kb_loop *l, struct kb_broker *b)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	l->sig = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -230,11 +231,55 @@ static void do_accept(struct kb_loop *l, struct kb_listener *ls)
 	}
 }
 
+/*
+ * SIGHUP reloads what can change live: the PEM keystores of the TLS
+ * listeners, after an operator replaced the files, through the same
+ * maintenance window as a renewal (new handshakes get the new certificate,
+ * established connections are untouched, any failure rolls back).  The
+ * listeners sharing the first listener's file go in one window.
+ */
+static void on_sighup(struct kb_loop *l)
+{
+	const struct kb_config *cfg = l->b->cfg;
+	const char *file = NULL;
+	unsigned int mask = 0;
+	char why[256];
+	int i;
+
+	for (i = 0; i < l->n_ls; i++) {
+		const struct kb_listener_cfg *lc = &cfg->listeners[i];
+		const char *f;
+
+		if (!l->ls[i].tls_ctx || lc->tls.ks_type != KB_KS_PEM)
+			continue;
+		f = kb_cert_dynamic_location(i);
+		if (!f)
+			f = lc->tls.keystore;
+		if (!file)
+			file = f;
+		if (!strcmp(f, file))
+			mask |= 1u << i;
+	}
+	if (!mask) {
+		kb_info("SIGHUP: no PEM keystore to reload");
+		return;
+	}
+	if (kb_cert_rotate(l, mask, file, "SIGHUP: keystore reload", -1, why,
+			   sizeof(why)))
+		kb_warn("SIGHUP: keystore reload not started: %s", why);
+	else
+		kb_info("SIGHUP: reloading the keystore %s", file);
+}
+
 static void on_signal(struct kb_loop *l)
 {
 	struct signalfd_siginfo si;
 
 	while (read(l->sig, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			on_sighup(l);
+			continue;
+		}
 		kb_info("received signal %u, shutting down", si.ssi_signo);
 		l->stop = 1;
 	}
