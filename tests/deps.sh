@@ -10,7 +10,7 @@ linux-image-amd64 linux-headers-amd64 linux-source-6.1
 qemu-system-x86 busybox-static
 libssl-dev openssl libnl-genl-3-dev libkeyutils-dev keyutils
 libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
-kcat librdkafka-dev python3-confluent-kafka zlib1g-dev
+kcat librdkafka-dev python3-confluent-kafka python3-kafka zlib1g-dev
 clang libclang-rt-14-dev valgrind systemd man-db python3-yaml"
 
 missing=

@@ -26,6 +26,7 @@ tests=(
 	"$here/rdk_e2e.sh"
 	"$here/js_e2e.sh"
 	"$here/py_e2e.py"
+	"$here/kp_e2e.py"
 	"$here/py_protocol.py"
 	"$here/py_concurrent.py"
 	"$here/py_badinput.py"
