@@ -6,6 +6,8 @@
 #
 #   host-rdkafka: kbrokerd (log dirs on disk, default flush policy) against
 #                 librdkafka's in-process mock cluster, tests/bench/rdk_bench.c
+#   host-tls:     userspace TLS vs plaintext on one kbrokerd (rdk_bench), and
+#                 full handshakes/s vs openssl s_server, tests/bench/tls_bench.sh
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 B=${B:-$top/build}
@@ -50,5 +52,13 @@ bench_host_rdkafka()
 	)
 }
 
+bench_host_tls()
+{
+	section "host-tls: userspace TLS vs plaintext, handshakes vs openssl s_server"
+	[ -x "$B/tests/bench/rdk_bench" ] || { echo "rdk_bench not built"; return 1; }
+	tests/bench/tls_bench.sh "$B/tests/bench/rdk_bench"
+}
+
 bench_host_rdkafka || rc=1
+bench_host_tls || rc=1
 exit $rc

@@ -19,6 +19,9 @@
  * only that message size, RDK_BENCH_KB_ONLY=1 skips the mock.
  * RDK_BENCH_MOCK_FIRST=1 runs the mock before kbrokerd in each pair, to
  * check the figures for an order bias.
+ * RDK_BENCH_PROPS="k=v,k=v" sets librdkafka properties on kbrokerd's
+ * clients only (the mock has no TLS), e.g. security.protocol=ssl and
+ * ssl.ca.location=FILE for the TLS benchmark.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -118,6 +121,35 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		st->lat[st->nlat++] = rd_kafka_message_latency(m);
 }
 
+static const char *kb_boot;	/* kbrokerd's bootstrap, for RDK_BENCH_PROPS */
+
+/* RDK_BENCH_PROPS: comma-separated k=v, applied to kbrokerd's clients. */
+static int set_props(rd_kafka_conf_t *conf, char *err, size_t errsz)
+{
+	const char *env = getenv("RDK_BENCH_PROPS");
+	char *dup, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!env || !*env)
+		return 0;
+	dup = strdup(env);
+	for (tok = strtok_r(dup, ",", &save); tok && !ret;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			snprintf(err, errsz, "RDK_BENCH_PROPS: %s: no '='", tok);
+			ret = -1;
+			break;
+		}
+		*eq = 0;
+		if (rd_kafka_conf_set(conf, tok, eq + 1, err, errsz))
+			ret = -1;
+	}
+	free(dup);
+	return ret;
+}
+
 static rd_kafka_t *mk(rd_kafka_type_t type, const char *bootstrap,
 		      struct dr_state *st, const char *const *kv)
 {
@@ -127,6 +159,9 @@ static rd_kafka_t *mk(rd_kafka_type_t type, const char *bootstrap,
 
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err,
 			      sizeof(err)))
+		goto bad;
+	if (kb_boot && !strcmp(bootstrap, kb_boot) &&
+	    set_props(conf, err, sizeof(err)))
 		goto bad;
 	for (; kv && kv[0]; kv += 2)
 		if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)))
@@ -448,6 +483,7 @@ int main(int argc, char **argv)
 {
 	const char *kb = argc > 1 ? argv[1] : NULL;
 
+	kb_boot = kb;
 	printf("librdkafka %s; produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
 	       rd_kafka_version_str(), PRODUCE_SECS, CONSUME_SECS, LAT_MSGS);
 	run(kb);
