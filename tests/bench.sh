@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: benchmarks, each in its own section, printing ratios measured
+# make bench: benchmarks, each in its own section (BENCH_ONLY=NAME: one), printing ratios measured
 # side by side in one run.  Assumes `make all` was done (kbrokerd built).
 #
 #   host-rdkafka: kbrokerd (log dirs on disk, default flush policy) against
 #                 librdkafka's in-process mock cluster, tests/bench/rdk_bench.c
 #   host-tls:     userspace TLS vs plaintext on one kbrokerd (rdk_bench), and
 #                 full handshakes/s vs openssl s_server, tests/bench/tls_bench.sh
+#   guest:        one QEMU boot with kbroker.mode=bench runs tests/guest/bench/*:
+#                 Fetch/produce with kTLS vs userspace TLS vs plaintext, and
+#                 log append on a kbroker volume vs the raw loop device
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 B=${B:-$top/build}
@@ -59,6 +62,34 @@ bench_host_tls()
 	tests/bench/tls_bench.sh "$B/tests/bench/rdk_bench"
 }
 
-bench_host_rdkafka || rc=1
-bench_host_tls || rc=1
+bench_guest()
+{
+	section "guest: kTLS vs userspace TLS vs plaintext; at rest, dm-crypt vs raw"
+	[ -n "$KVER" ] || { echo "KVER unset (run through make bench)"; return 1; }
+	local g=$B/guest-bench
+	mkdir -p "$g" "$B/tests/guest-bench-bin"
+	cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$B/tests/guest-bench-bin/append_bench" \
+		tests/bench/append_bench.c || return 1
+	if ! KB_GUEST_ROOT=$g/root tests/guest/mkinitramfs.sh "$g/initramfs.cpio.gz" \
+		>"$g/mkinitramfs.log" 2>&1; then
+		cat "$g/mkinitramfs.log"
+		return 1
+	fi
+	rm -f "$g/out" "$g/console.log"
+	local t0=$(date +%s)
+	timeout "${KBROKER_GUEST_TIMEOUT:-1200}" tests/guest/qemu.sh "$g/initramfs.cpio.gz" \
+		"$g/console.log" "$g/out" "kbroker.mode=bench" -netdev user,id=n0 \
+		>"$g/qemu.log" 2>&1
+	echo "guest ran $(($(date +%s) - t0)) s, $(sed -n 's/^qemu: accel -accel \([a-z]*\).*/\1/p' "$g/qemu.log")," \
+		"figures indicative only under TCG on a shared VM"
+	touch "$g/out"
+	sed 's/\r$//' "$g/out"
+	grep -q '^# guest-done' "$g/out" || { echo "guest did not finish; console in $g/console.log"; return 1; }
+}
+
+# BENCH_ONLY=NAME (host_rdkafka, host_tls, guest) runs one section.
+for b in host_rdkafka host_tls guest; do
+	[ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = $b ] || continue
+	"bench_$b" || rc=1
+done
 exit $rc

@@ -46,7 +46,7 @@ for t in modprobe insmod rmmod lsmod depmod modinfo; do
 done
 
 for tool in /usr/bin/keyctl /usr/sbin/dmsetup /usr/sbin/mke2fs /usr/bin/kcat \
-	    /usr/bin/openssl /usr/sbin/losetup; do
+	    /usr/bin/openssl /usr/sbin/losetup /sbin/cryptsetup; do
 	[ -x "$tool" ] || continue
 	name=$(basename "$tool")
 	rm -f "$root/bin/$name"
@@ -85,6 +85,14 @@ done
 mkdir -p "$root"/tests/cases
 for t in tests/guest/cases/*; do
 	[ -f "$t" ] && cp "$t" "$root/tests/cases/"
+done
+# Benchmarks for kbroker.mode=bench (make bench); their helpers on PATH.
+mkdir -p "$root"/tests/bench
+for t in tests/guest/bench/*; do
+	[ -f "$t" ] && cp "$t" "$root/tests/bench/"
+done
+for t in "$B"/tests/guest-bench-bin/*; do
+	[ -f "$t" ] && [ -x "$t" ] && copy_elf "$t" "/usr/bin/$(basename "$t")"
 done
 cp tests/guest/init "$root"/init
 chmod +x "$root"/init
