@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,63 @@ class Tap:
     def done(self):
         print("1..%d" % self.n, flush=True)
         return 1 if self.failed else 0
+
+
+class Reader:
+    """A Kafka response read field by field; a short one raises ValueError.
+    flex: the flexible encoding (compact strings and arrays, tagged fields)."""
+
+    def __init__(self, b, flex=False):
+        self.b, self.pos, self.flex = b, 0, flex
+
+    def take(self, n):
+        if n < 0 or self.pos + n > len(self.b):
+            raise ValueError("short response")
+        v = self.b[self.pos:self.pos + n]
+        self.pos += n
+        return v
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            c = self.take(1)[0]
+            n |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                return n
+
+    def string(self):
+        """Nullable string: None for null."""
+        n = self.uvarint() - 1 if self.flex else self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def blob(self):
+        """Nullable bytes: None for null."""
+        n = self.uvarint() - 1 if self.flex else self.i32()
+        return None if n < 0 else self.take(n)
+
+    def array(self):
+        """An array's length (-1 for null)."""
+        return self.uvarint() - 1 if self.flex else self.i32()
+
+    def tags(self):
+        """Skips a tagged-field section (flexible versions only)."""
+        if self.flex:
+            for _ in range(self.uvarint()):
+                self.uvarint()
+                self.take(self.uvarint())
 
 
 class Broker:

@@ -10,7 +10,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kb import Broker, Tap  # noqa: E402
+from kb import Broker, Reader, Tap  # noqa: E402
 
 from confluent_kafka import KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
@@ -105,49 +105,6 @@ def warray(n, flex):
     return uvarint(n + 1) if flex else struct.pack(">i", n)
 
 
-class Rd:
-    def __init__(self, b):
-        self.b, self.o = b, 0
-
-    def take(self, n):
-        v = self.b[self.o:self.o + n]
-        if len(v) != n:
-            raise ValueError("short response")
-        self.o += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            c = self.take(1)[0]
-            n |= (c & 0x7f) << shift
-            shift += 7
-            if not c & 0x80:
-                return n
-
-    def nstr(self, flex):
-        n = self.uvarint() - 1 if flex else self.i16()
-        return None if n < 0 else self.take(n).decode()
-
-    def array(self, flex):
-        return self.uvarint() - 1 if flex else self.i32()
-
-    def tags(self, flex):
-        if flex:
-            for _ in range(self.uvarint()):
-                self.uvarint()
-                self.take(self.uvarint())
-
-
 def recv(s, n):
     out = b""
     while len(out) < n:
@@ -182,17 +139,17 @@ def incremental(port, resources, ver=0, validate_only=False):
         data = recv(s, n)
     finally:
         s.close()
-    r = Rd(data)
+    r = Reader(data, flex)
     if r.i32() != 7:
         raise ValueError("correlation id")
-    r.tags(flex)
+    r.tags()
     r.i32()                                 # throttle
     out = []
-    for _ in range(r.array(flex)):
-        e, m, t = r.i16(), r.nstr(flex), r.i8()
-        out.append((e, m, t, r.nstr(flex)))
-        r.tags(flex)
-    r.tags(flex)
+    for _ in range(r.array()):
+        e, m, t = r.i16(), r.string(), r.i8()
+        out.append((e, m, t, r.string()))
+        r.tags()
+    r.tags()
     return out
 
 

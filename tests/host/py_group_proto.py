@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kb import Broker, Tap  # noqa: E402
+from kb import Broker, Reader, Tap  # noqa: E402
 
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -72,56 +72,6 @@ class W:
         return self
 
 
-class R:
-    def __init__(self, b, flex):
-        self.b = b
-        self.p = 0
-        self.flex = flex
-
-    def take(self, n):
-        v = self.b[self.p:self.p + n]
-        self.p += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def uv(self):
-        n = s = 0
-        while True:
-            c = self.take(1)[0]
-            n |= (c & 0x7f) << s
-            s += 7
-            if c < 0x80:
-                return n
-
-    def s(self):
-        n = self.uv() - 1 if self.flex else self.i16()
-        return None if n < 0 else self.take(n).decode()
-
-    def byt(self):
-        n = self.uv() - 1 if self.flex else self.i32()
-        return None if n < 0 else self.take(n)
-
-    def arr(self):
-        return self.uv() - 1 if self.flex else self.i32()
-
-    def tags(self):
-        if self.flex:
-            for _ in range(self.uv()):
-                self.uv()
-                self.take(self.uv())
-
-
 # api key: first flexible version
 FLEX = {8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2,
         47: 99}
@@ -146,7 +96,7 @@ class Conn:
     def recv(self, flex, timeout=30):
         self.s.settimeout(timeout)
         n = struct.unpack(">i", self.recvn(4))[0]
-        r = R(self.recvn(n), flex)
+        r = Reader(self.recvn(n), flex)
         r.i32()
         if flex:
             r.tags()
@@ -189,19 +139,19 @@ def join_parse(r, ver):
     out["err"] = r.i16()
     out["gen"] = r.i32()
     if ver >= 7:
-        out["ptype"] = r.s()
-    out["proto"] = r.s()
-    out["leader"] = r.s()
+        out["ptype"] = r.string()
+    out["proto"] = r.string()
+    out["leader"] = r.string()
     if ver >= 9:
         r.i8()
-    out["member"] = r.s()
-    n = r.arr()
+    out["member"] = r.string()
+    n = r.array()
     out["members"] = []
     for _ in range(n):
-        mid = r.s()
+        mid = r.string()
         if ver >= 5:
-            r.s()
-        r.byt()
+            r.string()
+        r.blob()
         r.tags()
         out["members"].append(mid)
     return out
@@ -221,9 +171,9 @@ def sync(c, ver, group, gen, member, assign=()):
         r.i32()
     err = r.i16()
     if ver >= 5:
-        r.s()
-        r.s()
-    return err, r.byt()
+        r.string()
+        r.string()
+    return err, r.blob()
 
 
 def heartbeat(c, ver, group, gen, member):
@@ -249,9 +199,9 @@ def commit(c, ver, group, gen, member, topic, part, off, retention=-1):
     r = c.call(8, ver, w)
     if ver >= 3:
         r.i32()
-    r.arr()
-    r.s()
-    r.arr()
+    r.array()
+    r.string()
+    r.array()
     r.i32()
     return r.i16()
 
@@ -263,8 +213,8 @@ def fetch_offset(c, ver, group, topic, part):
         w.tags().tags().i8(0).tags()
         r = c.call(9, ver, w)
         r.i32()
-        r.arr()
-        r.s()
+        r.array()
+        r.string()
     else:
         w = W(flex).s(group).arr(1).s(topic).arr(1).i32(part).tags()
         if ver >= 7:
@@ -272,14 +222,14 @@ def fetch_offset(c, ver, group, topic, part):
         r = c.call(9, ver, w.tags())
         if ver >= 3:
             r.i32()
-    r.arr()
-    r.s()
-    r.arr()
+    r.array()
+    r.string()
+    r.array()
     r.i32()
     off = r.i64()
     if ver >= 5:
         r.i32()
-    r.s()
+    r.string()
     return off, r.i16()
 
 
@@ -298,8 +248,8 @@ def main():
         # FindCoordinator v4 (flexible, batched) and v0.
         r = c1.call(10, 4, W(True).i8(0).arr(1).s(G).tags())
         r.i32()
-        r.arr()
-        key, node, host, port = r.s(), r.i32(), r.s(), r.i32()
+        r.array()
+        key, node, host, port = r.string(), r.i32(), r.string(), r.i32()
         t.ok(key == G and node == 0 and port == b.port,
              "FindCoordinator v4 names this broker")
         r = c1.call(10, 0, W(False).s(G))
@@ -385,29 +335,29 @@ def main():
         r = c2.recv(True)
         r.i32()
         e2 = r.i16()
-        r.s()
-        r.s()
-        t.ok(err == 0 and e2 == 0 and r.byt() == b"B",
+        r.string()
+        r.string()
+        t.ok(err == 0 and e2 == 0 and r.blob() == b"B",
              "follower's parked SyncGroup gets its assignment")
 
         # Admin APIs.
         r = c1.call(15, 5, W(True).arr(1).s(G).i8(0).tags())
         r.i32()
-        r.arr()
-        err, gid, state = r.i16(), r.s(), r.s()
-        r.s()
-        r.s()
-        t.ok(err == 0 and state == "Stable" and r.arr() == 2,
+        r.array()
+        err, gid, state = r.i16(), r.string(), r.string()
+        r.string()
+        r.string()
+        t.ok(err == 0 and state == "Stable" and r.array() == 2,
              "DescribeGroups v5: Stable with 2 members")
         r = c1.call(16, 4, W(True).arr(0).tags())
         r.i32()
         r.i16()
-        names = [(r.s(), r.s(), r.s(), r.tags())[0] for _ in range(r.arr())]
+        names = [(r.string(), r.string(), r.string(), r.tags())[0] for _ in range(r.array())]
         t.ok(G in names, "ListGroups v4 lists the group")
         r = c1.call(42, 2, W(True).arr(2).s(G).s("nope").tags())
         r.i32()
-        r.arr()
-        res = [(r.s(), r.i16(), r.tags())[:2] for _ in range(2)]
+        r.array()
+        res = [(r.string(), r.i16(), r.tags())[:2] for _ in range(2)]
         t.ok(res == [(G, 68), ("nope", 69)], "DeleteGroups: "
              "NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND (%s)" % res)
 
@@ -416,8 +366,8 @@ def main():
                     .s(None))
         r.i32()
         top = r.i16()
-        r.arr()
-        errs = [(r.s(), r.s(), r.i16())[2] for _ in range(2)]
+        r.array()
+        errs = [(r.string(), r.string(), r.i16())[2] for _ in range(2)]
         t.ok(top == 0 and errs == [0, 25],
              "LeaveGroup v3: member leaves, unknown -> UNKNOWN_MEMBER_ID")
         t.ok(heartbeat(c1, 3, G, 2, m1) == 27,

@@ -13,7 +13,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kb import Broker, Tap  # noqa: E402
+from kb import Broker, Reader, Tap  # noqa: E402
 
 T = Tap()
 
@@ -39,45 +39,6 @@ def compact_str(s):
     return uvarint(len(s) + 1) + s
 
 
-class Rd:
-    def __init__(self, b):
-        self.b, self.i = b, 0
-
-    def take(self, n):
-        if self.i + n > len(self.b):
-            raise ValueError("short response")
-        v = self.b[self.i:self.i + n]
-        self.i += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.take(1)[0]
-            n |= (b & 0x7f) << shift
-            shift += 7
-            if not b & 0x80:
-                return n
-
-    def compact_str(self):
-        n = self.uvarint()
-        return None if n == 0 else self.take(n - 1).decode()
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.take(self.uvarint())
-
-
 def call(port, api_key, ver, body, flexible, corr=42):
     hdr = struct.pack(">hhih", api_key, ver, corr, 4) + b"prot"
     if flexible:
@@ -87,7 +48,7 @@ def call(port, api_key, ver, body, flexible, corr=42):
     try:
         s.sendall(struct.pack(">i", len(msg)) + msg)
         n = struct.unpack(">i", recv(s, 4))[0]
-        r = Rd(recv(s, n))
+        r = Reader(recv(s, n), flexible)
     finally:
         s.close()
     if r.i32() != corr:
@@ -139,15 +100,15 @@ def main():
                 r.tags()            # response header v1
                 r.i32()             # throttle
                 err = r.i16()
-                msg = r.compact_str()
-                cluster = r.compact_str()
+                msg = r.string()
+                cluster = r.string()
                 controller = r.i32()
                 brokers = []
                 for _ in range(r.uvarint() - 1):
                     bid = r.i32()
-                    host = r.compact_str()
+                    host = r.string()
                     port = r.i32()
-                    r.compact_str()  # rack
+                    r.string()  # rack
                     r.tags()
                     brokers.append((bid, host, port))
                 r.i32()
