@@ -3,6 +3,10 @@
 # kbroker: the two commands are `make run` and `make check`; both install
 # what they need first (`make deps`).  See README.md.
 
+# make run MODE=host runs the stack on this kernel, so builds for it.
+ifeq ($(MODE),host)
+KVER ?= $(shell uname -r)
+endif
 KVER ?= $(shell for v in $$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V -r); do \
 		[ -d /lib/modules/$$v/build ] && echo $$v && break; done)
 KDIR ?= /lib/modules/$(KVER)/build
@@ -22,6 +26,7 @@ deps:
 
 module:
 	@test -n "$(KVER)" || { echo "no kernel with both /boot/vmlinuz-VER and headers; run make deps" >&2; exit 1; }
+	@test -d $(KDIR) || { echo "no headers for kernel $(KVER) in $(KDIR); run make deps" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 daemon:
@@ -69,7 +74,7 @@ bench: deps all
 	@tests/bench.sh
 
 run: deps all
-	@tests/run.sh
+	@$(if $(filter host,$(MODE)),tests/run-host.sh,tests/run.sh)
 
 # Installs for a broker host; DESTDIR and PREFIX as usual.  The module is
 # installed as source for DKMS, which builds it for every kernel.

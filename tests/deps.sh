@@ -13,6 +13,20 @@ libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
 kcat librdkafka-dev python3-confluent-kafka python3-kafka zlib1g-dev
 clang libclang-rt-14-dev valgrind systemd man-db python3-yaml"
 
+# make run MODE=host: the stack on this kernel, so its headers too.
+if [ "$MODE" = host ]; then
+	"$(dirname "$0")/run-host.sh" --preflight || exit 1
+	if [ ! -d "/lib/modules/$(uname -r)/build" ]; then
+		hdr=linux-headers-$(uname -r)
+		apt-cache show "$hdr" >/dev/null 2>&1 || {
+			echo "deps: no $hdr in Debian's archive and no /lib/modules/$(uname -r)/build:" \
+				"MODE=host needs the headers of the running kernel" >&2
+			exit 1
+		}
+		PKGS="$PKGS $hdr"
+	fi
+fi
+
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

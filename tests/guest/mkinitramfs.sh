@@ -86,6 +86,8 @@ mkdir -p "$root"/tests/cases
 for t in tests/guest/cases/*; do
 	[ -f "$t" ] && cp "$t" "$root/tests/cases/"
 done
+# make run MODE=host's script, exercised on the guest's kernel.
+cp tests/run-host.sh "$root"/tests/run-host.sh
 # Benchmarks for kbroker.mode=bench (make bench); their helpers on PATH.
 mkdir -p "$root"/tests/bench
 for t in tests/guest/bench/*; do

@@ -111,5 +111,15 @@ run_stop 2
 tap_ok $? "second stop clean"
 grep -q 'opened .logs.' "$KB_TMP/run2.log" && ! grep -q 'first run' "$KB_TMP/run2.log"
 tap_ok $? "second run: the volume opened, nothing formatted again"
+# MODE=host on a kernel that cannot load modules (this build machine's):
+# refused at once with the reason, before anything is installed or built.
+if [ ! -r /proc/modules ]; then
+	timeout 60 make -s run MODE=host RUN_DIR="$KB_TMP/host" >"$KB_TMP/host.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$KB_TMP/host.log"
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'cannot load modules' "$KB_TMP/host.log" &&
+		[ ! -e "$KB_TMP/host" ]
+	tap_ok $? "make run MODE=host on a kernel without modules: a clear refusal"
+fi
 echo "# make run e2e took $(($(date +%s) - t0)) s"
 tap_done
