@@ -310,8 +310,8 @@ void kb_group_prepare_rebalance(struct kb_groups *gs, struct kb_group *g,
 	for (m = g->members; m; m = m->next) {
 		/* Members waiting for an assignment must rejoin. */
 		if (m->sync)
-			kb_sync_wait_answer(m->sync, g,
-					    KB_ERR_REBALANCE_IN_PROGRESS);
+			kb_member_wait_answer(m->sync, g,
+					      KB_ERR_REBALANCE_IN_PROGRESS);
 		if (m->rebalance_ms > max_rb)
 			max_rb = m->rebalance_ms;
 	}
@@ -338,9 +338,9 @@ static void unlink_member(struct kb_group *g, struct kb_member *m)
 		}
 	}
 	if (m->join)
-		kb_join_wait_answer(m->join, g, KB_ERR_UNKNOWN_MEMBER_ID);
+		kb_member_wait_answer(m->join, g, KB_ERR_UNKNOWN_MEMBER_ID);
 	if (m->sync)
-		kb_sync_wait_answer(m->sync, g, KB_ERR_UNKNOWN_MEMBER_ID);
+		kb_member_wait_answer(m->sync, g, KB_ERR_UNKNOWN_MEMBER_ID);
 	if (g->leader == m) {
 		struct kb_member *n;
 
@@ -433,7 +433,7 @@ bool kb_group_try_complete_join(struct kb_groups *gs, struct kb_group *g)
 	for (m = g->members; m; m = m->next) {
 		m->last_hb = now;
 		if (m->join)
-			kb_join_wait_answer(m->join, g, KB_ERR_NONE);
+			kb_member_wait_answer(m->join, g, KB_ERR_NONE);
 		m->joined = false;
 	}
 	wake(gs);

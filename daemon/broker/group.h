@@ -59,8 +59,7 @@ struct kb_proto {
 	int32_t len;
 };
 
-struct kb_join_wait;
-struct kb_sync_wait;
+struct kb_member_wait;
 
 struct kb_member {
 	char *id;
@@ -75,8 +74,8 @@ struct kb_member {
 	int32_t assign_len;
 	int64_t last_hb;		/* mono ms */
 	bool joined;			/* rejoined in this rebalance */
-	struct kb_join_wait *join;	/* parked JoinGroup */
-	struct kb_sync_wait *sync;	/* parked SyncGroup */
+	struct kb_member_wait *join;	/* parked JoinGroup */
+	struct kb_member_wait *sync;	/* parked SyncGroup */
 	struct kb_member *next;
 };
 
@@ -171,11 +170,9 @@ void kb_member_free(struct kb_member *m);
 /* Gives members that joined the group's leader and assignment. */
 void kb_group_set_assignment(struct kb_groups *gs, struct kb_group *g);
 
-/* Parked requests (h_group.c): answered from the state machine. */
-void kb_join_wait_answer(struct kb_join_wait *jw, struct kb_group *g,
-			 int16_t err);
-void kb_sync_wait_answer(struct kb_sync_wait *sw, struct kb_group *g,
-			 int16_t err);
+/* Parked JoinGroup/SyncGroup (h_group.c): answered from the state machine. */
+void kb_member_wait_answer(struct kb_member_wait *w, struct kb_group *g,
+			   int16_t err);
 /* Next instant a parked join of @g must look again. */
 int64_t kb_group_join_deadline(struct kb_group *g, int64_t now);
 

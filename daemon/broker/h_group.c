@@ -17,26 +17,17 @@
 #include "broker/group.h"
 #include "common/log.h"
 
-struct kb_join_wait {
+/* A parked JoinGroup or SyncGroup of one member: m->join or m->sync. */
+struct kb_member_wait {
 	struct kb_park park;
 	struct kb_groups *gs;
 	struct kb_group *g;		/* valid while m is set */
 	struct kb_member *m;
+	bool sync;			/* SyncGroup, else JoinGroup */
 	int16_t ver;
 	bool flex;
 	bool ready;
 	struct kb_wr out;		/* response body once ready */
-};
-
-struct kb_sync_wait {
-	struct kb_park park;
-	struct kb_groups *gs;
-	struct kb_group *g;
-	struct kb_member *m;
-	int16_t ver;
-	bool flex;
-	bool ready;
-	struct kb_wr out;
 };
 
 static char *dupstr(struct kb_str s)
@@ -137,7 +128,7 @@ int kb_h_find_coordinator(struct kb_req *req, struct kb_resp *resp)
 	return rd->err ? KB_H_CLOSE : KB_H_DONE;
 }
 
-/* ---- JoinGroup ---- */
+/* ---- JoinGroup and SyncGroup responses, parked requests ---- */
 
 static void join_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
 		      int32_t gen, const char *ptype, const char *pname,
@@ -193,84 +184,134 @@ static void join_current(struct kb_wr *w, int16_t ver, bool flex,
 		  g->leader == m && !strcmp(leader, m->id) ? g : NULL);
 }
 
-void kb_join_wait_answer(struct kb_join_wait *jw, struct kb_group *g,
-			 int16_t err)
+static void sync_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
+		      const char *ptype, const char *pname,
+		      const uint8_t *assign, int32_t len)
 {
-	struct kb_member *m = jw->m;
+	if (ver >= 1)
+		kb_wr_i32(w, 0);
+	kb_wr_i16(w, err);
+	if (ver >= 5) {
+		kb_wr_vnstr(w, flex, ptype);
+		kb_wr_vnstr(w, flex, pname);
+	}
+	wr_vbytes(w, flex, assign, len);
+	kb_wr_tags(w, flex);
+}
+
+/* Writes @w's answer and detaches it from its member. */
+void kb_member_wait_answer(struct kb_member_wait *w, struct kb_group *g,
+			   int16_t err)
+{
+	struct kb_member *m = w->m;
 
 	if (!m)
 		return;
-	if (err)
-		join_err(&jw->out, jw->ver, jw->flex, err, m->id);
-	else
-		join_current(&jw->out, jw->ver, jw->flex, g, m,
-			     g->leader ? g->leader->id : "");
-	m->join = NULL;
-	jw->m = NULL;
-	jw->g = NULL;
-	jw->ready = true;
-	jw->gs->b->wake = true;
-}
-
-static void join_free(struct kb_park *pk)
-{
-	struct kb_join_wait *jw = (struct kb_join_wait *)pk;
-
-	if (jw->m) {
-		/* The client went away: its session runs from now. */
-		jw->m->join = NULL;
-		jw->m->last_hb = kb_now_mono_ms();
+	if (w->sync) {
+		if (err)
+			sync_body(&w->out, w->ver, w->flex, err, NULL, NULL,
+				  NULL, 0);
+		else
+			sync_body(&w->out, w->ver, w->flex, 0,
+				  g->protocol_type, g->protocol, m->assign,
+				  m->assign_len);
+		m->last_hb = kb_now_mono_ms();
+		m->sync = NULL;
+	} else {
+		if (err)
+			join_err(&w->out, w->ver, w->flex, err, m->id);
+		else
+			join_current(&w->out, w->ver, w->flex, g, m,
+				     g->leader ? g->leader->id : "");
+		m->join = NULL;
 	}
-	kb_wr_free(&jw->out);
-	free(jw);
+	w->m = NULL;
+	w->g = NULL;
+	w->ready = true;
+	w->gs->b->wake = true;
 }
 
-static bool join_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
+static void wait_free(struct kb_park *pk)
 {
-	struct kb_join_wait *jw = (struct kb_join_wait *)pk;
+	struct kb_member_wait *w = (struct kb_member_wait *)pk;
 
-	if (!jw->ready && jw->g && expired)
-		kb_group_tick(jw->gs, jw->g);
-	if (!jw->ready) {
-		struct kb_member *m = jw->m;
+	if (w->m) {
+		/* The client went away: its session runs from now. */
+		*(w->sync ? &w->m->sync : &w->m->join) = NULL;
+		w->m->last_hb = kb_now_mono_ms();
+	}
+	kb_wr_free(&w->out);
+	free(w);
+}
 
+static bool wait_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
+{
+	struct kb_member_wait *w = (struct kb_member_wait *)pk;
+
+	if (!w->ready && w->g && expired)
+		kb_group_tick(w->gs, w->g);
+	if (!w->ready) {
 		if (!expired)
 			return false;
-		/* Not complete yet at an early deadline: rejoin. */
-		m->joined = false;
-		m->last_hb = kb_now_mono_ms();
-		kb_join_wait_answer(jw, jw->g, KB_ERR_REBALANCE_IN_PROGRESS);
+		/* Join not complete at an early deadline, or the leader is
+		 * alive but has not assigned: the member rejoins. */
+		if (!w->sync) {
+			w->m->joined = false;
+			w->m->last_hb = kb_now_mono_ms();
+		}
+		kb_member_wait_answer(w, w->g, KB_ERR_REBALANCE_IN_PROGRESS);
 	}
-	kb_wr_raw(&resp->w, jw->out.buf, jw->out.len);
+	kb_wr_raw(&resp->w, w->out.buf, w->out.len);
 	return true;
 }
 
-static struct kb_join_wait *join_wait_new(struct kb_groups *gs,
-					  struct kb_req *req)
+static struct kb_member_wait *wait_new(struct kb_groups *gs,
+				       struct kb_req *req, bool sync)
 {
-	struct kb_join_wait *jw = calloc(1, sizeof(*jw));
+	struct kb_member_wait *w = calloc(1, sizeof(*w));
 
-	if (!jw)
+	if (!w)
 		return NULL;
-	jw->gs = gs;
-	jw->ver = req->hdr.api_version;
-	jw->flex = req->flex;
-	jw->park.poll = join_poll;
-	jw->park.free = join_free;
-	kb_wr_init(&jw->out, 256);
-	return jw;
+	w->gs = gs;
+	w->sync = sync;
+	w->ver = req->hdr.api_version;
+	w->flex = req->flex;
+	w->park.poll = wait_poll;
+	w->park.free = wait_free;
+	kb_wr_init(&w->out, 256);
+	return w;
 }
 
-static void attach_join(struct kb_join_wait *jw, struct kb_group *g,
+/* Parks @w on @m, answering the request it replaces. */
+static void wait_attach(struct kb_member_wait *w, struct kb_group *g,
 			struct kb_member *m)
 {
-	if (m->join)
-		kb_join_wait_answer(m->join, g, KB_ERR_REBALANCE_IN_PROGRESS);
-	m->join = jw;
-	m->joined = true;
-	jw->m = m;
-	jw->g = g;
+	struct kb_member_wait **slot = w->sync ? &m->sync : &m->join;
+
+	if (*slot)
+		kb_member_wait_answer(*slot, g, KB_ERR_REBALANCE_IN_PROGRESS);
+	*slot = w;
+	if (!w->sync)
+		m->joined = true;
+	w->m = m;
+	w->g = g;
 }
+
+/* Answers at once when @w is already answered, else parks it until @dl. */
+static int wait_park(struct kb_member_wait *w, struct kb_resp *resp,
+		     int64_t dl)
+{
+	if (w->ready) {
+		kb_wr_raw(&resp->w, w->out.buf, w->out.len);
+		wait_free(&w->park);
+		return KB_H_DONE;
+	}
+	w->park.deadline_ms = dl;
+	resp->park = &w->park;
+	return KB_H_PARK;
+}
+
+/* ---- JoinGroup ---- */
 
 static void new_member_id(char *buf, size_t len, const char *prefix)
 {
@@ -408,7 +449,7 @@ static void maybe_prepare(struct kb_groups *gs, struct kb_group *g,
 
 static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 				    const char *id, struct join_req *j,
-				    struct kb_join_wait *jw)
+				    struct kb_member_wait *jw)
 {
 	struct kb_member *m = calloc(1, sizeof(*m)), **pp;
 
@@ -435,7 +476,7 @@ static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 		free(g->protocol_type);
 		g->protocol_type = strdup(j->ptype);
 	}
-	attach_join(jw, g, m);
+	wait_attach(jw, g, m);
 	kb_info("group %s: member %s joins%s%s", g->id, m->id,
 		m->instance_id ? " as static " : "",
 		m->instance_id ? m->instance_id : "");
@@ -446,7 +487,7 @@ static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 /* A known static instance joins with a new member id. */
 static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 			      struct kb_member *m, const char *new_id,
-			      struct join_req *j, struct kb_join_wait *jw,
+			      struct join_req *j, struct kb_member_wait *jw,
 			      struct kb_wr *w, int16_t ver, bool flex)
 {
 	char *id = strdup(new_id);
@@ -456,9 +497,9 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 	if (!id)
 		return KB_ERR_UNKNOWN_SERVER_ERROR;
 	if (m->join)
-		kb_join_wait_answer(m->join, g, KB_ERR_FENCED_INSTANCE_ID);
+		kb_member_wait_answer(m->join, g, KB_ERR_FENCED_INSTANCE_ID);
 	if (m->sync)
-		kb_sync_wait_answer(m->sync, g, KB_ERR_FENCED_INSTANCE_ID);
+		kb_member_wait_answer(m->sync, g, KB_ERR_FENCED_INSTANCE_ID);
 	leader = strdup(g->leader ? g->leader->id : "");
 	kb_info("group %s: static member %s replaces %s", g->id,
 		m->instance_id, m->id);
@@ -475,15 +516,15 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 			join_current(w, ver, flex, g, m, leader ? leader : "");
 			break;
 		}
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, "static member protocol change");
 		break;
 	case KB_GS_COMPLETING:
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, "static member rejoined");
 		break;
 	default:
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		break;
 	}
 	free(leader);
@@ -491,7 +532,7 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 }
 
 static int16_t join(struct kb_req *req, struct kb_groups *gs,
-		    struct join_req *j, struct kb_join_wait *jw,
+		    struct join_req *j, struct kb_member_wait *jw,
 		    struct kb_wr *w, struct kb_group **gout)
 {
 	int16_t ver = req->hdr.api_version;
@@ -562,7 +603,7 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 	switch (g->state) {
 	case KB_GS_PREPARING:
 		member_set_protos(m, j);
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		break;
 	case KB_GS_COMPLETING:
 		if (protos_match(m, j)) {
@@ -572,7 +613,7 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 			break;
 		}
 		member_set_protos(m, j);
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, "member metadata changed");
 		break;
 	case KB_GS_STABLE:
@@ -583,7 +624,7 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 			break;
 		}
 		member_set_protos(m, j);
-		attach_join(jw, g, m);
+		wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, g->leader == m ?
 					   "leader rejoined" :
 					   "member metadata changed");
@@ -599,7 +640,7 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 	int16_t ver = req->hdr.api_version;
 	struct join_req j = { 0 };
 	struct kb_groups *gs;
-	struct kb_join_wait *jw;
+	struct kb_member_wait *jw;
 	struct kb_group *g = NULL;
 	int16_t err;
 
@@ -608,7 +649,7 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 		return KB_H_CLOSE;
 	}
 	gs = kb_groups_get(req->b);
-	jw = gs ? join_wait_new(gs, req) : NULL;
+	jw = gs ? wait_new(gs, req, false) : NULL;
 	if (!jw) {
 		join_err(&resp->w, ver, req->flex,
 			 KB_ERR_COORDINATOR_NOT_AVAILABLE, j.member_id);
@@ -620,90 +661,19 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 	join_req_free(&j);
 	if (err) {
 		join_err(&resp->w, ver, req->flex, err, "");
-		join_free(&jw->park);
+		wait_free(&jw->park);
 		return KB_H_DONE;
 	}
 	if (!jw->m && !jw->ready) {
 		/* Answered at once (MEMBER_ID_REQUIRED, current generation). */
-		join_free(&jw->park);
+		wait_free(&jw->park);
 		return KB_H_DONE;
 	}
 	kb_group_try_complete_join(gs, g);
-	if (jw->ready) {
-		kb_wr_raw(&resp->w, jw->out.buf, jw->out.len);
-		join_free(&jw->park);
-		return KB_H_DONE;
-	}
-	jw->park.deadline_ms = kb_group_join_deadline(g, kb_now_mono_ms());
-	resp->park = &jw->park;
-	return KB_H_PARK;
+	return wait_park(jw, resp, kb_group_join_deadline(g, kb_now_mono_ms()));
 }
 
 /* ---- SyncGroup ---- */
-
-static void sync_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
-		      const char *ptype, const char *pname,
-		      const uint8_t *assign, int32_t len)
-{
-	if (ver >= 1)
-		kb_wr_i32(w, 0);
-	kb_wr_i16(w, err);
-	if (ver >= 5) {
-		kb_wr_vnstr(w, flex, ptype);
-		kb_wr_vnstr(w, flex, pname);
-	}
-	wr_vbytes(w, flex, assign, len);
-	kb_wr_tags(w, flex);
-}
-
-void kb_sync_wait_answer(struct kb_sync_wait *sw, struct kb_group *g,
-			 int16_t err)
-{
-	struct kb_member *m = sw->m;
-
-	if (!m)
-		return;
-	if (err)
-		sync_body(&sw->out, sw->ver, sw->flex, err, NULL, NULL, NULL,
-			  0);
-	else
-		sync_body(&sw->out, sw->ver, sw->flex, 0, g->protocol_type,
-			  g->protocol, m->assign, m->assign_len);
-	m->sync = NULL;
-	m->last_hb = kb_now_mono_ms();
-	sw->m = NULL;
-	sw->g = NULL;
-	sw->ready = true;
-	sw->gs->b->wake = true;
-}
-
-static void sync_free(struct kb_park *pk)
-{
-	struct kb_sync_wait *sw = (struct kb_sync_wait *)pk;
-
-	if (sw->m) {
-		sw->m->sync = NULL;
-		sw->m->last_hb = kb_now_mono_ms();
-	}
-	kb_wr_free(&sw->out);
-	free(sw);
-}
-
-static bool sync_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
-{
-	struct kb_sync_wait *sw = (struct kb_sync_wait *)pk;
-
-	if (!sw->ready && sw->g && expired)
-		kb_group_tick(sw->gs, sw->g);
-	if (!sw->ready) {
-		if (!expired)
-			return false;
-		/* The leader is alive but has not assigned: rejoin. */
-		kb_sync_wait_answer(sw, sw->g, KB_ERR_REBALANCE_IN_PROGRESS);
-	}
-	kb_wr_raw(&resp->w, sw->out.buf, sw->out.len);
-	return true;
-}
 
 /* Stores the leader's assignment; members it left out get none. */
 static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
@@ -746,9 +716,10 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 	struct kb_groups *gs = kb_groups_get(req->b);
 	struct kb_str gid, mid, iid = { 0 }, ptype = { 0 }, pname = { 0 };
 	char group[1024], member[512], inst[512], pt[256], pn[256];
-	struct kb_sync_wait *sw;
+	struct kb_member_wait *sw;
 	struct kb_group *g;
-	struct kb_member *m;
+	struct kb_member *m, *l;
+	int64_t now, dl;
 	int32_t gen, n;
 	int16_t err = 0;
 
@@ -802,22 +773,12 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 		return KB_H_DONE;
 	}
 	/* CompletingRebalance. */
-	sw = calloc(1, sizeof(*sw));
+	sw = wait_new(gs, req, true);
 	if (!sw) {
 		err = KB_ERR_UNKNOWN_SERVER_ERROR;
 		goto out;
 	}
-	sw->gs = gs;
-	sw->ver = ver;
-	sw->flex = flex;
-	sw->park.poll = sync_poll;
-	sw->park.free = sync_free;
-	kb_wr_init(&sw->out, 128);
-	if (m->sync)
-		kb_sync_wait_answer(m->sync, g, KB_ERR_REBALANCE_IN_PROGRESS);
-	m->sync = sw;
-	sw->m = m;
-	sw->g = g;
+	wait_attach(sw, g, m);
 	if (g->leader == m) {
 		struct kb_member *o;
 
@@ -827,23 +788,13 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 			g->generation);
 		for (o = g->members; o; o = o->next)
 			if (o->sync)
-				kb_sync_wait_answer(o->sync, g, KB_ERR_NONE);
+				kb_member_wait_answer(o->sync, g, KB_ERR_NONE);
 	}
-	if (sw->ready) {
-		kb_wr_raw(&resp->w, sw->out.buf, sw->out.len);
-		sync_free(&sw->park);
-		return KB_H_DONE;
-	}
-	{
-		struct kb_member *l = g->leader;
-		int64_t now = kb_now_mono_ms();
-		int64_t dl = l ? l->last_hb + l->session_ms :
-			     now + m->session_ms;
-
-		sw->park.deadline_ms = dl < now + 20 ? now + 20 : dl;
-	}
-	resp->park = &sw->park;
-	return KB_H_PARK;
+	/* Until the leader's session would expire. */
+	l = g->leader;
+	now = kb_now_mono_ms();
+	dl = l ? l->last_hb + l->session_ms : now + m->session_ms;
+	return wait_park(sw, resp, dl < now + 20 ? now + 20 : dl);
 out:
 	sync_body(&resp->w, ver, flex, err, NULL, NULL, NULL, 0);
 	return KB_H_DONE;
