@@ -224,21 +224,32 @@ static inline size_t varint(const uint8_t *p, const uint8_t *end, int max,
 			    int64_t *v)
 {
 	uint64_t u = 0;
+	int i;
 
-	/* Lengths, deltas and counts of small records fit one byte. */
+	/*
+	 * Lengths, deltas and counts of records fit one or two bytes: this
+	 * walk is most of the cost of checking a batch of small records, so
+	 * those two cases skip the loop.
+	 */
 	if (p < end && !(p[0] & 0x80)) {
-		*v = (int64_t)(p[0] >> 1) ^ -(int64_t)(p[0] & 1);
-		return 1;
+		u = p[0];
+		i = 0;
+		goto done;
 	}
-
-	for (int i = 0; i < max && p + i < end; i++) {
+	if (end - p >= 2 && !(p[1] & 0x80)) {
+		u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		i = 1;
+		goto done;
+	}
+	for (i = 0; i < max && p + i < end; i++) {
 		u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-			return i + 1;
-		}
+		if (!(p[i] & 0x80))
+			goto done;
 	}
 	return 0;
+done:
+	*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+	return i + 1;
 }
 
 #define VARINT(p, end, max, v)                          \
