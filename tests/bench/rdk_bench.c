@@ -17,8 +17,12 @@
  * latency the ratio is mock/kbrokerd).  Without a bootstrap only the mock
  * column is measured.  For profiling one case: RDK_BENCH_SIZE=1024 runs
  * only that message size, RDK_BENCH_KB_ONLY=1 skips the mock.
- * RDK_BENCH_MOCK_FIRST=1 runs the mock before kbrokerd in each pair, to
- * check the figures for an order bias.
+ * Every configuration runs RDK_BENCH_ROUNDS times (default 3), the two
+ * targets back to back, kbrokerd first in even rounds and the mock first
+ * in odd ones (RDK_BENCH_MOCK_FIRST=1: always the mock first).  The table
+ * shows each target's median over the rounds, the ratio of the medians,
+ * and the lowest and highest of the per-round ratios: on a shared machine
+ * one round can be hit by another tenant, and the spread says how much.
  * RDK_BENCH_PROPS="k=v,k=v" sets librdkafka properties on kbrokerd's
  * clients only (the mock has no TLS), e.g. security.protocol=ssl and
  * ssl.ca.location=FILE for the TLS benchmark.
@@ -43,16 +47,18 @@
 enum { T_KB, T_MOCK, NT };
 static const char *tname[NT] = { "kbrokerd", "mock" };
 
-/* results[row][target] */
+/* rows[row].v[target][round] */
 #define MAXROWS 32
+#define MAXROUNDS 9
 static struct row {
 	char name[64];
 	const char *unit;
 	bool lower_better;
-	double v[NT];
-	bool have[NT];
+	double v[NT][MAXROUNDS];
+	bool have[NT][MAXROUNDS];
 } rows[MAXROWS];
 static int nrows;
+static int round_no, rounds = 3;
 
 static double mono(void)
 {
@@ -85,8 +91,61 @@ static void put(int t, const char *unit, bool lower_better, double v,
 		rows[i].unit = unit;
 		rows[i].lower_better = lower_better;
 	}
-	rows[i].v[t] = v;
-	rows[i].have[t] = true;
+	rows[i].v[t][round_no] = v;
+	rows[i].have[t][round_no] = true;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmpd);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Higher is better for kbrokerd, whichever way the metric runs. */
+static double ratio(const struct row *r, double kb, double mock)
+{
+	return r->lower_better ? mock / kb : kb / mock;
+}
+
+/* One line: medians, their ratio, and the spread of per-round ratios. */
+static void print_row(const struct row *r)
+{
+	double m[NT][MAXROUNDS], med[NT] = { 0 }, lo = 0, hi = 0;
+	char a[32] = "-", b[32] = "-", c[32] = "-", d[32] = "-";
+	int n[NT] = { 0 }, nr = 0;
+
+	for (int k = 0; k < rounds; k++) {
+		for (int t = 0; t < NT; t++)
+			if (r->have[t][k])
+				m[t][n[t]++] = r->v[t][k];
+		if (r->have[T_KB][k] && r->have[T_MOCK][k] &&
+		    r->v[T_KB][k] > 0 && r->v[T_MOCK][k] > 0) {
+			double q = ratio(r, r->v[T_KB][k], r->v[T_MOCK][k]);
+
+			lo = nr && lo < q ? lo : q;
+			hi = nr && hi > q ? hi : q;
+			nr++;
+		}
+	}
+	for (int t = 0; t < NT; t++)
+		if (n[t])
+			med[t] = median(m[t], n[t]);
+	if (n[T_KB])
+		snprintf(a, sizeof(a), "%.1f", med[T_KB]);
+	if (n[T_MOCK])
+		snprintf(b, sizeof(b), "%.1f", med[T_MOCK]);
+	if (med[T_KB] > 0 && med[T_MOCK] > 0)
+		snprintf(c, sizeof(c), "%.2f", ratio(r, med[T_KB], med[T_MOCK]));
+	if (nr > 1)
+		snprintf(d, sizeof(d), "%.2f-%.2f", lo, hi);
+	printf("%-34s %12s %12s %8s %12s\n", r->name, a, b, c, d);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -456,7 +515,7 @@ static void run(const char *kb_bootstrap)
 
 	const char *only = getenv("RDK_BENCH_SIZE");
 	bool kb_only = getenv("RDK_BENCH_KB_ONLY");
-	bool mock_first = getenv("RDK_BENCH_MOCK_FIRST");
+	bool mock_first = getenv("RDK_BENCH_MOCK_FIRST") || round_no % 2;
 
 	for (int s = 0; s < 2; s++)
 		for (int a = 0; a < 2; a++) {
@@ -483,28 +542,23 @@ int main(int argc, char **argv)
 {
 	const char *kb = argc > 1 ? argv[1] : NULL;
 
+	const char *env = getenv("RDK_BENCH_ROUNDS");
+
 	kb_boot = kb;
-	printf("librdkafka %s; produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
-	       rd_kafka_version_str(), PRODUCE_SECS, CONSUME_SECS, LAT_MSGS);
-	run(kb);
-
-	printf("\n%-34s %12s %12s %8s\n", "metric", "kbrokerd", "mock",
-	       "ratio");
-	for (int i = 0; i < nrows; i++) {
-		struct row *r = &rows[i];
-		char a[32] = "-", b[32] = "-", c[32] = "-";
-
-		if (r->have[T_KB])
-			snprintf(a, sizeof(a), "%.1f", r->v[T_KB]);
-		if (r->have[T_MOCK])
-			snprintf(b, sizeof(b), "%.1f", r->v[T_MOCK]);
-		if (r->have[T_KB] && r->have[T_MOCK] && r->v[T_KB] > 0 &&
-		    r->v[T_MOCK] > 0)
-			snprintf(c, sizeof(c), "%.2f",
-				 r->lower_better ? r->v[T_MOCK] / r->v[T_KB]
-						 : r->v[T_KB] / r->v[T_MOCK]);
-		printf("%-34s %12s %12s %8s\n", r->name, a, b, c);
+	if (env && atoi(env) >= 1)
+		rounds = atoi(env) < MAXROUNDS ? atoi(env) : MAXROUNDS;
+	printf("librdkafka %s; %d round(s); produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
+	       rd_kafka_version_str(), rounds, PRODUCE_SECS, CONSUME_SECS,
+	       LAT_MSGS);
+	for (round_no = 0; round_no < rounds; round_no++) {
+		fprintf(stderr, "round %d of %d\n", round_no + 1, rounds);
+		run(kb);
 	}
-	printf("\nratio: kbrokerd/mock for throughput, mock/kbrokerd for latency; higher is better for kbrokerd\n");
+
+	printf("\n%-34s %12s %12s %8s %12s\n", "metric (median of rounds)",
+	       "kbrokerd", "mock", "ratio", "round ratios");
+	for (int i = 0; i < nrows; i++)
+		print_row(&rows[i]);
+	printf("\nratio: kbrokerd/mock for throughput, mock/kbrokerd for latency, of the medians; higher is better for kbrokerd\n");
 	return 0;
 }

@@ -42,6 +42,8 @@ size=${TLS_BENCH_SIZE:-1024}
 nagle=socket.nagle.disable=true
 [ "${TLS_BENCH_NAGLE:-0}" = 1 ] && nagle=socket.nagle.disable=false
 echo "librdkafka clients: $nagle"
+# One round each: the two listeners are compared across two runs anyway.
+export RDK_BENCH_ROUNDS=1
 RDK_BENCH_KB_ONLY=1 RDK_BENCH_SIZE=$size RDK_BENCH_PROPS=$nagle "$RDK" "127.0.0.1:$PP" \
 	>"$W/plain.out" 2>"$W/plain.err"
 RDK_BENCH_KB_ONLY=1 RDK_BENCH_SIZE=$size \
@@ -49,12 +51,12 @@ RDK_BENCH_KB_ONLY=1 RDK_BENCH_SIZE=$size \
 	"$RDK" "127.0.0.1:$PS" >"$W/tls.out" 2>"$W/tls.err"
 grep -h -E 'rdkafka [0-3]|delivered|consumed|config:|cannot' \
 	"$W/plain.err" "$W/tls.err" | head -5
-# Rows are "metric ... kbrokerd mock ratio"; the metric is all but the
-# last three fields.  Join the two runs on the metric.
+# Rows are "metric ... kbrokerd mock ratio round-ratios"; the metric is
+# all but the last four fields.  Join the two runs on the metric.
 awk '
-	function key(   k, i) { k = $1; for (i = 2; i <= NF - 3; i++) k = k " " $i; return k }
+	function key(   k, i) { k = $1; for (i = 2; i <= NF - 4; i++) k = k " " $i; return k }
 	/^(produce|consume|latency) / {
-		k = key(); v = $(NF - 2)
+		k = key(); v = $(NF - 3)
 		if (FILENAME == ARGV[1]) { p[k] = v; order[n++] = k } else t[k] = v
 	}
 	END {
