@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: style, build, host unit tests, host end-to-end tests with
-# real clients, and the guest suite in one QEMU boot.  Ends with one line
+# make check: style, build, host unit tests, a fuzzer smoke run, host
+# end-to-end tests with real clients, and the guest suite in one QEMU boot.  Ends with one line
 # "N passed, N failed" and a non-zero exit on any failure.
 B=${B:-$(pwd)/build}
 export B
@@ -39,6 +39,9 @@ tests/run-tap "$results" tests/netlink_spec.sh
 
 section "host unit tests"
 tests/run-tap "$results" "$B"/tests/unit/test_*
+
+section "request fuzzer (build, seed corpus, short run)"
+tests/run-tap "$results" tests/fuzz/smoke.sh
 
 if [ -x tests/host/run.sh ]; then
 	section "host end-to-end tests"
