@@ -41,8 +41,9 @@ if [ ! -r /proc/modules ] ||
 	die "this kernel ($(uname -r)) cannot load modules; use make run (QEMU)"
 fi
 [ "$1" = --preflight ] && exit 0
-[ -x "$kbrokerd" ] && [ -x "$kbrokerctl" ] ||
+if [ ! -x "$kbrokerd" ] || [ ! -x "$kbrokerctl" ]; then
 	die "no $kbrokerd or $kbrokerctl (make daemon)"
+fi
 loaded_by_us=
 if grep -q '^kbroker ' /proc/modules; then
 	say "kbroker.ko is already loaded; using it (and leaving it loaded)"
@@ -66,8 +67,8 @@ fi
 
 mkdir -p "$run/state" "$run/mnt" || exit 1
 chmod 0700 "$run" "$run/state"
-export KBROKER_STATE_DIR=$run/state
-export KBROKER_SOCKET=$run/kbrokerd.sock
+export KBROKER_STATE_DIR="$run/state"
+export KBROKER_SOCKET="$run/kbrokerd.sock"
 loop=
 pid=
 
