@@ -45,6 +45,20 @@ static void reset_topics(void)
 			kb_store_topic_create(br.store, fixed[i], 3);
 }
 
+/*
+ * Each partition holds two descriptors; an input may create or grow a
+ * topic to 10,000 partitions, and a few of those would use up the
+ * process's descriptors, libFuzzer's own included.
+ */
+static bool too_many_partitions(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < kb_store_topic_count(br.store); i++)
+		n += (size_t)kb_store_topic_at(br.store, i)->n_partitions;
+	return n > 2000;
+}
+
 static void cleanup(void)
 {
 	char cmd[64];
@@ -112,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kb_resp_finish(&resp);
 	kb_resp_free(&resp);
 	free(frame);
-	if (++runs % 4096 == 0) {
+	if (++runs % 4096 == 0 || too_many_partitions()) {
 		kb_store_tick(br.store, kb_now_real_ms());
 		reset_topics();
 	}
