@@ -13,7 +13,7 @@
 
 #include "store/internal.h"
 
-enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY };
+enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY, K_COMPRESSION };
 
 struct tkey {
 	const char *name;
@@ -34,6 +34,7 @@ static const struct tkey keys[KB_TCFG_N] = {
 	[KB_TCFG_FLUSH_MS] = { "flush.ms", K_LONG, 0 },
 	[KB_TCFG_CLEANUP_POLICY] = { "cleanup.policy", K_POLICY, 0 },
 	[KB_TCFG_MIN_INSYNC] = { "min.insync.replicas", K_INT, 1 },
+	[KB_TCFG_COMPRESSION] = { "compression.type", K_COMPRESSION, 0 },
 };
 
 /* Messages name the key; one buffer is enough for a single-threaded API. */
@@ -122,6 +123,14 @@ int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 		}
 		if (strcmp(value, "delete")) {
 			*why = bad("Invalid value %.64s for configuration %s: only delete is supported",
+				   value, k->name);
+			return KB_ERR_INVALID_CONFIG;
+		}
+		break;
+	case K_COMPRESSION:
+		/* Batches are stored and served as producers compressed them. */
+		if (strcmp(value, "producer")) {
+			*why = bad("Invalid value %.64s for configuration %s: kbrokerd keeps batches as producers compressed them, so only producer is supported",
 				   value, k->name);
 			return KB_ERR_INVALID_CONFIG;
 		}

@@ -194,6 +194,13 @@ def main():
              INVALID_CONFIG, "bad value refused with INVALID_CONFIG")
         T.ok(create(admin, "cfg-bad", {"cleanup.policy": "compact"}) ==
              INVALID_CONFIG, "cleanup.policy=compact refused")
+        T.ok(create(admin, "cfg-bad", {"compression.type": "gzip"}) ==
+             INVALID_CONFIG, "compression.type=gzip refused (batches are "
+             "kept as producers compressed them)")
+        T.ok(create(admin, "cfg-prod", {"compression.type": "producer"})
+             is None and src(describe(admin, "cfg-prod"),
+                             "compression.type") == TOPIC_CONFIG,
+             "compression.type=producer accepted, described as the topic's")
         T.ok(create(admin, "cfg-vo", {"retention.ms": "1000"},
                     validate_only=True) is None and "cfg-vo" not in
              admin.list_topics(timeout=TMO).topics,
