@@ -29,6 +29,7 @@ tests=(
 	"$here/kp_e2e.py"
 	"$here/py_protocol.py"
 	"$here/py_concurrent.py"
+	"$here/py_manyconn.py"
 	"$here/py_badinput.py"
 	"$here/restart_e2e.sh"
 	"$here/py_retention.py"
