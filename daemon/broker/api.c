@@ -28,7 +28,7 @@ const struct kb_api kb_apis[KB_API_COUNT] = {
 	[KB_API_LIST_OFFSETS] = API("ListOffsets", 0, 7, 6,
 				    kb_h_list_offsets),
 	[KB_API_METADATA] = API("Metadata", 0, 12, 9, kb_h_metadata),
-	[KB_API_OFFSET_COMMIT] = API("OffsetCommit", 2, 8, 8,
+	[KB_API_OFFSET_COMMIT] = API("OffsetCommit", 1, 8, 8,
 				      kb_h_offset_commit),
 	[KB_API_OFFSET_FETCH] = API("OffsetFetch", 1, 8, 6,
 				     kb_h_offset_fetch),

@@ -103,6 +103,8 @@ int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
 		for (j = 0; j < np && !scan.err; j++) {
 			kb_rd_i32(&scan);
 			kb_rd_i64(&scan);
+			if (ver == 1)
+				kb_rd_i64(&scan);
 			if (ver >= 6)
 				kb_rd_i32(&scan);
 			kb_rd_vnstr(&scan, flex);
@@ -129,6 +131,13 @@ int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
 		for (j = 0; j < np; j++, k++) {
 			parts[k].partition = kb_rd_i32(rd);
 			parts[k].offset = kb_rd_i64(rd);
+			/*
+			 * v1's commit timestamp only ever set when the offset
+			 * expires; offsets.retention.minutes decides that
+			 * here, as for v5+.
+			 */
+			if (ver == 1)
+				kb_rd_i64(rd);
 			parts[k].epoch = ver >= 6 ? kb_rd_i32(rd) : -1;
 			parts[k].meta = kb_rd_vnstr(rd, flex);
 			kb_rd_vtags(rd, flex);

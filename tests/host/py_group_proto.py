@@ -4,7 +4,7 @@
 MEMBER_ID_REQUIRED, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 REBALANCE_IN_PROGRESS (Heartbeat and SyncGroup while preparing,
 OffsetCommit while completing), INVALID_SESSION_TIMEOUT, NON_EMPTY_GROUP,
-GROUP_ID_NOT_FOUND, OffsetCommit v2 retention, classic and flexible
+GROUP_ID_NOT_FOUND, OffsetCommit v1 and v2 retention, classic and flexible
 versions."""
 
 import os
@@ -193,6 +193,8 @@ def commit(c, ver, group, gen, member, topic, part, off, retention=-1):
     if 2 <= ver <= 4:
         w.i64(retention)
     w.arr(1).s(topic).arr(1).i32(part).i64(off)
+    if ver == 1:
+        w.i64(-1)
     if ver >= 6:
         w.i32(-1)
     w.s("meta").tags().tags().tags()
@@ -381,6 +383,12 @@ def main():
         time.sleep(2.5)
         t.ok(fetch_offset(c1, 1, "g-simple", "topic", 1)[0] == -1,
              "and gone after its retention time")
+        # v1 (older clients such as Sarama 1.22) carries a per-partition
+        # commit timestamp; the offset is kept like any other.
+        t.ok(commit(c1, 1, "g-v1", -1, "", "topic", 1, 42) == 0,
+             "simple OffsetCommit v1")
+        t.ok(fetch_offset(c1, 1, "g-v1", "topic", 1)[0] == 42,
+             "its offset is there")
         t.ok(b.alive(), "kbrokerd still running")
         if t.failed:
             t.diag(b.log_tail(30))

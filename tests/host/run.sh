@@ -25,6 +25,7 @@ tests=(
 	"$here/kcat_e2e.sh"
 	"$here/rdk_e2e.sh"
 	"$here/js_e2e.sh"
+	"$here/sarama_e2e.sh"
 	"$here/py_e2e.py"
 	"$here/kp_e2e.py"
 	"$here/py_protocol.py"
