@@ -62,8 +62,9 @@ static inline void genl_put(struct genl_msg *m, uint16_t type,
 }
 
 /*
- * Sends @m and reads until the ack.  A data reply, if any, is copied to
- * @reply.  Returns 0 or the negative errno the kernel answered.
+ * Sends @m and reads until the ack (or a dump's end).  The first data
+ * reply, if any, is copied to @reply.  Returns 0 or the negative errno the
+ * kernel answered.
  */
 static inline int genl_talk(int fd, struct genl_msg *m, struct genl_msg *reply)
 {
@@ -85,6 +86,8 @@ static inline int genl_talk(int fd, struct genl_msg *m, struct genl_msg *reply)
 
 				return e->error;
 			}
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
 			if (reply && !got_reply &&
 			    h->nlmsg_len <= sizeof(*reply)) {
 				memcpy(reply, h, h->nlmsg_len);

@@ -159,34 +159,6 @@ static const uint16_t shape[][6] = {
 					KBROKER_A_VOLUME_WRAPPED_KEY },
 };
 
-/* Sends @m and reads until its ack, error or end of dump. */
-static int exchange(int fd, struct genl_msg *m, struct genl_msg *first)
-{
-	char buf[16384];
-	bool got = false;
-
-	if (send(fd, m, m->n.nlmsg_len, 0) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len < 0)
-			return -errno;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (first && !got && h->nlmsg_len <= sizeof(*first)) {
-				memcpy(first, h, h->nlmsg_len);
-				got = true;
-			}
-		}
-	}
-}
-
 /* A real CREATE, so later OPENs have a wrapped key to work with. */
 static void create_one(int fd, int family, int i)
 {
@@ -199,7 +171,7 @@ static void create_one(int fd, int family, int i)
 	genl_put(&m, KBROKER_A_VOLUME_UUID, u, sizeof(u));
 	genl_put(&m, KBROKER_A_VOLUME_MASTER_KEY, MASTER, sizeof(MASTER));
 	memset(&r, 0, sizeof(r));
-	if (exchange(fd, &m, &r))
+	if (genl_talk(fd, &m, &r))
 		return;
 	a = genl_attr(&r, KBROKER_A_VOLUME_WRAPPED_KEY);
 	if (a && a->nla_len == NLA_HDRLEN + KBROKER_VOLUME_WRAPPED_LEN) {
@@ -300,7 +272,7 @@ static int fuzz(int family, uint64_t seed, int ok[KBROKER_CMD_MAX + 2])
 
 			a->nla_len += below(2) ? 4 : -2;
 		}
-		if (!exchange(fd, &m, NULL))
+		if (!genl_talk(fd, &m, NULL))
 			ok[cmd <= KBROKER_CMD_MAX ? cmd : KBROKER_CMD_MAX + 1]++;
 	}
 	close(fd);
@@ -370,11 +342,11 @@ TEST_F_TIMEOUT(nlfuzz, random_requests_from_two_processes, 600)
 
 	/* Still answering; undo what the fuzzing left behind. */
 	genl_init(&m, family, KBROKER_CMD_GET_STATUS, KBROKER_GENL_VERSION);
-	ASSERT_EQ(0, exchange(fd, &m, NULL));
+	ASSERT_EQ(0, genl_talk(fd, &m, NULL));
 	/* Active first: listeners cannot change in maintenance. */
 	genl_init(&m, family, KBROKER_CMD_SET_STATE, KBROKER_GENL_VERSION);
 	genl_put(&m, KBROKER_A_STATE, &active, sizeof(active));
-	EXPECT_EQ(0, exchange(fd, &m, NULL));
+	EXPECT_EQ(0, genl_talk(fd, &m, NULL));
 	for (int i = 0; i <= UUIDS; i++) {
 		uint8_t u[KBROKER_VOLUME_UUID_LEN];
 		int ret;
@@ -383,7 +355,7 @@ TEST_F_TIMEOUT(nlfuzz, random_requests_from_two_processes, 600)
 		genl_init(&m, family, KBROKER_CMD_VOLUME_CLOSE,
 			  KBROKER_GENL_VERSION);
 		genl_put(&m, KBROKER_A_VOLUME_UUID, u, sizeof(u));
-		ret = exchange(fd, &m, NULL);
+		ret = genl_talk(fd, &m, NULL);
 		EXPECT_TRUE(ret == 0 || ret == -ENOENT);
 	}
 	for (int i = 0; i < NAMES; i++) {
@@ -394,7 +366,7 @@ TEST_F_TIMEOUT(nlfuzz, random_requests_from_two_processes, 600)
 			  KBROKER_GENL_VERSION);
 		genl_put(&m, KBROKER_A_LISTENER_NAME, name,
 			 sprintf(name, "fz%d", i) + 1);
-		ret = exchange(fd, &m, NULL);
+		ret = genl_talk(fd, &m, NULL);
 		EXPECT_TRUE(ret == 0 || ret == -ENOENT);
 	}
 	close(fd);
