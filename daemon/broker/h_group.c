@@ -708,6 +708,35 @@ static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
 	}
 }
 
+/*
+ * What SyncGroup and Heartbeat both check first, in Kafka's order: the
+ * group id, the group, a fenced static member, the member, its
+ * generation.  Sets *gp and *mp as far as it got.
+ */
+static int16_t member_check(struct kb_groups *gs, const char *group,
+			    const char *member, const char *inst, int32_t gen,
+			    struct kb_group **gp, struct kb_member **mp)
+{
+	struct kb_group *g = *group ? kb_group_find(gs, group) : NULL;
+
+	*gp = g;
+	*mp = NULL;
+	if (!*group)
+		return KB_ERR_INVALID_GROUP_ID;
+	if (!g)
+		return KB_ERR_UNKNOWN_MEMBER_ID;
+	if (g->state == KB_GS_DEAD)
+		return KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (inst && kb_static_fenced(g, inst, member))
+		return KB_ERR_FENCED_INSTANCE_ID;
+	*mp = kb_member_find(g, member);
+	if (!*mp)
+		return KB_ERR_UNKNOWN_MEMBER_ID;
+	if (gen != g->generation)
+		return KB_ERR_ILLEGAL_GENERATION;
+	return KB_ERR_NONE;
+}
+
 int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 {
 	struct kb_rd *rd = &req->rd;
@@ -744,21 +773,12 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 		goto out;
 	}
 	kb_groups_tick(gs);
-	g = *group ? kb_group_find(gs, group) : NULL;
-	if (!*group)
-		err = KB_ERR_INVALID_GROUP_ID;
-	else if (!g)
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else if (g->state == KB_GS_DEAD)
-		err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	else if (iid.ptr && kb_static_fenced(g, inst, member))
-		err = KB_ERR_FENCED_INSTANCE_ID;
-	else if (!(m = kb_member_find(g, member)))
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else if (gen != g->generation)
-		err = KB_ERR_ILLEGAL_GENERATION;
-	else if ((ptype.ptr && !streq(pt, g->protocol_type)) ||
-		 (pname.ptr && !streq(pn, g->protocol)))
+	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
+			   &m);
+	if (err)
+		goto out;
+	if ((ptype.ptr && !streq(pt, g->protocol_type)) ||
+	    (pname.ptr && !streq(pn, g->protocol)))
 		err = KB_ERR_INCONSISTENT_GROUP_PROTOCOL;
 	else if (g->state == KB_GS_EMPTY)
 		err = KB_ERR_UNKNOWN_MEMBER_ID;
@@ -830,26 +850,15 @@ int kb_h_heartbeat(struct kb_req *req, struct kb_resp *resp)
 		goto out;
 	}
 	kb_groups_tick(gs);
-	g = kb_group_find(gs, group);
-	if (!*group)
-		err = KB_ERR_INVALID_GROUP_ID;
-	else if (!g)
+	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
+			   &m);
+	if (!err && g->state == KB_GS_EMPTY)
 		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else if (g->state == KB_GS_DEAD)
-		err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	else if (iid.ptr && kb_static_fenced(g, inst, member))
-		err = KB_ERR_FENCED_INSTANCE_ID;
-	else if (!(m = kb_member_find(g, member)))
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else if (gen != g->generation)
-		err = KB_ERR_ILLEGAL_GENERATION;
-	else if (g->state == KB_GS_EMPTY)
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else {
-		m->last_hb = kb_now_mono_ms();
-		if (g->state == KB_GS_PREPARING)
-			err = KB_ERR_REBALANCE_IN_PROGRESS;
-	}
+	if (err)
+		goto out;
+	m->last_hb = kb_now_mono_ms();
+	if (g->state == KB_GS_PREPARING)
+		err = KB_ERR_REBALANCE_IN_PROGRESS;
 out:
 	if (ver >= 1)
 		kb_wr_i32(&resp->w, 0);
