@@ -46,17 +46,25 @@ coproc CONS { kc -C -u -t hup -p 0 -o beginning -q 2>/dev/null; }
 		-out new.crt -days 2 -extfile x.cnf -extensions srv 2>/dev/null
 	cat new.key new.crt ca.pem >new.pem
 )
+# SIGHUP, then 0 once the log says ACTIVE again (within 20 s); prints
+# what the reload logged.
+hup_until_active()
+{
+	local mark ok=1
+	mark=$(wc -l <"$KB_LOG")
+	kill -HUP "$KB_PID"
+	for _ in $(seq 1 100); do
+		tail -n +"$mark" "$KB_LOG" | grep -q 'ACTIVE' && { ok=0; break; }
+		sleep 0.2
+	done
+	tail -n +"$mark" "$KB_LOG" | sed 's/^/# /'
+	return $ok
+}
+
 want=$(openssl x509 -in "$CA/new.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
-mark=$(wc -l <"$KB_LOG")
 cp "$CA/new.pem" "$KB_TMP/keystore.pem"
-kill -HUP "$KB_PID"
-ok=1
-for _ in $(seq 1 100); do
-	tail -n +"$mark" "$KB_LOG" | grep -q 'ACTIVE' && { ok=0; break; }
-	sleep 0.2
-done
-tail -n +"$mark" "$KB_LOG" | sed 's/^/# /'
-tap_ok $ok "SIGHUP runs the maintenance window and returns to ACTIVE"
+hup_until_active
+tap_ok $? "SIGHUP runs the maintenance window and returns to ACTIVE"
 kb_alive
 tap_ok $? "kbrokerd is still running after SIGHUP"
 [ "$(fp)" = "$want" ]
@@ -73,16 +81,9 @@ tap_ok $? "a consumer connected before the reload gets every message ($got of 10
 kill "$CONS_PID" 2>/dev/null
 
 # A broken file: the reload is rolled back, the served certificate stays.
-mark=$(wc -l <"$KB_LOG")
 echo "not a keystore" >"$KB_TMP/keystore.pem"
-kill -HUP "$KB_PID"
-ok=1
-for _ in $(seq 1 100); do
-	tail -n +"$mark" "$KB_LOG" | grep -q 'ACTIVE' && { ok=0; break; }
-	sleep 0.2
-done
-tail -n +"$mark" "$KB_LOG" | sed 's/^/# /'
-tap_ok $ok "a broken keystore: back to ACTIVE"
+hup_until_active
+tap_ok $? "a broken keystore: back to ACTIVE"
 [ "$(fp)" = "$want" ]
 tap_ok $? "a broken keystore: the certificate served before stays"
 kb_alive
