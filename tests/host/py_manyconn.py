@@ -32,9 +32,10 @@ def request(api_key, ver, corr, body=b""):
     return struct.pack(">i", len(msg)) + msg
 
 
-# Metadata v1 for all topics (null array), then ApiVersions v0.
-PIPE = lambda i: (request(3, 1, 2 * i, struct.pack(">i", -1)) +  # noqa: E731
-                  request(18, 0, 2 * i + 1))
+def pipelined(i):
+    """Metadata v1 for all topics (null array), then ApiVersions v0."""
+    return (request(3, 1, 2 * i, struct.pack(">i", -1)) +
+            request(18, 0, 2 * i + 1))
 
 
 def read_answers(conns, deadline):
@@ -109,7 +110,7 @@ def main():
         T.ok(len(conns) == N, "%d connections open at once (%.1f s)"
              % (len(conns), time.time() - t0))
         for i, s in enumerate(conns):
-            s.sendall(PIPE(i))
+            s.sendall(pipelined(i))
         answers = read_answers(conns, time.time() + 120)
         good = sum(1 for i, a in enumerate(answers)
                    if a[:2] == [2 * i, 2 * i + 1])
