@@ -70,6 +70,10 @@ checkpatch: ksrc
 check: deps
 	@tests/check.sh
 
+# The request-decoder fuzzer for FUZZ_SECONDS (default 600), from its seeds.
+fuzz: deps
+	$(MAKE) -C tests/fuzz run
+
 bench: deps all
 	@tests/bench.sh
 
@@ -109,4 +113,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(B)
 
-.PHONY: install all deps module daemon unit-build guest-build guest ksrc checkpatch check bench run clean
+.PHONY: install all deps module daemon unit-build guest-build guest ksrc checkpatch check fuzz bench run clean
