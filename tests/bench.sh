@@ -46,7 +46,7 @@ bench_host_rdkafka()
 			"$B/tests/bench/rdk_bench"
 			exit 1
 		fi
-		"$B/tests/bench/rdk_bench" "$KB_BOOTSTRAP"
+		RDK_BENCH_KB_PID=$KB_PID "$B/tests/bench/rdk_bench" "$KB_BOOTSTRAP"
 		r=$?
 		kb_alive || { echo "kbrokerd died during the benchmark"; r=1; }
 		kb_stop || { echo "kbrokerd did not exit cleanly"; r=1; }

@@ -28,6 +28,7 @@
  * clients only (the mock has no TLS), e.g. security.protocol=ssl and
  * ssl.ca.location=FILE for the TLS benchmark.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,6 +56,7 @@ static struct row {
 	char name[64];
 	const char *unit;
 	bool lower_better;
+	bool cost;		/* CPU cost: explains, is not a target */
 	double v[NT][MAXROUNDS];
 	bool have[NT][MAXROUNDS];
 } rows[MAXROWS];
@@ -69,18 +71,13 @@ static double mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void put(int t, const char *unit, bool lower_better, double v,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void put(int t, const char *unit, bool lower_better, double v,
-		const char *fmt, ...)
+static void vput(int t, const char *unit, bool lower_better, bool cost,
+		 double v, const char *fmt, va_list ap)
 {
 	char name[64];
-	va_list ap;
 	int i;
 
-	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
 	for (i = 0; i < nrows; i++)
 		if (!strcmp(rows[i].name, name))
 			break;
@@ -91,9 +88,33 @@ static void put(int t, const char *unit, bool lower_better, double v,
 		snprintf(rows[i].name, sizeof(rows[i].name), "%s", name);
 		rows[i].unit = unit;
 		rows[i].lower_better = lower_better;
+		rows[i].cost = cost;
 	}
 	rows[i].v[t][round_no] = v;
 	rows[i].have[t][round_no] = true;
+}
+
+static void put(int t, const char *unit, bool lower_better, double v,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void put(int t, const char *unit, bool lower_better, double v,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vput(t, unit, lower_better, false, v, fmt, ap);
+	va_end(ap);
+}
+
+static void put_cost(int t, double v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void put_cost(int t, double v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vput(t, "s/GB", true, true, v, fmt, ap);
+	va_end(ap);
 }
 
 static int cmpd(const void *a, const void *b)
@@ -139,14 +160,88 @@ static void print_row(const struct row *r)
 		if (n[t])
 			med[t] = median(m[t], n[t]);
 	if (n[T_KB])
-		snprintf(a, sizeof(a), "%.1f", med[T_KB]);
+		snprintf(a, sizeof(a), r->cost ? "%.3f" : "%.1f", med[T_KB]);
 	if (n[T_MOCK])
-		snprintf(b, sizeof(b), "%.1f", med[T_MOCK]);
+		snprintf(b, sizeof(b), r->cost ? "%.3f" : "%.1f", med[T_MOCK]);
 	if (med[T_KB] > 0 && med[T_MOCK] > 0)
 		snprintf(c, sizeof(c), "%.2f", ratio(r, med[T_KB], med[T_MOCK]));
 	if (nr > 1)
 		snprintf(d, sizeof(d), "%.2f-%.2f", lo, hi);
 	printf("%-34s %12s %12s %8s %12s\n", r->name, a, b, c, d);
+}
+
+/* utime + stime in seconds from a /proc stat file (-1 if unreadable). */
+static double stat_cpu(const char *path)
+{
+	char buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The name in parentheses may hold spaces; fields 14-15 follow. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of this process's mock cluster threads ("rdk:mock"). */
+static double mock_cpu(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	double sum = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, "rdk:mock", 8))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 e->d_name);
+		sum += stat_cpu(path) > 0 ? stat_cpu(path) : 0;
+	}
+	closedir(d);
+	return sum;
+}
+
+/*
+ * Broker and client CPU seconds so far: kbrokerd's from RDK_BENCH_KB_PID,
+ * the mock's from its threads here; the client is this process less them.
+ */
+static void cpu_now(int t, double *broker, double *client)
+{
+	const char *pid = getenv("RDK_BENCH_KB_PID");
+	double self = stat_cpu("/proc/self/stat"), mock = mock_cpu();
+	char path[64];
+
+	*client = self - (mock > 0 ? mock : 0);
+	*broker = -1;
+	if (t == T_MOCK) {
+		*broker = mock;
+	} else if (pid && *pid) {
+		snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+		*broker = stat_cpu(path);
+	}
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -338,7 +433,7 @@ static long produce_tput(struct target *tg, const char *topic, int size,
 	struct dr_state st = { 0 };
 	rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER, tg->bootstrap, &st, kv);
 	char *payload = malloc(size);
-	double t0, t1;
+	double t0, t1, b0, c0, b1, c1;
 	long sent = 0;
 
 	if (!rk)
@@ -351,6 +446,7 @@ static long produce_tput(struct target *tg, const char *topic, int size,
 			  RD_KAFKA_V_END);
 	rd_kafka_flush(rk, TMO_MS);
 	st.delivered = 0;
+	cpu_now(tg->t, &b0, &c0);
 	t0 = mono();
 	while (mono() - t0 < PRODUCE_SECS) {
 		for (int i = 0; i < 1000; i++) {
@@ -370,6 +466,7 @@ static long produce_tput(struct target *tg, const char *topic, int size,
 		rd_kafka_poll(rk, 0);
 	}
 	rd_kafka_flush(rk, TMO_MS);
+	cpu_now(tg->t, &b1, &c1);
 	t1 = st.last > t0 ? st.last : mono();
 	if (st.failed || st.delivered != sent)
 		fprintf(stderr, "%s: %ld sent, %ld delivered, %ld failed (%s)\n",
@@ -379,6 +476,15 @@ static long produce_tput(struct target *tg, const char *topic, int size,
 	    "produce %4dB acks=%-3s msgs/s", size, acks);
 	put(tg->t, "MB/s", false, st.delivered * (double)size / (t1 - t0) / 1e6,
 	    "produce %4dB acks=%-3s MB/s", size, acks);
+	if (st.delivered > 0) {
+		double gb = st.delivered * (double)size / 1e9;
+
+		if (b0 >= 0 && b1 >= b0)
+			put_cost(tg->t, (b1 - b0) / gb,
+				 "%4dB acks=%-3s broker CPU s/GB", size, acks);
+		put_cost(tg->t, (c1 - c0) / gb,
+			 "%4dB acks=%-3s client CPU s/GB", size, acks);
+	}
 	rd_kafka_destroy(rk);
 	free(payload);
 	return st.delivered + 1;
@@ -575,7 +681,15 @@ int main(int argc, char **argv)
 	printf("\n%-34s %12s %12s %8s %12s\n", "metric (median of rounds)",
 	       "kbrokerd", "mock", "ratio", "round ratios");
 	for (int i = 0; i < nrows; i++)
-		print_row(&rows[i]);
+		if (!rows[i].cost)
+			print_row(&rows[i]);
 	printf("\nratio: kbrokerd/mock for throughput, mock/kbrokerd for latency, of the medians; higher is better for kbrokerd\n");
+	printf("\n%-34s %12s %12s %8s %12s\n",
+	       "CPU per GB produced (not a target)", "kbrokerd", "mock",
+	       "ratio", "round ratios");
+	for (int i = 0; i < nrows; i++)
+		if (rows[i].cost)
+			print_row(&rows[i]);
+	printf("\nbroker: kbrokerd's process (RDK_BENCH_KB_PID) or the mock's threads; client: the producer's process less the mock; kernel work done in other tasks (softirq, writeback) is in neither; ratio mock/kbrokerd\n");
 	return 0;
 }
