@@ -1029,6 +1029,11 @@ static int drop_head(struct kb_partition *p, size_t n, const char *why)
 	return 0;
 }
 
+/*
+ * Deletes the oldest segments past retention.ms or retention.bytes.  As in
+ * Kafka, that can include the active segment once it is wholly expired: a
+ * new, empty one is rolled first so the partition always has one.
+ */
 static void retention(struct kb_partition *p, int64_t now_ms)
 {
 	const struct kb_log_cfg *o = p->cfg;
@@ -1036,8 +1041,11 @@ static void retention(struct kb_partition *p, int64_t now_ms)
 	size_t n = 0;
 	bool by_time = false;
 
-	while (n + 1 < p->n_segs) {
+	while (n < p->n_segs) {
 		struct kb_segment *seg = &p->segs[n];
+
+		if (n + 1 == p->n_segs && !seg->size)
+			break;
 		bool t = o->retention_ms >= 0 && seg->max_ts >= 0 &&
 			 seg->max_ts < now_ms - o->retention_ms;
 		bool b = o->retention_bytes >= 0 &&
@@ -1049,8 +1057,9 @@ static void retention(struct kb_partition *p, int64_t now_ms)
 		total -= seg->size;
 		n++;
 	}
-	if (n)
-		drop_head(p, n, by_time ? "retention.ms" : "retention.bytes");
+	if (!n || (n == p->n_segs && roll(p, now_ms)))
+		return;
+	drop_head(p, n, by_time ? "retention.ms" : "retention.bytes");
 }
 
 void kb_part_tick(struct kb_partition *p, int64_t now_ms)

@@ -565,6 +565,8 @@ static void test_retention(void)
 	struct kb_store *s;
 	struct kb_partition *p;
 	struct kb_read_result rr;
+	struct bopt bo;
+	char pdir[160];
 	uint8_t buf[4096];
 	int64_t now = kb_now_ms(), ls;
 	size_t l;
@@ -642,9 +644,31 @@ static void test_retention(void)
 	ls = kb_partition_log_start(p);
 	ok(ls > 30 && ls <= 60, "retention.ms deleted old segments (start %"
 	   PRId64 ")", ls);
+	/* All of it expired, the active segment too: rolled, then deleted. */
 	kb_store_tick(s, now + 7200 * 1000);
-	ok(kb_partition_log_end(p) == 120 && kb_partition_log_start(p) >= ls,
-	   "the active segment is never deleted");
+	ok(kb_partition_log_end(p) == 120 && kb_partition_log_start(p) == 120 &&
+	   kb_partition_size(p) == 0,
+	   "an expired active segment goes as well (start %" PRId64 ")",
+	   kb_partition_log_start(p));
+	ok(!kb_partition_read(p, 120, 100, true, &rr) && !rr.error &&
+	   rr.slice.len == 0, "the empty log reads nothing at its end");
+	if (rr.slice.fd >= 0)
+		close(rr.slice.fd);
+	kb_store_tick(s, now + 7300 * 1000);
+	snprintf(pdir, sizeof(pdir), "%s/rt-0", dir0);
+	ok(count_files(pdir, ".log") == 1,
+	   "an empty active segment is not rolled again");
+	bo = plain(2);
+	bo.ts = now + 7300 * 1000;
+	l = make_batch(buf, &bo);
+	append(p, buf, l, NULL);
+	ok(kb_partition_log_end(p) == 122 && slice_ok(p, 120, 1000),
+	   "appends carry on at the old end");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "rt", 0);
+	ok(p && kb_partition_log_start(p) == 120 && kb_partition_log_end(p) == 122,
+	   "log start and end survive a reopen");
 	kb_store_close(s);
 }
 
