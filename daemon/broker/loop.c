@@ -294,7 +294,11 @@ static void close_idle(struct kb_loop *l, int64_t now)
 		next = c->next;
 		if (kb_conn_check_handshake(c, now))
 			continue;
-		if (idle >= 0 && !c->is_parked && kb_outq_empty(&c->out) &&
+		/*
+		 * Any event counts as activity, a reader taking its answers
+		 * too; one that stops reading is idle with its answers queued.
+		 */
+		if (idle >= 0 && !c->is_parked &&
 		    now - c->last_active_ms > idle)
 			kb_conn_close(c, "idle");
 	}
