@@ -78,6 +78,7 @@ struct kb_resp {
 	int n_slices, cap_slices;
 	size_t slice_bytes;
 	bool none;			/* send nothing (acks=0) */
+	const char *close_why;		/* KB_H_CLOSE of a well-formed request */
 	struct kb_park *park;
 };
 

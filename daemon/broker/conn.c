@@ -239,7 +239,11 @@ static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
 	kb_resp_init(&resp);
 	ret = kb_api_handle(l->b, &req, frame, len, &resp);
 	if (ret == KB_H_CLOSE) {
-		if (!c->logged_bad) {
+		if (resp.close_why) {
+			kb_info("conn %llu (%s): %s, closing",
+				(unsigned long long)c->id, c->peer,
+				resp.close_why);
+		} else if (!c->logged_bad) {
 			c->logged_bad = true;
 			kb_info("conn %llu (%s): malformed or unsupported request (api %d v%d), closing",
 				(unsigned long long)c->id, c->peer,

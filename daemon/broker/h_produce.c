@@ -50,7 +50,7 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 	struct kb_wr *w = &resp->w;
 	struct kb_broker *b = req->b;
 	int16_t ver = req->hdr.api_version, acks, topic_err = 0;
-	bool flex = req->flex, appended = false;
+	bool flex = req->flex, appended = false, failed = false;
 	struct kb_str txn;
 	int32_t nt, np, i, j;
 
@@ -123,8 +123,10 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 					}
 				}
 			}
-			if (r.error)
+			if (r.error) {
 				r.base_offset = -1;
+				failed = true;
+			}
 			write_part(w, ver, flex, idx, &r);
 		}
 		kb_rd_vtags(rd, flex);
@@ -135,7 +137,15 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 	kb_wr_tags(w, flex);
 	if (appended)
 		b->wake = true;
-	/* acks=0: the client expects no response at all. */
+	/*
+	 * acks=0: the client expects no response at all.  As in Kafka, an
+	 * error closes the connection instead, so the producer notices and
+	 * refreshes its metadata rather than losing records unseen.
+	 */
+	if (acks == 0 && failed) {
+		resp->close_why = "acks=0 Produce failed for a partition";
+		return KB_H_CLOSE;
+	}
 	if (acks == 0)
 		resp->none = true;
 	return KB_H_DONE;

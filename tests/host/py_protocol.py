@@ -66,8 +66,52 @@ def recv(s, n):
     return buf
 
 
+def produce_v3(topic, partition, records, acks):
+    """Produce v3 body: no transactional id, one topic, one partition."""
+    t = topic.encode()
+    return (struct.pack(">hhi", -1, acks, 30000) + struct.pack(">i", 1) +
+            struct.pack(">h", len(t)) + t + struct.pack(">ii", 1, partition) +
+            struct.pack(">i", len(records)) + records)
+
+
+def acks0_checks(b):
+    """acks=0 Produce gets no answer; one that fails closes the connection
+    (as in Kafka) so the producer notices instead of losing records."""
+    hdr = struct.pack(">hhih", 0, 3, 7, 4) + b"prot"
+    cases = [("to partition 99 of a one-partition topic", "acks0", 99,
+              b"not a batch"),
+             ("with records that are no record batch", "acks0", 0,
+              b"not a batch")]
+    for desc, topic, part, rec in cases:
+        msg = hdr + produce_v3(topic, part, rec, 0)
+        s = socket.create_connection(("127.0.0.1", b.port), timeout=15)
+        try:
+            s.sendall(struct.pack(">i", len(msg)) + msg)
+            got = s.recv(64)
+            what = "closed" if got == b"" else "answered %r" % got[:8]
+        except ConnectionResetError:
+            what = "closed"
+        except OSError as e:
+            what = "error %s" % e
+        finally:
+            s.close()
+        T.ok(what == "closed", "acks=0 Produce %s: connection closed (%s)"
+             % (desc, what))
+    # The same request with acks=1 is answered with the partition's error.
+    try:
+        r = call(b.port, 0, 3, produce_v3("acks0", 99, b"x", 1), False)
+        r.i32()                 # topics
+        r.string()
+        r.i32()                 # partitions
+        idx, err = r.i32(), r.i16()
+        T.ok(idx == 99 and err == 3, "acks=1: partition 99 answers "
+             "UNKNOWN_TOPIC_OR_PARTITION (%d %d)" % (idx, err))
+    except (ValueError, OSError, struct.error) as e:
+        T.ok(False, "acks=1 Produce to partition 99 answered: %s" % e)
+
+
 def main():
-    with Broker() as b:
+    with Broker(extra=["num.partitions=1"]) as b:
         if not T.ok(b.start(), "kbrokerd starts"):
             return T.done()
 
@@ -136,6 +180,8 @@ def main():
                 T.ok(False, "DescribeCluster v0 answered: %s" % e)
         else:
             T.ok(False, "DescribeCluster advertised")
+
+        acks0_checks(b)
 
         T.ok(b.alive(), "kbrokerd still running")
         T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
