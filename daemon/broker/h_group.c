@@ -67,22 +67,30 @@ static void wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len)
 static void coord_entry(struct kb_req *req, struct kb_wr *w, bool flex,
 			int16_t ver, int8_t type)
 {
+	/*
+	 * No transaction coordinator: the error both librdkafka and the Java
+	 * client treat as fatal, as InitProducerId answers, so that
+	 * init_transactions() fails at once instead of retrying until its
+	 * timeout (COORDINATOR_NOT_AVAILABLE) or, in librdkafka, for ever
+	 * (UNSUPPORTED_VERSION).
+	 */
 	int16_t err = type == 0 ? KB_ERR_NONE :
-		      type == 1 ? KB_ERR_COORDINATOR_NOT_AVAILABLE :
+		      type == 1 ? KB_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED :
 				  KB_ERR_INVALID_REQUEST;
+
+	const char *msg = type == 1 ? "transactions are not supported" :
+			  err ? "unknown coordinator type" : NULL;
 
 	if (ver <= 3)
 		kb_wr_i16(w, err);
 	if (ver >= 1 && ver <= 3)
-		kb_wr_vnstr(w, flex, err ? "coordinator not available" :
-			    NULL);
+		kb_wr_vnstr(w, flex, msg);
 	kb_wr_i32(w, err ? -1 : req->b->cfg->broker_id);
 	kb_wr_vstr(w, flex, err ? "" : req->adv_host);
 	kb_wr_i32(w, err ? -1 : req->adv_port);
 	if (ver >= 4) {
 		kb_wr_i16(w, err);
-		kb_wr_vnstr(w, flex, err ? "coordinator not available" :
-			    NULL);
+		kb_wr_vnstr(w, flex, msg);
 	}
 }
 

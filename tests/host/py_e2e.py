@@ -313,6 +313,21 @@ def main():
              e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART,
              "delete_topics on a missing topic: UNKNOWN_TOPIC_OR_PART")
 
+        # Transactions are not served: init_transactions() must fail at
+        # once with a fatal error, not retry until its timeout.
+        tp = Producer({"bootstrap.servers": b.bootstrap,
+                       "transactional.id": "py-txn"})
+        t0 = time.monotonic()
+        try:
+            tp.init_transactions(30)
+            err = None
+        except KafkaException as e:
+            err = e.args[0]
+        took = time.monotonic() - t0
+        T.ok(err is not None and err.fatal() and took < 10,
+             "init_transactions() fails fatally at once (%.1f s: %s)"
+             % (took, err))
+
         T.ok(b.alive(), "kbrokerd still running")
         T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
         if T.failed:
