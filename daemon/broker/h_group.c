@@ -203,7 +203,9 @@ static void sync_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
 		kb_wr_vnstr(w, flex, ptype);
 		kb_wr_vnstr(w, flex, pname);
 	}
-	wr_vbytes(w, flex, assign, len);
+	/* Not nullable: an error or no assignment is empty bytes. */
+	wr_vbytes(w, flex, assign ? assign : (const uint8_t *)"",
+		  assign ? len : 0);
 	kb_wr_tags(w, flex);
 }
 
@@ -684,6 +686,18 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 /* ---- SyncGroup ---- */
 
 /* Stores the leader's assignment; members it left out get none. */
+/* Whether the @n assignments and the tags after them are all there. */
+static bool assignments_whole(struct kb_rd rd, bool flex, int32_t n)
+{
+	for (int32_t i = 0; i < n && !rd.err; i++) {
+		kb_rd_vstr(&rd, flex);
+		rd_vbytes(&rd, flex);
+		kb_rd_vtags(&rd, flex);
+	}
+	kb_rd_vtags(&rd, flex);
+	return !rd.err;
+}
+
 static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
 			    int32_t n)
 {
@@ -770,7 +784,9 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 		pname = kb_rd_vnstr(rd, flex);
 	}
 	n = kb_rd_varray(rd, flex);
-	if (rd->err || !kb_str_copy(group, sizeof(group), gid) ||
+	/* The whole request is read before anything is acted on. */
+	if (rd->err || !assignments_whole(*rd, flex, n) ||
+	    !kb_str_copy(group, sizeof(group), gid) ||
 	    !kb_str_copy(member, sizeof(member), mid) ||
 	    (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid)) ||
 	    (ptype.ptr && !kb_str_copy(pt, sizeof(pt), ptype)) ||
@@ -906,6 +922,30 @@ static int16_t leave_one(struct kb_groups *gs, struct kb_group *g,
 	return KB_ERR_NONE;
 }
 
+/*
+ * Whether the @n members of a LeaveGroup v3+ and the tags after them are
+ * all there and fit, so none leaves before a truncated request closes.
+ */
+static bool leavers_whole(struct kb_rd rd, bool flex, int16_t ver, int32_t n)
+{
+	char member[512], inst[512];
+
+	for (int32_t i = 0; i < n && !rd.err; i++) {
+		struct kb_str mid = kb_rd_vstr(&rd, flex);
+		struct kb_str iid = kb_rd_vnstr(&rd, flex);
+
+		if (ver >= 5)
+			kb_rd_vnstr(&rd, flex);	/* reason */
+		kb_rd_vtags(&rd, flex);
+		if (!rd.err && (!kb_str_copy(member, sizeof(member), mid) ||
+				(iid.ptr &&
+				 !kb_str_copy(inst, sizeof(inst), iid))))
+			return false;
+	}
+	kb_rd_vtags(&rd, flex);
+	return !rd.err;
+}
+
 int kb_h_leave_group(struct kb_req *req, struct kb_resp *resp)
 {
 	struct kb_rd *rd = &req->rd;
@@ -942,7 +982,7 @@ int kb_h_leave_group(struct kb_req *req, struct kb_resp *resp)
 		return KB_H_DONE;
 	}
 	n = kb_rd_varray(rd, flex);
-	if (rd->err || n < 0)
+	if (rd->err || n < 0 || !leavers_whole(*rd, flex, ver, n))
 		return KB_H_CLOSE;
 	kb_wr_i32(w, 0);
 	kb_wr_i16(w, top);

@@ -152,6 +152,18 @@ int kb_h_describe_groups(struct kb_req *req, struct kb_resp *resp)
 	return rd->err ? KB_H_CLOSE : KB_H_DONE;
 }
 
+/* Whether all @n group ids and the tags after them are there and fit. */
+static bool group_ids_whole(struct kb_rd rd, bool flex, int32_t n)
+{
+	char id[1024];
+
+	for (int32_t i = 0; i < n && !rd.err; i++)
+		if (!kb_str_copy(id, sizeof(id), kb_rd_vstr(&rd, flex)))
+			return false;
+	kb_rd_vtags(&rd, flex);
+	return !rd.err;
+}
+
 int kb_h_delete_groups(struct kb_req *req, struct kb_resp *resp)
 {
 	struct kb_rd *rd = &req->rd;
@@ -161,7 +173,8 @@ int kb_h_delete_groups(struct kb_req *req, struct kb_resp *resp)
 	int32_t n, i;
 
 	n = kb_rd_varray(rd, flex);
-	if (rd->err || n < 0)
+	/* Nothing is deleted before the whole request is known good. */
+	if (rd->err || n < 0 || !group_ids_whole(*rd, flex, n))
 		return KB_H_CLOSE;
 	if (gs)
 		kb_groups_tick(gs);
