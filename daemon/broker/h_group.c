@@ -170,7 +170,9 @@ static void join_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
 		kb_wr_vstr(w, flex, m->id);
 		if (ver >= 5)
 			kb_wr_vnstr(w, flex, m->instance_id);
-		wr_vbytes(w, flex, p ? p->meta : NULL, p ? p->len : 0);
+		/* Not nullable; every member has the chosen protocol anyway. */
+		wr_vbytes(w, flex, p ? p->meta : (const uint8_t *)"",
+			  p ? p->len : 0);
 		kb_wr_tags(w, flex);
 	}
 	kb_wr_tags(w, flex);
