@@ -39,6 +39,7 @@ tests=(
 	"$here/py_group.py"
 	"$here/py_group_restart.py"
 	"$here/py_group_proto.py"
+	"$here/py_wire.py"
 	"$here/tls_e2e.sh"
 	"$here/install_e2e.sh"
 	"$here/run_e2e.sh"
