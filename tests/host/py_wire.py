@@ -11,11 +11,12 @@ first batch may exceed the limits, so consumers make progress);
 READ_COMMITTED returns the records with last_stable_offset at the high
 watermark.  Transactions: not advertised, EndTxn answers
 UNSUPPORTED_VERSION, InitProducerId with a transactional id is refused.
-A broker with connections.max.idle.ms=1500 closes a silent connection but
-not a busy one.  listener.name.<name>.policy=tls refuses plaintext on that
+A broker with connections.max.idle.ms=1500 closes a silent connection and
+one that stopped reading its answers, but not a busy one.  listener.name.<name>.policy=tls refuses plaintext on that
 listener only.  Timing margins are wide: the test VMs are small and noisy.
 """
 
+import errno
 import os
 import select
 import socket
@@ -396,6 +397,43 @@ def check_txn(b):
     c.close()
 
 
+class Stalled(socket.socket):
+    sent = 0
+
+
+def stall(port):
+    """A connection that pipelines Metadata requests for up to a second,
+    until the broker stops taking them, and never reads an answer."""
+    s = Stalled(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    hdr = struct.pack(">hh", 3, 1)
+    t0 = time.monotonic()
+    blocked_since = None
+    pending = b""
+    while time.monotonic() - t0 < 1:
+        if not pending:
+            pending = b"".join(
+                struct.pack(">i", 19) + hdr +
+                struct.pack(">ih", s.sent + i, 5) + b"stall" +
+                struct.pack(">i", 0) for i in range(500))
+            s.sent += 500
+        try:
+            n = s.send(pending)
+        except BlockingIOError:
+            n = 0
+        pending = pending[n:]
+        if pending:
+            # The broker stopped taking requests: what this is for.
+            blocked_since = blocked_since or time.monotonic()
+            if time.monotonic() - blocked_since > 0.2:
+                break
+            time.sleep(0.01)
+        else:
+            blocked_since = None
+    return s
+
+
 def check_idle():
     with Broker(extra=["connections.max.idle.ms=1500"]) as b:
         if not T.ok(b.start(), "kbrokerd starts with "
@@ -403,6 +441,7 @@ def check_idle():
             return
         t0 = time.monotonic()
         quiet = socket.create_connection(("127.0.0.1", b.port), timeout=30)
+        stalled = stall(b.port)
         busy = Conn(b.port)
         closed_at = None
         answered = 0
@@ -443,6 +482,16 @@ def check_idle():
         T.ok(still and answered >= 8, "one sending Metadata every 300 ms "
              "for 4 s stays open (%d answers)" % answered)
         busy.close()
+        # Closed with requests unread: the broker's close is a reset, seen
+        # here without reading the answers (reading them is activity).
+        err = 0
+        while not err and time.monotonic() - t0 < 8:
+            err = stalled.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            time.sleep(0.1)
+        stalled.close()
+        T.ok(err == errno.ECONNRESET, "one that pipelined %d requests and "
+             "never read its answers is closed too (%s)"
+             % (stalled.sent, os.strerror(err) if err else "still open"))
         T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
 
 
