@@ -2,6 +2,8 @@
 /*
  * Record batch (magic 2) parsing and validation, and CRC-32C.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
@@ -335,6 +337,43 @@ bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
 	return false;
 }
 
+/*
+ * Decompressed records may take this much: a bound for a batch that
+ * decompresses to far more than any producer builds (Kafka's own clients
+ * cap a batch before compression at max.request.size).
+ */
+#define INFLATE_MIN_CAP (64u << 20)
+#define INFLATE_RATIO 16
+
+static int compressed_ok(const uint8_t *p, uint64_t size, uint32_t max_bytes,
+			 const struct kb_batch *b, const char **why)
+{
+	size_t cap = (size_t)max_bytes * INFLATE_RATIO, n;
+	uint8_t *raw;
+	bool ok;
+	int e;
+
+	if (cap < INFLATE_MIN_CAP)
+		cap = INFLATE_MIN_CAP;
+	e = kb_records_inflate(b->attr & KB_ATTR_COMPRESSION, p + KB_B_HDR,
+			       size - KB_B_HDR, cap, &raw, &n);
+	if (e == -E2BIG) {
+		*why = "records decompress to more than 16 x message.max.bytes";
+		return KB_ERR_MESSAGE_TOO_LARGE;
+	}
+	if (e) {
+		*why = "compressed records do not decompress with the batch's codec";
+		return KB_ERR_CORRUPT_MESSAGE;
+	}
+	ok = records_ok(raw, raw + n, b->count);
+	free(raw);
+	if (!ok) {
+		*why = "decompressed records do not match the batch's count";
+		return KB_ERR_INVALID_RECORD;
+	}
+	return KB_ERR_NONE;
+}
+
 int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		   struct kb_batch *b, const char **why)
 {
@@ -379,8 +418,9 @@ int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		*why = "records count does not match lastOffsetDelta";
 		return KB_ERR_INVALID_RECORD;
 	}
-	if (!(b->attr & KB_ATTR_COMPRESSION) &&
-	    !records_ok(p + KB_B_HDR, p + size, b->count)) {
+	if (b->attr & KB_ATTR_COMPRESSION)
+		return compressed_ok(p, size, max_bytes, b, why);
+	if (!records_ok(p + KB_B_HDR, p + size, b->count)) {
 		*why = "records do not match the batch's count and length";
 		return KB_ERR_INVALID_RECORD;
 	}

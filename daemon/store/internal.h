@@ -112,9 +112,9 @@ static inline int64_t kb_batch_last(const struct kb_batch *b)
 
 /*
  * Fully validates the batch at @p (@avail bytes available): header sanity,
- * size limit (@max_bytes, 0 = none), CRC, count, and for uncompressed
- * batches the records themselves.  Fills @b.  Returns KB_ERR_NONE or the
- * Kafka error and sets *@why.
+ * size limit (@max_bytes, 0 = none), CRC, count, and the records
+ * themselves, decompressed first for a compressed batch.  Fills @b.
+ * Returns KB_ERR_NONE or the Kafka error and sets *@why.
  */
 int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		   struct kb_batch *b, const char **why);
@@ -135,10 +135,6 @@ struct kb_hdr_iter {
 };
 
 /*
- * Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
- * -EBADMSG at a bad or torn header, or a negative errno.
- */
-/*
  * In the records of an uncompressed batch, the first record whose
  * timestamp is >= @ts: its offset delta and timestamp.  False when none
  * or the records are malformed.
@@ -146,6 +142,19 @@ struct kb_hdr_iter {
 bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
 		      int64_t base_ts, int64_t ts, int32_t *delta,
 		      int64_t *rec_ts);
+/*
+ * Decompresses the records field of a batch compressed with @codec (1-4,
+ * the attributes' low bits) into a new buffer (*@out, freed by the
+ * caller) of at most @max bytes.  -EINVAL when the data does not
+ * decompress, -E2BIG when it would pass @max.
+ */
+int kb_records_inflate(int codec, const uint8_t *in, size_t len, size_t max,
+		       uint8_t **out, size_t *out_len);
+
+/*
+ * Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,
+ * -EBADMSG at a bad or torn header, or a negative errno.
+ */
 int kb_hdr_next(struct kb_hdr_iter *it, struct kb_batch *b, uint64_t *pos);
 void kb_hdr_iter_init(struct kb_hdr_iter *it, int fd, uint64_t pos,
 		      uint64_t end, size_t cap);

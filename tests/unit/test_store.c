@@ -15,6 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lz4frame.h>
+#include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
+
 #include "store/internal.h"
 #include "store/store.h"
 #include "tap.h"
@@ -67,9 +72,38 @@ static void fix_crc(uint8_t *b)
 					    len - KB_B_ATTR));
 }
 
+/* Compresses @raw into @out as Kafka's codec @codec; returns the size. */
+static size_t compress_as(int codec, const uint8_t *raw, size_t n,
+			  uint8_t *out, size_t cap)
+{
+	size_t len = cap;
+	z_stream z = { 0 };
+
+	switch (codec) {
+	case 1:
+		deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+			     Z_DEFAULT_STRATEGY);
+		z.next_in = (Bytef *)raw;
+		z.avail_in = (uInt)n;
+		z.next_out = out;
+		z.avail_out = (uInt)cap;
+		deflate(&z, Z_FINISH);
+		len = cap - z.avail_out;
+		deflateEnd(&z);
+		return len;
+	case 2:
+		snappy_compress((const char *)raw, n, (char *)out, &len);
+		return len;
+	case 3:
+		return LZ4F_compressFrame(out, cap, raw, n, NULL);
+	default:
+		return ZSTD_compress(out, cap, raw, n, 1);
+	}
+}
+
 static size_t make_batch(uint8_t *buf, const struct bopt *o)
 {
-	uint8_t *p = buf + KB_B_HDR;
+	uint8_t *p = buf + KB_B_HDR, *raw = malloc(1 << 20), *r0 = raw;
 	size_t len;
 
 	memset(buf, 0, KB_B_HDR);
@@ -82,27 +116,28 @@ static size_t make_batch(uint8_t *buf, const struct bopt *o)
 	kb_put_be16(buf + KB_B_PEPOCH, (uint16_t)o->epoch);
 	kb_put_be32(buf + KB_B_BASE_SEQ, (uint32_t)o->seq);
 	kb_put_be32(buf + KB_B_COUNT, (uint32_t)o->n);
-	if (o->attr & 7) {
-		/* Compressed: opaque bytes to the store. */
-		for (int i = 0; i < 10 + o->vlen; i++)
-			*p++ = (uint8_t)(i * 7);
-	} else {
-		for (int i = 0; i < o->n; i++) {
-			uint8_t rec[256], *r = rec;
+	for (int i = 0; i < o->n; i++) {
+		uint8_t rec[256], *r = rec;
 
-			*r++ = 0;
-			r += put_varint(r, 0);
-			r += put_varint(r, i);
-			r += put_varint(r, -1);
-			r += put_varint(r, o->vlen);
-			for (int k = 0; k < o->vlen; k++)
-				*r++ = (uint8_t)('a' + (i + k) % 26);
-			r += put_varint(r, 0);
-			p += put_varint(p, r - rec);
-			memcpy(p, rec, (size_t)(r - rec));
-			p += r - rec;
-		}
+		*r++ = 0;
+		r += put_varint(r, 0);
+		r += put_varint(r, i);
+		r += put_varint(r, -1);
+		r += put_varint(r, o->vlen);
+		for (int k = 0; k < o->vlen; k++)
+			*r++ = (uint8_t)('a' + (i + k) % 26);
+		r += put_varint(r, 0);
+		raw += put_varint(raw, r - rec);
+		memcpy(raw, rec, (size_t)(r - rec));
+		raw += r - rec;
 	}
+	if (o->attr & 7) {
+		p += compress_as(o->attr & 7, r0, (size_t)(raw - r0), p, 65536);
+	} else {
+		memcpy(p, r0, (size_t)(raw - r0));
+		p += raw - r0;
+	}
+	free(r0);
 	len = (size_t)(p - buf);
 	kb_put_be32(buf + KB_B_LENGTH, (uint32_t)(len - KB_B_LOG_OVERHEAD));
 	fix_crc(buf);
@@ -1533,6 +1568,110 @@ static void test_crash(void)
 	   "in order, ids unique (%d bad, %d lost)", rounds, bad, lost);
 }
 
+/* Compressed batches are decompressed and their records checked. */
+static void test_compressed(void)
+{
+	static const char *const names[] = { "", "gzip", "snappy", "lz4",
+					     "zstd" };
+	static uint8_t buf[1 << 17], raw[1 << 16];
+	struct kb_batch b;
+	const char *why;
+	struct bopt bo;
+	size_t l, n;
+	int e;
+
+	for (int c = 1; c <= 4; c++) {
+		bo = plain(50);
+		bo.vlen = 40;
+		bo.attr = (int16_t)c;
+		l = make_batch(buf, &bo);
+		e = kb_batch_check(buf, l, 0, &b, &why);
+		ok(!e, "%s batch of 50 records (%zu bytes) accepted", names[c],
+		   l);
+		/* Cut inside the compressed data. */
+		kb_put_be32(buf + KB_B_LENGTH,
+			    (uint32_t)(l - 6 - KB_B_LOG_OVERHEAD));
+		fix_crc(buf);
+		e = kb_batch_check(buf, l - 6, 0, &b, &why);
+		ok(e == KB_ERR_CORRUPT_MESSAGE,
+		   "%s data cut short: CORRUPT_MESSAGE (%d: %s)", names[c], e,
+		   e ? why : "");
+		/* Well-formed data holding fewer records than the header. */
+		bo.n = 49;
+		l = make_batch(buf, &bo);
+		kb_put_be32(buf + KB_B_COUNT, 50);
+		kb_put_be32(buf + KB_B_LAST_DELTA, 49);
+		fix_crc(buf);
+		e = kb_batch_check(buf, l, 0, &b, &why);
+		ok(e == KB_ERR_INVALID_RECORD,
+		   "%s with 49 records under a count of 50: INVALID_RECORD (%d)",
+		   names[c], e);
+	}
+
+	/* Not compressed data at all, under each codec's flag. */
+	for (int c = 1; c <= 4; c++) {
+		bo = plain(3);
+		l = make_batch(buf, &bo);
+		kb_put_be16(buf + KB_B_ATTR, (uint16_t)c);
+		fix_crc(buf);
+		e = kb_batch_check(buf, l, 0, &b, &why);
+		ok(e == KB_ERR_CORRUPT_MESSAGE,
+		   "uncompressed records flagged %s: CORRUPT_MESSAGE (%d)",
+		   names[c], e);
+	}
+
+	/* Snappy in xerial's framing, as the Java client writes it. */
+	bo = plain(20);
+	bo.vlen = 30;
+	l = make_batch(buf, &bo);
+	n = l - KB_B_HDR;
+	memcpy(raw, buf + KB_B_HDR, n);
+	{
+		static const uint8_t hdr[16] = { 0x82, 'S', 'N', 'A', 'P', 'P',
+						 'Y', 0, 0, 0, 0, 1, 0, 0, 0,
+						 1 };
+		uint8_t *p = buf + KB_B_HDR;
+		size_t half = n / 2, m;
+
+		memcpy(p, hdr, sizeof(hdr));
+		p += sizeof(hdr);
+		for (int k = 0; k < 2; k++) {
+			m = 8192;
+			snappy_compress((const char *)raw + (k ? half : 0),
+					k ? n - half : half, (char *)p + 4, &m);
+			kb_put_be32(p, (uint32_t)m);
+			p += 4 + m;
+		}
+		l = (size_t)(p - buf);
+	}
+	kb_put_be16(buf + KB_B_ATTR, 2);
+	kb_put_be32(buf + KB_B_LENGTH, (uint32_t)(l - KB_B_LOG_OVERHEAD));
+	fix_crc(buf);
+	e = kb_batch_check(buf, l, 0, &b, &why);
+	ok(!e, "snappy in xerial framing, two blocks, accepted (%d)", e);
+
+	/* A batch that decompresses to far more than any producer builds. */
+	{
+		size_t big = (64u << 20) + 4096;
+		uint8_t *zeros = calloc(1, big);
+
+		bo = plain(1);
+		l = make_batch(buf, &bo);
+		l = KB_B_HDR + ZSTD_compress(buf + KB_B_HDR,
+					     sizeof(buf) - KB_B_HDR, zeros,
+					     big, 1);
+		free(zeros);
+		kb_put_be16(buf + KB_B_ATTR, 4);
+		kb_put_be32(buf + KB_B_LENGTH,
+			    (uint32_t)(l - KB_B_LOG_OVERHEAD));
+		fix_crc(buf);
+		e = kb_batch_check(buf, l, 1 << 20, &b, &why);
+		ok(e == KB_ERR_MESSAGE_TOO_LARGE,
+		   "%zu bytes of zstd decompressing past 64 MiB: "
+		   "MESSAGE_TOO_LARGE (%d)", l, e);
+	}
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/kb-test-store.XXXXXX");
@@ -1585,6 +1724,7 @@ int main(void)
 	}
 	test_append_read();
 	test_validation();
+	test_compressed();
 	test_index_segments();
 	test_roll_time();
 	test_retention();
