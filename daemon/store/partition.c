@@ -919,32 +919,45 @@ uint64_t kb_partition_size(struct kb_partition *p)
 }
 
 /*
- * Kafka answers with the record, not the batch: walk the records of an
- * uncompressed CreateTime batch for the first one at or after @ts.
- * Compressed batches keep the batch's base offset (they would need
- * decompressing); LogAppendTime batches share one timestamp anyway.
+ * Kafka answers with the record, not the batch: walk the records of a
+ * CreateTime batch, decompressed if need be, for the first one at or after
+ * @ts.  LogAppendTime batches share one timestamp anyway.  On any failure
+ * the batch's own offset and timestamp stay the answer.
  */
 static void record_for_time(struct kb_segment *seg, const struct kb_batch *b,
 			    uint64_t pos, int64_t ts, int64_t *offset,
 			    int64_t *timestamp)
 {
-	size_t len = (size_t)b->length + 12;
+	size_t len = (size_t)b->length + 12, n;
+	uint8_t *buf, *raw = NULL;
+	int codec = b->attr & KB_ATTR_COMPRESSION;
 	int64_t rts;
 	int32_t delta;
-	uint8_t *buf;
 
-	if ((b->attr & 0x7) || (b->attr & 0x8) || len <= 61)
+	if ((b->attr & KB_ATTR_LOG_APPEND_TIME) || len <= KB_B_HDR)
 		return;
 	buf = malloc(len);
 	if (!buf)
 		return;
-	if (pread(seg->fd, buf, len, pos) == (ssize_t)len &&
-	    kb_batch_find_ts(buf + 61, buf + len, b->count, b->base_ts, ts,
-			     &delta, &rts) &&
+	if (pread(seg->fd, buf, len, pos) != (ssize_t)len)
+		goto out;
+	if (!codec) {
+		raw = buf + KB_B_HDR;
+		n = len - KB_B_HDR;
+	} else if (kb_records_inflate(codec, buf + KB_B_HDR, len - KB_B_HDR,
+				      64u << 20, &raw, &n)) {
+		raw = NULL;
+		goto out;
+	}
+	if (kb_batch_find_ts(raw, raw + n, b->count, b->base_ts, ts, &delta,
+			     &rts) &&
 	    b->base + delta >= *offset) {
 		*offset = b->base + delta;
 		*timestamp = rts;
 	}
+out:
+	if (codec)
+		free(raw);
 	free(buf);
 }
 

@@ -49,6 +49,7 @@ struct bopt {
 	int16_t epoch;
 	int32_t seq;
 	int16_t attr;
+	int64_t ts_step;	/* record i's timestamp is ts + i * ts_step */
 };
 
 static size_t put_varint(uint8_t *p, int64_t v)
@@ -111,7 +112,8 @@ static size_t make_batch(uint8_t *buf, const struct bopt *o)
 	kb_put_be16(buf + KB_B_ATTR, (uint16_t)o->attr);
 	kb_put_be32(buf + KB_B_LAST_DELTA, (uint32_t)(o->n - 1));
 	kb_put_be64(buf + KB_B_BASE_TS, (uint64_t)o->ts);
-	kb_put_be64(buf + KB_B_MAX_TS, (uint64_t)o->ts);
+	kb_put_be64(buf + KB_B_MAX_TS,
+		    (uint64_t)(o->ts + (int64_t)(o->n - 1) * o->ts_step));
 	kb_put_be64(buf + KB_B_PID, (uint64_t)o->pid);
 	kb_put_be16(buf + KB_B_PEPOCH, (uint16_t)o->epoch);
 	kb_put_be32(buf + KB_B_BASE_SEQ, (uint32_t)o->seq);
@@ -120,7 +122,7 @@ static size_t make_batch(uint8_t *buf, const struct bopt *o)
 		uint8_t rec[256], *r = rec;
 
 		*r++ = 0;
-		r += put_varint(r, 0);
+		r += put_varint(r, (int64_t)i * o->ts_step);
 		r += put_varint(r, i);
 		r += put_varint(r, -1);
 		r += put_varint(r, o->vlen);
@@ -1160,6 +1162,22 @@ static void test_offset_for_time(void)
 	   ts == 100000, "later time after reopen");
 	ok(!kb_partition_offset_for_time(p, -3, &off, &ts) && off == 40,
 	   "-3 after reopen");
+	/* Inside a batch, compressed or not: the record, not the batch. */
+	kb_store_topic_create(s, "tsc", 1);
+	p = kb_store_partition(s, "tsc", 0);
+	for (int c = 0; c <= 4; c++) {
+		struct bopt bo = plain(10);
+		int64_t base = 200000 + 10000 * c;
+
+		bo.ts = base;
+		bo.ts_step = 100;
+		bo.attr = (int16_t)c;
+		append(p, buf, make_batch(buf, &bo), NULL);
+		ok(!kb_partition_offset_for_time(p, base + 450, &off, &ts) &&
+		   off == 10 * c + 5 && ts == base + 500,
+		   "codec %d: time inside a batch finds its record (%" PRId64
+		   " at %" PRId64 ")", c, off, ts);
+	}
 	kb_store_close(s);
 }
 
