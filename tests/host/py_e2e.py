@@ -313,6 +313,26 @@ def main():
              e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART,
              "delete_topics on a missing topic: UNKNOWN_TOPIC_OR_PART")
 
+        # offsets_for_times() inside compressed batches: the record, as
+        # Kafka answers, not the start of its batch.
+        now = int(time.time() * 1000)
+        for codec in ("gzip", "snappy", "lz4", "zstd"):
+            t = "py-times-" + codec
+            pr = Producer({"bootstrap.servers": b.bootstrap,
+                           "compression.type": codec, "linger.ms": 200})
+            for i in range(20):
+                pr.produce(t, value=b"v%d" % i, partition=0,
+                           timestamp=now + 10 * i)
+            pr.flush(TMO)
+            c = Consumer({"bootstrap.servers": b.bootstrap,
+                          "group.id": "py-times"})
+            got = c.offsets_for_times(
+                [TopicPartition(t, 0, now + 10 * 12 - 5)], timeout=TMO)
+            c.close()
+            T.ok(got and got[0].offset == 12,
+                 "offsets_for_times in a %s batch: offset 12 (%s)"
+                 % (codec, got[0].offset if got else None))
+
         # Transactions are not served: init_transactions() must fail at
         # once with a fatal error, not retry until its timeout.
         tp = Producer({"bootstrap.servers": b.bootstrap,
