@@ -23,7 +23,7 @@
 #define API(n, lo, hi, fl, h) { n, lo, hi, fl, h }
 
 const struct kb_api kb_apis[KB_API_COUNT] = {
-	[KB_API_PRODUCE] = API("Produce", 3, 9, 9, kb_h_produce),
+	[KB_API_PRODUCE] = API("Produce", 0, 9, 9, kb_h_produce),
 	[KB_API_FETCH] = API("Fetch", 4, 12, 12, kb_h_fetch),
 	[KB_API_LIST_OFFSETS] = API("ListOffsets", 0, 7, 6,
 				    kb_h_list_offsets),

@@ -54,7 +54,7 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 	struct kb_str txn;
 	int32_t nt, np, i, j;
 
-	txn = kb_rd_vnstr(rd, flex);
+	txn = ver >= 3 ? kb_rd_vnstr(rd, flex) : (struct kb_str){ 0 };
 	acks = kb_rd_i16(rd);
 	kb_rd_i32(rd);		/* timeout_ms: appends are synchronous */
 	if (rd->err || !produce_valid(*rd, flex))
@@ -108,6 +108,16 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 			if (!r.error && p) {
 				if (!rec.ptr || rec.len <= 0) {
 					r.error = KB_ERR_INVALID_RECORD;
+				} else if (ver < 3) {
+					/*
+					 * v0-2 carry message format v0/v1,
+					 * which is not stored; they are
+					 * advertised because librdkafka
+					 * before 2.10 compresses only for
+					 * brokers that list Produce v0.
+					 */
+					r.error =
+					KB_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 				} else {
 					ret = kb_partition_append(p, rec.ptr,
 								  rec.len, &r);
@@ -133,7 +143,8 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 		kb_wr_tags(w, flex);
 	}
 	kb_rd_vtags(rd, flex);
-	kb_wr_i32(w, 0);	/* throttle_time_ms */
+	if (ver >= 1)
+		kb_wr_i32(w, 0);	/* throttle_time_ms */
 	kb_wr_tags(w, flex);
 	if (appended)
 		b->wake = true;

@@ -8,6 +8,7 @@ describe_configs, delete_topics.
 """
 
 import os
+import struct
 import sys
 import time
 
@@ -86,6 +87,30 @@ def produce(bootstrap, topic, msgs, conf=None):
     if left:
         T.diag("flush: %d messages left" % left)
     return res
+
+
+CODECS = {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+def stored_codecs(b, topic):
+    """The compression codecs of the batches in topic's partition 0, read
+    from its segment files (batch attributes at byte 21)."""
+    found = set()
+    for d in b.dirs:
+        pdir = os.path.join(d, topic + "-0")
+        if not os.path.isdir(pdir):
+            continue
+        for f in sorted(os.listdir(pdir)):
+            if not f.endswith(".log"):
+                continue
+            with open(os.path.join(pdir, f), "rb") as fh:
+                data = fh.read()
+            off = 0
+            while off + 61 <= len(data):
+                length = struct.unpack(">i", data[off + 8:off + 12])[0]
+                found.add(struct.unpack(">h", data[off + 21:off + 23])[0] & 7)
+                off += 12 + length
+    return found
 
 
 def admin_result(futs, what):
@@ -314,16 +339,20 @@ def main():
              "delete_topics on a missing topic: UNKNOWN_TOPIC_OR_PART")
 
         # offsets_for_times() inside compressed batches: the record, as
-        # Kafka answers, not the start of its batch.
+        # Kafka answers, not the start of its batch.  The values compress
+        # well: librdkafka sends a batch uncompressed when it would not.
         now = int(time.time() * 1000)
         for codec in ("gzip", "snappy", "lz4", "zstd"):
             t = "py-times-" + codec
             pr = Producer({"bootstrap.servers": b.bootstrap,
                            "compression.type": codec, "linger.ms": 200})
             for i in range(20):
-                pr.produce(t, value=b"v%d" % i, partition=0,
+                pr.produce(t, value=b"v%d " % i + b"x" * 200, partition=0,
                            timestamp=now + 10 * i)
             pr.flush(TMO)
+            T.ok(stored_codecs(b, t) == {CODECS[codec]},
+                 "librdkafka sent %s batches, stored as sent (codecs %s)"
+                 % (codec, stored_codecs(b, t)))
             c = Consumer({"bootstrap.servers": b.bootstrap,
                           "group.id": "py-times"})
             got = c.offsets_for_times(

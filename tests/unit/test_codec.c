@@ -284,7 +284,7 @@ static void test_api_versions(void)
 		int16_t key = kb_rd_i16(&rd), lo = kb_rd_i16(&rd),
 			hi = kb_rd_i16(&rd);
 
-		if (key == KB_API_PRODUCE && lo == 3 && hi == 9)
+		if (key == KB_API_PRODUCE && lo == 0 && hi == 9)
 			has_produce = true;
 		if (key == KB_API_END_TXN)
 			has_txn = true;
@@ -306,11 +306,20 @@ static void test_api_versions(void)
 	ok(run(unknown, sizeof(unknown), &resp) == KB_H_CLOSE,
 	   "unknown api key closes the connection");
 	kb_resp_free(&resp);
-	static const uint8_t old_produce[] = { 0, 0, 0, 2, 0, 0, 0, 1, 0xff,
-					       0xff };
+	/* A Produce v2 with a message format v1 set: refused, not stored. */
+	static const uint8_t old_produce[] = {
+		0, 0, 0, 2, 0, 0, 0, 1, 0xff, 0xff,	/* header */
+		0, 1, 0, 0, 0x13, 0x88, 0, 0, 0, 1,	/* acks, timeout, 1 */
+		0, 4, 'o', 'l', 'd', '0', 0, 0, 0, 1,	/* topic, 1 */
+		0, 0, 0, 0, 0, 0, 0, 18,		/* partition 0, 18 B */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6,	/* offset, size */
+		0, 0, 0, 0, 1, 0 };			/* crc, magic 1 */
 
-	ok(run(old_produce, sizeof(old_produce), &resp) == KB_H_CLOSE,
-	   "Produce v2 (message format < 2) closes the connection");
+	ok(run(old_produce, sizeof(old_produce), &resp) == KB_H_DONE &&
+	   resp.w.len == 4 + 4 + 4 + 2 + 4 + 4 + 4 + 2 + 8 + 8 + 4 &&
+	   (resp.w.buf[26] << 8 | resp.w.buf[27]) ==
+		   KB_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+	   "Produce v2 with message format v1: UNSUPPORTED_FOR_MESSAGE_FORMAT");
 	kb_resp_free(&resp);
 }
 
@@ -459,8 +468,8 @@ static void api_cases(int16_t key, build_fn build, check_fn check)
 
 static void produce_req(struct kb_wr *w, int16_t v, bool fl)
 {
-	(void)v;
-	kb_wr_vnstr(w, fl, NULL);	/* transactional_id */
+	if (v >= 3)
+		kb_wr_vnstr(w, fl, NULL);	/* transactional_id */
 	kb_wr_i16(w, -1);		/* acks */
 	kb_wr_i32(w, 5000);
 	kb_wr_varray(w, fl, 1);
@@ -481,9 +490,12 @@ static void produce_resp(struct kb_rd *rd, int16_t v, bool fl,
 	EXPECT(str_is(kb_rd_vstr(rd, fl), "cap2"));
 	EXPECT(kb_rd_varray(rd, fl) == 1);
 	EXPECT(kb_rd_i32(rd) == 1);
-	EXPECT(kb_rd_i16(rd) == 0);
-	EXPECT(kb_rd_i64(rd) >= 0);		/* base_offset */
-	EXPECT(kb_rd_i64(rd) == -1);		/* log_append_time */
+	/* v0-2 are served only to be listed: their formats are not stored. */
+	EXPECT(kb_rd_i16(rd) ==
+	       (v < 3 ? KB_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT : 0));
+	EXPECT(v < 3 ? kb_rd_i64(rd) == -1 : kb_rd_i64(rd) >= 0);
+	if (v >= 2)
+		EXPECT(kb_rd_i64(rd) == -1);	/* log_append_time */
 	if (v >= 5)
 		EXPECT(kb_rd_i64(rd) == 0);	/* log_start_offset */
 	if (v >= 8) {
@@ -492,7 +504,8 @@ static void produce_resp(struct kb_rd *rd, int16_t v, bool fl,
 	}
 	kb_rd_vtags(rd, fl);
 	kb_rd_vtags(rd, fl);
-	EXPECT(kb_rd_i32(rd) == 0);		/* throttle_time_ms */
+	if (v >= 1)
+		EXPECT(kb_rd_i32(rd) == 0);	/* throttle_time_ms */
 	kb_rd_vtags(rd, fl);
 }
 
