@@ -515,31 +515,32 @@ def make_cert(d):
     return pem
 
 
-def plain_answers(port):
+def answers(connect):
+    """Whether ApiVersions is answered over the connection connect()
+    makes; a refused or closed connection is False."""
     try:
-        c = Conn(port)
+        c = connect()
         try:
             return api_versions(c)[0] == 0
         finally:
             c.close()
     except (EOFError, OSError, ValueError):
         return False
+
+
+def plain_answers(port):
+    return answers(lambda: Conn(port))
 
 
 def tls_answers(port):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    try:
+
+    def connect():
         raw = socket.create_connection(("127.0.0.1", port), timeout=15)
-        s = ctx.wrap_socket(raw, server_hostname="localhost")
-        c = Conn(port, s)
-        try:
-            return api_versions(c)[0] == 0
-        finally:
-            c.close()
-    except (EOFError, OSError, ValueError):
-        return False
+        return Conn(port, ctx.wrap_socket(raw, server_hostname="localhost"))
+    return answers(connect)
 
 
 def check_listener_key():
