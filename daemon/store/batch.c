@@ -345,18 +345,24 @@ bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
 #define INFLATE_MIN_CAP (64u << 20)
 #define INFLATE_RATIO 16
 
+size_t kb_inflate_cap(uint32_t max_bytes)
+{
+	size_t cap = (size_t)max_bytes * INFLATE_RATIO;
+
+	return cap < INFLATE_MIN_CAP ? INFLATE_MIN_CAP : cap;
+}
+
 static int compressed_ok(const uint8_t *p, uint64_t size, uint32_t max_bytes,
 			 const struct kb_batch *b, const char **why)
 {
-	size_t cap = (size_t)max_bytes * INFLATE_RATIO, n;
 	uint8_t *raw;
+	size_t n;
 	bool ok;
 	int e;
 
-	if (cap < INFLATE_MIN_CAP)
-		cap = INFLATE_MIN_CAP;
 	e = kb_records_inflate(b->attr & KB_ATTR_COMPRESSION, p + KB_B_HDR,
-			       size - KB_B_HDR, cap, &raw, &n);
+			       size - KB_B_HDR, kb_inflate_cap(max_bytes), &raw,
+			       &n);
 	if (e == -E2BIG) {
 		*why = "records decompress to more than 16 x message.max.bytes";
 		return KB_ERR_MESSAGE_TOO_LARGE;

@@ -150,6 +150,8 @@ bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
  */
 int kb_records_inflate(int codec, const uint8_t *in, size_t len, size_t max,
 		       uint8_t **out, size_t *out_len);
+/* The @max a batch checked under @max_bytes decompresses within. */
+size_t kb_inflate_cap(uint32_t max_bytes);
 
 /*
  * Returns 1 with @b at *@pos (and moves past it), 0 at a clean end,

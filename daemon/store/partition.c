@@ -924,9 +924,9 @@ uint64_t kb_partition_size(struct kb_partition *p)
  * @ts.  LogAppendTime batches share one timestamp anyway.  On any failure
  * the batch's own offset and timestamp stay the answer.
  */
-static void record_for_time(struct kb_segment *seg, const struct kb_batch *b,
-			    uint64_t pos, int64_t ts, int64_t *offset,
-			    int64_t *timestamp)
+static void record_for_time(struct kb_partition *p, struct kb_segment *seg,
+			    const struct kb_batch *b, uint64_t pos, int64_t ts,
+			    int64_t *offset, int64_t *timestamp)
 {
 	size_t len = (size_t)b->length + 12, n;
 	uint8_t *buf, *raw = NULL;
@@ -945,7 +945,8 @@ static void record_for_time(struct kb_segment *seg, const struct kb_batch *b,
 		raw = buf + KB_B_HDR;
 		n = len - KB_B_HDR;
 	} else if (kb_records_inflate(codec, buf + KB_B_HDR, len - KB_B_HDR,
-				      64u << 20, &raw, &n)) {
+				      kb_inflate_cap(p->cfg->max_message_bytes),
+				      &raw, &n)) {
 		raw = NULL;
 		goto out;
 	}
@@ -1007,7 +1008,8 @@ int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				continue;
 			*offset = b.base > p->log_start ? b.base : p->log_start;
 			*timestamp = b.max_ts;
-			record_for_time(seg, &b, pos, ts, offset, timestamp);
+			record_for_time(p, seg, &b, pos, ts, offset,
+					timestamp);
 			return KB_ERR_NONE;
 		}
 		if (r < 0)
