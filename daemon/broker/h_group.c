@@ -687,7 +687,6 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 
 /* ---- SyncGroup ---- */
 
-/* Stores the leader's assignment; members it left out get none. */
 /* Whether the @n assignments and the tags after them are all there. */
 static bool assignments_whole(struct kb_rd rd, bool flex, int32_t n)
 {
@@ -700,6 +699,7 @@ static bool assignments_whole(struct kb_rd rd, bool flex, int32_t n)
 	return !rd.err;
 }
 
+/* Stores the leader's assignment; members it left out get none. */
 static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
 			    int32_t n)
 {
