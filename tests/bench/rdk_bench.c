@@ -196,7 +196,7 @@ static double mock_cpu(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	double sum = 0;
+	double sum = 0, cpu;
 
 	if (!d)
 		return -1;
@@ -218,7 +218,9 @@ static double mock_cpu(void)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
 			 e->d_name);
-		sum += stat_cpu(path) > 0 ? stat_cpu(path) : 0;
+		cpu = stat_cpu(path);
+		if (cpu > 0)
+			sum += cpu;
 	}
 	closedir(d);
 	return sum;
