@@ -40,6 +40,15 @@ def free_port():
     return port
 
 
+def produce_v3_body(topic, partition, records, acks, timeout_ms=30000):
+    """A Produce v3 request body: no transactional id, one topic, one
+    partition holding @records (bytes)."""
+    t = topic.encode()
+    return (struct.pack(">hhi", -1, acks, timeout_ms) +
+            struct.pack(">ih", 1, len(t)) + t +
+            struct.pack(">iii", 1, partition, len(records)) + records)
+
+
 class Tap:
     def __init__(self):
         self.n = 0

@@ -13,7 +13,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kb import Broker, Reader, Tap  # noqa: E402
+from kb import Broker, Reader, Tap, produce_v3_body  # noqa: E402
 
 T = Tap()
 
@@ -66,14 +66,6 @@ def recv(s, n):
     return buf
 
 
-def produce_v3(topic, partition, records, acks):
-    """Produce v3 body: no transactional id, one topic, one partition."""
-    t = topic.encode()
-    return (struct.pack(">hhi", -1, acks, 30000) + struct.pack(">i", 1) +
-            struct.pack(">h", len(t)) + t + struct.pack(">ii", 1, partition) +
-            struct.pack(">i", len(records)) + records)
-
-
 def acks0_checks(b):
     """acks=0 Produce gets no answer; one that fails closes the connection
     (as in Kafka) so the producer notices instead of losing records."""
@@ -83,7 +75,7 @@ def acks0_checks(b):
              ("with records that are no record batch", "acks0", 0,
               b"not a batch")]
     for desc, topic, part, rec in cases:
-        msg = hdr + produce_v3(topic, part, rec, 0)
+        msg = hdr + produce_v3_body(topic, part, rec, 0)
         s = socket.create_connection(("127.0.0.1", b.port), timeout=15)
         try:
             s.sendall(struct.pack(">i", len(msg)) + msg)
@@ -99,7 +91,7 @@ def acks0_checks(b):
              % (desc, what))
     # The same request with acks=1 is answered with the partition's error.
     try:
-        r = call(b.port, 0, 3, produce_v3("acks0", 99, b"x", 1), False)
+        r = call(b.port, 0, 3, produce_v3_body("acks0", 99, b"x", 1), False)
         r.i32()                 # topics
         r.string()
         r.i32()                 # partitions

@@ -12,8 +12,8 @@ READ_COMMITTED returns the records with last_stable_offset at the high
 watermark.  Transactions: not advertised, EndTxn answers
 UNSUPPORTED_VERSION, InitProducerId with a transactional id is refused.
 A broker with connections.max.idle.ms=1500 closes a silent connection and
-one that stopped reading its answers, but not a busy one.  listener.name.<name>.policy=tls refuses plaintext on that
-listener only.  Timing margins are wide: the test VMs are small and noisy.
+one that stopped reading its answers, but not a busy one.
+listener.name.<name>.policy=tls refuses plaintext on that listener only.  Timing margins are wide: the test VMs are small and noisy.
 """
 
 import errno
@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kb import Broker, Reader, Tap, free_port  # noqa: E402
+from kb import Broker, Reader, Tap, free_port, produce_v3_body  # noqa: E402
 
 T = Tap()
 
@@ -190,10 +190,7 @@ def create_topic(c, name, parts):
 def produce(c, topic, part, values):
     """Produce v3, acks=1: (error, base_offset)."""
     rb = record_batch(values)
-    body = (s16(None) + struct.pack(">hi", 1, 15000) + struct.pack(">i", 1) +
-            s16(topic) + struct.pack(">ii", 1, part) +
-            struct.pack(">i", len(rb)) + rb)
-    r = c.call(0, 3, body)
+    r = c.call(0, 3, produce_v3_body(topic, part, rb, 1, 15000))
     r.i32()
     r.string()
     r.i32()
