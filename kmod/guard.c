@@ -11,8 +11,15 @@
  *    whatever the segmentation: 0x16 0x03 0x01..0x04 opens a TLS record;
  *  - outbound, TLS record headers are followed across segments.
  * A connection the current policy forbids is reset both ways (an RST to
- * each end) and the offending segment dropped.  Entries go on RST, after
- * both FINs, and by idle timeout.
+ * each end) and the offending segment dropped.
+ *
+ * Nothing that TCP itself would ignore changes what the guard does: an
+ * inbound segment with a bad checksum is left to TCP untouched, an RST or
+ * both FINs only mark the entry for the collector, which drops it once the
+ * real socket is gone (so an RST that TCP refuses leaves the connection
+ * tracked), a SYN on a live connection keeps the entry (TCP answers it with
+ * a challenge ACK), and inbound bytes TCP already holds are not looked at
+ * again.  Entries also go by idle timeout.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,6 +30,8 @@
 #include <linux/netfilter_ipv6.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
 #include <net/ip6_route.h>
@@ -39,8 +48,9 @@ module_param(max_connections, uint, 0444);
 MODULE_PARM_DESC(max_connections,
 		 "connections tracked at most; SYNs beyond are dropped (default 16384)");
 
+/* Read-only once loaded: a write would bypass CAP_NET_ADMIN and MAINTENANCE. */
 static unsigned int idle_timeout = 7200;
-module_param(idle_timeout, uint, 0644);
+module_param(idle_timeout, uint, 0444);
 MODULE_PARM_DESC(idle_timeout,
 		 "seconds an established connection may stay silent and tracked (default 7200)");
 
@@ -69,7 +79,10 @@ struct guard_conn {
 	struct kbroker_listener *l;	/* valid while hashed (see flush) */
 	struct in6_addr laddr, raddr;	/* IPv4 as v4-mapped */
 	__be16 lport, rport;
+	int dif, sdif;			/* the SYN's input interfaces */
+	u8 family;
 	bool hashed;			/* under guard_lock */
+	bool probe;			/* RST or both FINs: ask the socket */
 	u8 in_class;			/* enum guard_class, from byte 0 */
 	bool in_bad_hdr;		/* bytes 1-2 not a TLS record's */
 	bool in_conflict;		/* byte 0 seen with two values */
@@ -96,6 +109,7 @@ struct guard_pkt {
 	unsigned int doff;		/* payload from skb->data */
 	u32 len;			/* payload bytes */
 	u32 seq;			/* of the first payload byte */
+	int dif, sdif;
 };
 
 static struct hlist_head guard_table[GUARD_BUCKETS];
@@ -143,13 +157,6 @@ static void __guard_unhash(struct guard_conn *c)
 	kfree_rcu(c, rcu);
 }
 
-static void guard_unhash(struct guard_conn *c)
-{
-	spin_lock_bh(&guard_lock);
-	__guard_unhash(c);
-	spin_unlock_bh(&guard_lock);
-}
-
 /*
  * Tracks a new connection from its SYN, replacing a stale entry with the
  * same 4-tuple.  NULL when the table is full or memory short.
@@ -174,6 +181,9 @@ static struct guard_conn *guard_insert(const struct net *net,
 	c->raddr = p->saddr;
 	c->lport = p->th->dest;
 	c->rport = p->th->source;
+	c->family = p->family;
+	c->dif = p->dif;
+	c->sdif = p->sdif;
 	c->in_isn = isn;
 	c->last = jiffies;
 	c->hashed = true;
@@ -210,6 +220,8 @@ static bool guard_parse(struct sk_buff *skb, u8 pf, struct guard_pkt *p)
 		if (ntohs(iph->tot_len) < iph->ihl * 4 ||
 		    ntohs(iph->tot_len) > skb->len - skb_network_offset(skb))
 			return false;
+		p->dif = inet_iif(skb);
+		p->sdif = inet_sdif(skb);
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 		unsigned int thoff = 0;
@@ -225,6 +237,8 @@ static bool guard_parse(struct sk_buff *skb, u8 pf, struct guard_pkt *p)
 		if (skb->len < thoff)
 			return false;
 		tcplen = skb->len - thoff;
+		p->dif = inet6_iif(skb);
+		p->sdif = inet6_sdif(skb);
 	}
 	p->th = skb_header_pointer(skb, off, sizeof(p->_th), &p->_th);
 	if (!p->th || p->th->doff < 5 || p->th->doff * 4 > tcplen)
@@ -237,6 +251,74 @@ static bool guard_parse(struct sk_buff *skb, u8 pf, struct guard_pkt *p)
 	return true;
 }
 
+/*
+ * The local socket of a listener connection, with a reference (release
+ * with sock_gen_put), or NULL: a full socket, a request or a time-wait one.
+ */
+static struct sock *guard_sock(struct net *net, u8 family,
+			       const struct in6_addr *laddr,
+			       const struct in6_addr *raddr,
+			       __be16 lport, __be16 rport, int dif, int sdif)
+{
+	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+
+	if (family == AF_INET)
+		return __inet_lookup_established(net, hinfo,
+						 raddr->s6_addr32[3], rport,
+						 laddr->s6_addr32[3],
+						 ntohs(lport), dif, sdif);
+#if IS_ENABLED(CONFIG_IPV6)
+	return __inet6_lookup_established(net, hinfo, raddr, rport, laddr,
+					  ntohs(lport), dif, sdif);
+#else
+	return NULL;
+#endif
+}
+
+/* Whether TCP still has a connection there that a new SYN cannot replace. */
+static bool guard_sock_state_live(const struct sock *sk)
+{
+	return sk && sk->sk_state != TCP_TIME_WAIT &&
+	       sk->sk_state != TCP_CLOSE;
+}
+
+static bool guard_conn_live(struct guard_conn *c)
+{
+	struct sock *sk;
+	bool live;
+
+	rcu_read_lock();
+	sk = guard_sock(c->net, c->family, &c->laddr, &c->raddr, c->lport,
+			c->rport, c->dif, c->sdif);
+	live = guard_sock_state_live(sk);
+	if (sk)
+		sock_gen_put(sk);
+	rcu_read_unlock();
+	return live;
+}
+
+/*
+ * Inbound stream bytes TCP already holds in order (so ignores if sent
+ * again), counted from the first byte after the SYN; 0 before the
+ * connection is a full socket.
+ */
+static u32 guard_in_received(struct net *net, const struct guard_conn *c,
+			     const struct guard_pkt *p)
+{
+	struct sock *sk;
+	u32 have = 0;
+
+	rcu_read_lock();
+	sk = guard_sock(net, c->family, &c->laddr, &c->raddr, c->lport,
+			c->rport, p->dif, p->sdif);
+	if (sk && sk_fullsock(sk) && sk->sk_state != TCP_CLOSE)
+		have = READ_ONCE(tcp_sk(sk)->rcv_nxt) - (c->in_isn + 1);
+	if (sk)
+		sock_gen_put(sk);
+	rcu_read_unlock();
+	return have;
+}
+
 static int guard_byte(struct sk_buff *skb, const struct guard_pkt *p, u32 i)
 {
 	u8 b;
@@ -246,9 +328,13 @@ static int guard_byte(struct sk_buff *skb, const struct guard_pkt *p, u32 i)
 	return b;
 }
 
-/* Inbound: check stream bytes 0..2 wherever they fall in this segment. */
+/*
+ * Inbound: check stream bytes 0..2 wherever they fall in this segment,
+ * except those TCP already received (@have of them): a copy of them, sent
+ * again or forged, is dropped by TCP and must not count either.
+ */
 static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
-			  const struct guard_pkt *p)
+			  const struct guard_pkt *p, u32 have)
 {
 	s32 rel = p->seq - (c->in_isn + 1);
 	int i, b;
@@ -262,7 +348,7 @@ static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
 	for (i = 0; i < 3; i++) {
 		s64 k = (s64)i - rel;
 
-		if (k < 0 || k >= p->len)
+		if (k < 0 || k >= p->len || (u32)i < have)
 			continue;
 		b = guard_byte(skb, p, k);
 		if (b < 0) {
@@ -458,7 +544,7 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	struct guard_conn *c;
 	struct guard_pkt p;
 	bool forbidden, closed;
-	u32 policy;
+	u32 policy, have = 0;
 
 	if (!guard_parse(skb, state->pf, &p))
 		return NF_ACCEPT;
@@ -472,13 +558,28 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	raddr = out ? &p.daddr : &p.saddr;
 	c = guard_lookup(state->net, laddr, raddr, lport, rport);
 
+	/* A segment TCP will drop for its checksum changes nothing here. */
+	if (!out && nf_checksum(skb, state->hook, p.thoff, IPPROTO_TCP,
+				state->pf))
+		return NF_ACCEPT;
 	if (p.th->rst) {
-		/* Ours, or the end of the connection; a reset one stays dead. */
+		/*
+		 * Ours, the end of the connection, or a forgery TCP will
+		 * refuse: the collector asks the socket.  A reset one stays
+		 * dead.
+		 */
 		if (c && !READ_ONCE(c->dead))
-			guard_unhash(c);
+			WRITE_ONCE(c->probe, true);
 		return NF_ACCEPT;
 	}
 	if (!out && p.th->syn && !p.th->ack) {
+		/*
+		 * A SYN with a new ISN replaces the entry only when TCP could
+		 * start a new connection there; on a live one TCP sends a
+		 * challenge ACK (RFC 5961 4.2) and so do we nothing.
+		 */
+		if (c && c->in_isn != ntohl(p.th->seq) && guard_conn_live(c))
+			return NF_ACCEPT;
 		if (!c || c->in_isn != ntohl(p.th->seq))
 			c = guard_insert(state->net, l, &p, ntohl(p.th->seq));
 		if (!c) {
@@ -498,6 +599,12 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 		guard_reset(state->net, skb, &p);
 		return NF_DROP;
 	}
+	if (!out && p.len && !READ_ONCE(c->in_done)) {
+		s32 rel = p.seq - (c->in_isn + 1);
+
+		if (rel <= 2 && rel + (s64)p.len > 0)
+			have = guard_in_received(state->net, c, &p);
+	}
 
 	spin_lock_bh(&c->lock);
 	if (c->dead) {
@@ -514,7 +621,7 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 		if (out)
 			guard_out_data(c, skb, &p);
 		else
-			guard_in_data(c, skb, &p);
+			guard_in_data(c, skb, &p, have);
 	}
 	forbidden = guard_forbidden(c, policy);
 	if (forbidden) {
@@ -533,9 +640,9 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 		guard_reset(state->net, skb, &p);
 		return NF_DROP;
 	}
-	/* Both FINs: nothing new can flow; retransmissions were checked. */
+	/* Both FINs: the collector drops it once the socket is gone. */
 	if (closed)
-		guard_unhash(c);
+		WRITE_ONCE(c->probe, true);
 	return NF_ACCEPT;
 }
 
@@ -606,7 +713,9 @@ static void guard_gc(struct work_struct *work)
 	for (i = 0; i < GUARD_BUCKETS; i++)
 		hlist_for_each_entry_safe(c, tmp, &guard_table[i], node)
 			if (time_after(jiffies,
-				       READ_ONCE(c->last) + guard_timeout(c)))
+				       READ_ONCE(c->last) + guard_timeout(c)) ||
+			    (READ_ONCE(c->probe) && !READ_ONCE(c->dead) &&
+			     !guard_conn_live(c)))
 				__guard_unhash(c);
 	spin_unlock_bh(&guard_lock);
 	queue_delayed_work(system_power_efficient_wq, &guard_gc_work,
