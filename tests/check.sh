@@ -37,6 +37,9 @@ tests/run-tap "$results" tests/checkpatch.sh
 section "netlink spec against the uapi header"
 tests/run-tap "$results" tests/netlink_spec.sh
 
+section "daemon layers (no call to a later layer)"
+tests/run-tap "$results" tests/layers.sh
+
 section "host unit tests"
 tests/run-tap "$results" "$B"/tests/unit/test_*
 

@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "broker/cert.h"
-#include "broker/loop.h"
+#include "certs/cert.h"
+#include "net/loop.h"
 #include "common/log.h"
 
 static int ctl_fd = -1;

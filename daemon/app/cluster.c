@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker.h"
+#include "common/broker.h"
 #include "common/log.h"
 
 int64_t kb_now_mono_ms(void)

@@ -9,12 +9,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "broker/atrest.h"
-#include "broker/broker.h"
-#include "broker/cert.h"
-#include "broker/config.h"
-#include "broker/group.h"
-#include "broker/loop.h"
+#include "keys/atrest.h"
+#include "common/broker.h"
+#include "certs/cert.h"
+#include "common/config.h"
+#include "group/group.h"
+#include "net/loop.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "store/store.h"

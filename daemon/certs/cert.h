@@ -3,7 +3,7 @@
  * Listener certificates: key and chain in the kernel keyring, renewal
  * through ssl.certificate.renew.command, and the maintenance window that
  * swaps them live (cert_window.c).  kbrokerctl reaches the daemon on a
- * unix control socket (cert_ctl.c).
+ * unix control socket (admin/control.c).
  */
 #ifndef KB_BROKER_CERT_H
 #define KB_BROKER_CERT_H
@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "broker/config.h"
+#include "common/config.h"
 
 struct kb_loop;
 
@@ -95,7 +95,7 @@ void kb_cert_status(struct kb_loop *l, FILE *f);
 /* The last file a listener's key came from via Kafka (or NULL). */
 const char *kb_cert_dynamic_location(int listener);
 
-/* --- cert_ctl.c: the control socket ---------------------------------- */
+/* --- admin/control.c: the control socket ---------------------------- */
 
 int kb_ctl_open(struct kb_loop *l);
 void kb_ctl_on_accept(struct kb_loop *l);

@@ -12,7 +12,7 @@
 #include <keyutils.h>
 #include <openssl/err.h>
 
-#include "broker/cert.h"
+#include "certs/cert.h"
 #include "common/log.h"
 
 static const struct kb_config *cert_cfg;

@@ -10,7 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "broker/cert.h"
+#include "certs/cert.h"
 
 void kb_cert_wipe(char *buf, size_t len)
 {

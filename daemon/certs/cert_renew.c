@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/broker.h"
-#include "broker/cert.h"
+#include "common/broker.h"
+#include "certs/cert.h"
 #include "common/log.h"
 
 #define OUT_MAX (256 * 1024)

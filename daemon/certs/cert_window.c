@@ -31,10 +31,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "broker/cert.h"
-#include "broker/loop.h"
-#include "broker/tls.h"
-#include "common/kbnl.h"
+#include "certs/cert.h"
+#include "net/loop.h"
+#include "tls/tls.h"
+#include "keys/kbnl.h"
 #include "common/log.h"
 
 #define MAX_WAITERS 16

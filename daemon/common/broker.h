@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/config.h"
+#include "common/config.h"
 
 struct kb_store;
 struct kb_loop;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "broker/config.h"
+#include "common/config.h"
 #include "common/log.h"
 
 enum key_type { T_INT, T_BOOL, T_STR, T_ONOFF };

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/ctlsock.h"
-#include "common/kbnl.h"
+#include "keys/kbnl.h"
 #include "ctl/ctl.h"
 
 #define MAINT_MSG "broker is in MAINTENANCE (certificate update); try again later"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/kbnl.h"
+#include "keys/kbnl.h"
 #include "ctl/ctl.h"
 
 #define LISTENERS "/sys/kernel/kbroker/listeners"

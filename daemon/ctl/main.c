@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/kbnl.h"
+#include "keys/kbnl.h"
 #include "ctl/ctl.h"
 
 static const struct kbctl_cmd cmds[] = {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/kbnl.h"
+#include "keys/kbnl.h"
 #include "ctl/ctl.h"
 
 #define SYSFS		"/sys/kernel/kbroker"

@@ -17,10 +17,10 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
-#include "common/kbnl.h"
-#include "common/kbnl_volume.h"
-#include "common/volhdr.h"
-#include "common/volume_ops.h"
+#include "keys/kbnl.h"
+#include "keys/kbnl_volume.h"
+#include "keys/volhdr.h"
+#include "keys/volume_ops.h"
 #include "ctl/ctl.h"
 
 #define DEFAULT_MASTER	KBVOLOP_DEFAULT_MASTER
@@ -60,7 +60,7 @@ static int write_copy(int fd, const struct volhdr *h, int which, int torn)
 	return volhdr_write(fd, h, which);
 }
 
-/* The shared open/close code lives in common/volume_ops.c. */
+/* The shared open/close code lives in keys/volume_ops.c. */
 static int dm_map_info(const char *name, dev_t *devt)
 {
 	return kbvolop_map_info(name, devt, NULL, 0);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "common/log.h"
 
 static struct kb_groups *the_groups;

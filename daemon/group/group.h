@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/api.h"
-#include "broker/codec.h"
+#include "handlers/api.h"
+#include "proto/codec.h"
 
 /* Kafka error codes of the group APIs. */
 enum {

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/group.h"
+#include "group/group.h"
 #include "common/log.h"
 #include "store/internal.h"
 

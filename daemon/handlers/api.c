@@ -3,9 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "common/log.h"
 #include "store/store.h"
 

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "broker/broker.h"
-#include "broker/codec.h"
+#include "common/broker.h"
+#include "proto/codec.h"
 
 enum kb_api_key {
 	KB_API_PRODUCE = 0,

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 #include "common/log.h"
 #include "store/store.h"
 

@@ -13,10 +13,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/cert.h"
-#include "broker/errors.h"
-#include "broker/loop.h"
+#include "handlers/api.h"
+#include "certs/cert.h"
+#include "proto/errors.h"
+#include "net/loop.h"
 #include "common/log.h"
 #include "store/store.h"
 

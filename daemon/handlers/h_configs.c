@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/api.h"
-#include "broker/cert.h"
-#include "broker/errors.h"
-#include "broker/loop.h"
+#include "handlers/api.h"
+#include "certs/cert.h"
+#include "proto/errors.h"
+#include "net/loop.h"
 #include "store/store.h"
 
 enum {

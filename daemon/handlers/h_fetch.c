@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 #include "store/store.h"
 
 struct fetch_part {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "common/log.h"
 
 /* A parked JoinGroup or SyncGroup of one member: m->join or m->sync. */

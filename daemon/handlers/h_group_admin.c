@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "common/log.h"
 
 int kb_h_list_groups(struct kb_req *req, struct kb_resp *resp)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "common/log.h"
 #include "store/store.h"
 

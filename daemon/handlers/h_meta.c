@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 #include "store/store.h"
 
 #define NO_AUTH_OPS INT32_MIN	/* authorized operations not computed */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ListOffsets: earliest, latest, max timestamp, or by timestamp. */
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 #include "store/store.h"
 
 static bool list_offsets_valid(struct kb_rd rd, int16_t ver, bool flex)

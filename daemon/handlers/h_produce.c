@@ -2,8 +2,8 @@
 /* Produce: append each partition's record batches to its log. */
 #include <string.h>
 
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 #include "common/log.h"
 #include "store/store.h"
 

@@ -4,8 +4,8 @@
  * coordinator.  A client that sends them anyway gets UNSUPPORTED_VERSION
  * in the response shape it expects (echoing topics and partitions).
  */
-#include "broker/api.h"
-#include "broker/errors.h"
+#include "handlers/api.h"
+#include "proto/errors.h"
 
 #define UNSUP KB_ERR_UNSUPPORTED_VERSION
 

@@ -7,7 +7,7 @@
  * source string, which anyone can choose.
  *
  * It also opens the volumes named in at.rest.volumes itself, through the
- * same code as kbrokerctl (common/volume_ops.c), and closes them at a
+ * same code as kbrokerctl (keys/volume_ops.c), and closes them at a
  * clean shutdown.
  */
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/atrest.h"
+#include "keys/atrest.h"
 #include "common/log.h"
-#include "common/volume_ops.h"
+#include "keys/volume_ops.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape(char *s)

@@ -2,7 +2,7 @@
 #ifndef KB_BROKER_ATREST_H
 #define KB_BROKER_ATREST_H
 
-#include "broker/config.h"
+#include "common/config.h"
 
 /*
  * With at.rest.encryption on (the default), every log dir must be on an

@@ -7,8 +7,8 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
-#include "common/kbnl.h"
-#include "common/kbnl_req.h"
+#include "keys/kbnl.h"
+#include "keys/kbnl_req.h"
 
 struct kbnl {
 	struct nl_sock *sk;

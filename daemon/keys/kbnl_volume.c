@@ -12,9 +12,9 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
-#include "common/kbnl.h"
-#include "common/kbnl_req.h"
-#include "common/kbnl_volume.h"
+#include "keys/kbnl.h"
+#include "keys/kbnl_req.h"
+#include "keys/kbnl_volume.h"
 
 static struct nla_policy vol_policy[KBROKER_A_MAX + 1] = {
 	[KBROKER_A_VOLUME_UUID] = { .type = NLA_UNSPEC,

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "common/volhdr.h"
+#include "keys/volhdr.h"
 
 enum {
 	OFF_MAGIC = 0,

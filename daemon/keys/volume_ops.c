@@ -25,9 +25,9 @@
 #include <keyutils.h>
 #include <libdevmapper.h>
 
-#include "common/kbnl.h"
+#include "keys/kbnl.h"
 #include "common/log.h"
-#include "common/volume_ops.h"
+#include "keys/volume_ops.h"
 
 static const char *op_prog;
 static const char *op_state_dir;

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/kbnl_volume.h"
-#include "common/volhdr.h"
+#include "keys/kbnl_volume.h"
+#include "keys/volhdr.h"
 
 #define KBVOLOP_DEFAULT_MASTER	"kbroker:master:default"
 #define KBVOLOP_MAP_PREFIX	"kbroker-"

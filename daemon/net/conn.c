@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker/conn.h"
-#include "broker/listener.h"
-#include "broker/loop.h"
-#include "broker/tls.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "net/loop.h"
+#include "tls/tls.h"
 #include "common/log.h"
 
 #define RBUF_MIN (64 * 1024)

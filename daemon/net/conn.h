@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/api.h"
-#include "broker/outq.h"
-#include "broker/transport.h"
+#include "handlers/api.h"
+#include "net/outq.h"
+#include "net/transport.h"
 
 struct kb_loop;
 

@@ -4,12 +4,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "broker/cert.h"
-#include "broker/conn.h"
-#include "broker/listener.h"
-#include "broker/loop.h"
-#include "broker/tls.h"
-#include "common/kbnl.h"
+#include "certs/cert.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "net/loop.h"
+#include "tls/tls.h"
+#include "keys/kbnl.h"
 #include "common/log.h"
 
 static const char *const names[] = {

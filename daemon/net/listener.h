@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "broker/config.h"
+#include "common/config.h"
 
 struct kb_loop;
 struct kb_listener;

@@ -11,11 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "broker/cert.h"
-#include "broker/conn.h"
-#include "broker/group.h"
-#include "broker/listener.h"
-#include "broker/loop.h"
+#include "certs/cert.h"
+#include "net/conn.h"
+#include "group/group.h"
+#include "net/listener.h"
+#include "net/loop.h"
 #include "common/log.h"
 #include "store/store.h"
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/broker.h"
+#include "common/broker.h"
 
 struct kb_conn;
 struct kbnl;

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/outq.h"
-#include "broker/transport.h"
+#include "handlers/api.h"
+#include "net/outq.h"
+#include "net/transport.h"
 
 #define OUTQ_IOV 64
 

@@ -3,7 +3,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include "broker/transport.h"
+#include "net/transport.h"
 
 static ssize_t plain_read(struct kb_transport *t, void *buf, size_t len)
 {

@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "broker/tls.h"
+#include "tls/tls.h"
 #include "common/log.h"
 
 #define TLS_WBUF (64 * 1024)

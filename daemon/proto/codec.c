@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/codec.h"
+#include "proto/codec.h"
 
 static inline const uint8_t *take(struct kb_rd *rd, size_t n)
 {

@@ -8,8 +8,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "broker/cert.h"
-#include "broker/tls.h"
+#include "certs/cert.h"
+#include "tls/tls.h"
 #include "common/log.h"
 
 struct kb_tls_stats kb_tls_stats;

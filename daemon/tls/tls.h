@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/config.h"
-#include "broker/transport.h"
+#include "common/config.h"
+#include "net/transport.h"
 
 struct ssl_ctx_st;
 

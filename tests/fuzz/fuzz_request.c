@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/config.h"
+#include "handlers/api.h"
+#include "common/config.h"
 #include "store/store.h"
 
 static struct kb_broker br;

@@ -4,11 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker/api.h"
-#include "broker/codec.h"
-#include "broker/config.h"
-#include "broker/errors.h"
-#include "broker/group.h"
+#include "handlers/api.h"
+#include "proto/codec.h"
+#include "common/config.h"
+#include "proto/errors.h"
+#include "group/group.h"
 #include "store/store.h"
 #include "tap.h"
 

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/broker.h"
-#include "broker/config.h"
-#include "broker/group.h"
+#include "common/broker.h"
+#include "common/config.h"
+#include "group/group.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/kbgroupXXXXXX";

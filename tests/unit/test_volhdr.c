@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/volhdr.h"
+#include "keys/volhdr.h"
 #include "tap.h"
 
 static void sample(struct volhdr *h, uint64_t gen, const char *master)
