@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Cluster identity (meta.properties) and clocks. */
+/* Cluster identity (meta.properties). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,22 +11,6 @@
 
 #include "common/broker.h"
 #include "common/log.h"
-
-int64_t kb_now_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t kb_now_real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Kafka cluster ids are 16 random bytes in URL-safe base64, unpadded. */
 static void new_cluster_id(char out[23])

@@ -26,7 +26,9 @@
 
 #include "group/group.h"
 #include "common/log.h"
-#include "store/internal.h"
+#include "common/crc32c.h"
+#include "common/file.h"
+#include "store/store.h"
 
 #define OFFS_FILE "__consumer_offsets.kbo"
 #define OFFS_TMP OFFS_FILE ".tmp"
@@ -154,22 +156,6 @@ static size_t group_live(struct kb_wr *w, struct kb_group *g)
 	return w->len - start;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Rewrites the file with only the live offsets. */
 static int compact(struct kb_groups *gs)
 {
@@ -190,7 +176,7 @@ static int compact(struct kb_groups *gs)
 		ret = -errno;
 		goto out;
 	}
-	ret = write_all(fd, w.buf, w.len);
+	ret = kb_write_all(fd, w.buf, w.len);
 	if (!ret && fdatasync(fd))
 		ret = -errno;
 	close(fd);
@@ -226,7 +212,7 @@ static int append(struct kb_groups *gs, const struct kb_wr *w)
 
 	if (gs->broken || gs->fd < 0)
 		return -EIO;
-	ret = write_all(gs->fd, w->buf, w->len);
+	ret = kb_write_all(gs->fd, w->buf, w->len);
 	if (!ret && fdatasync(gs->fd))
 		ret = -errno;
 	if (ret) {

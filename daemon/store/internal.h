@@ -12,6 +12,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "common/crc32c.h"
+#include "common/file.h"
+#include "common/time.h"
 #include "store/store.h"
 
 /* ---- record batch v2 layout (batch.c) ---- */
@@ -92,9 +95,6 @@ static inline void kb_put_be16(uint8_t *p, uint16_t v)
 	p[0] = v >> 8;
 	p[1] = v;
 }
-
-/* Standard CRC-32C: pass 0 to start, the previous result to continue. */
-uint32_t kb_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Decodes the fixed header; @p must hold KB_B_HDR bytes. */
 void kb_batch_parse(const uint8_t *p, struct kb_batch *b);
@@ -363,13 +363,5 @@ struct kb_store {
 
 int kb_topics_load(struct kb_store *s);
 void kb_topics_free(struct kb_store *s);
-
-/* Helpers (store.c). */
-int64_t kb_now_ms(void);
-int kb_write_atomic(int dfd, const char *dir, const char *name,
-		    const void *buf, size_t len);
-int kb_fsync_dir(int dfd, const char *what);
-int kb_rm_dir(int parent_dfd, const char *parent, const char *name);
-int kb_read_small(int dfd, const char *name, char **buf, size_t *len);
 
 #endif

@@ -341,7 +341,7 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 {
 	struct offsets logs = { 0 }, snaps = { 0 };
 	struct kb_partition *p = calloc(1, sizeof(*p));
-	int64_t now = kb_now_ms(), ckpt;
+	int64_t now = kb_now_real_ms(), ckpt;
 	char name[KB_TOPIC_NAME_MAX + 16];
 	size_t n_below;
 	int err;
@@ -454,7 +454,7 @@ int kb_part_flush(struct kb_partition *p)
 	}
 	p->dirty = false;
 	p->unflushed = 0;
-	p->last_flush_ms = kb_now_ms();
+	p->last_flush_ms = kb_now_real_ms();
 	return 0;
 }
 
@@ -554,33 +554,6 @@ static int grow_scratch(struct kb_store *s, size_t n)
 	return 0;
 }
 
-/* Writes all of @iov at @pos, in IOV_MAX chunks, resuming short writes. */
-static int write_all(int fd, struct iovec *iov, int n, off_t pos)
-{
-	while (n > 0) {
-		ssize_t w = pwritev(fd, iov, n < IOV_MAX ? n : IOV_MAX, pos);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!w)
-			return -EIO;
-		pos += w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 /*
  * Write-behind, drop-behind: start writeback of each WB_CHUNK of the active
  * segment as soon as it is full, and drop from the page cache what lies
@@ -636,7 +609,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 	struct kb_store *s = p->s;
 	struct kb_segment *seg;
 	size_t n = 0, n_work = 0, off = 0, n_iov = 0;
-	int64_t now = kb_now_ms(), next = p->log_end, first = -1;
+	int64_t now = kb_now_real_ms(), next = p->log_end, first = -1;
 	uint64_t total = 0, pos;
 	int64_t msgs = 0;
 	int err;
@@ -738,7 +711,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			s->iov[n_iov++] = (struct iovec){
 				(void *)(src + KB_B_HDR), sz - KB_B_HDR };
 	}
-	err = write_all(seg->fd, s->iov, (int)n_iov, (off_t)seg->size);
+	err = kb_writev_all(seg->fd, s->iov, (int)n_iov, (off_t)seg->size);
 	if (err) {
 		errno = -err;
 		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
@@ -1101,7 +1074,7 @@ static int truncate_fully(struct kb_partition *p, int64_t offset)
 		kb_seg_unlink(p->dfd, p->segs[i].base);
 	}
 	p->n_segs = 0;
-	err = kb_seg_create(p->dfd, p->path, offset, kb_now_ms(), &seg);
+	err = kb_seg_create(p->dfd, p->path, offset, kb_now_real_ms(), &seg);
 	if (err)
 		return err;
 	segs_push(p, &seg);	/* cannot fail: capacity is there */
@@ -1153,7 +1126,7 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 			}
 			seg->size = pos;
 		}
-		p->log_end = scan_segment(p, seg, false, kb_now_ms());
+		p->log_end = scan_segment(p, seg, false, kb_now_real_ms());
 		if (p->log_end < 0)
 			return (int)p->log_end;
 		err = kb_idx_save(p->dfd, p->path, seg, false);

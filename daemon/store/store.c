@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The store: log dirs, producer id blocks, periodic work, and the small
- * file helpers the rest of store/ uses.
+ * The store: log dirs, producer id blocks, periodic work.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,130 +18,6 @@
 
 #define PID_FILE "producer-id-block"
 #define PID_BLOCK 1000
-
-int64_t kb_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int kb_fsync_dir(int dfd, const char *what)
-{
-	if (fsync(dfd)) {
-		int err = -errno;
-
-		kb_err("%s: cannot fsync directory: %m", what ? what : "?");
-		return err;
-	}
-	return 0;
-}
-
-int kb_write_atomic(int dfd, const char *dir, const char *name,
-		    const void *buf, size_t len)
-{
-	char tmp[300];
-	const uint8_t *p = buf;
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		kb_err("%s/%s: cannot create: %m", dir ? dir : ".", tmp);
-		return err;
-	}
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			err = w < 0 ? -errno : -EIO;
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (!err && renameat(dfd, tmp, dfd, name))
-		err = -errno;
-	if (err) {
-		errno = -err;
-		kb_err("%s/%s: cannot write: %m", dir ? dir : ".", name);
-		unlinkat(dfd, tmp, 0);
-		return err;
-	}
-	return kb_fsync_dir(dfd, dir);
-}
-
-int kb_read_small(int dfd, const char *name, char **buf, size_t *len)
-{
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *b;
-	ssize_t r;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	r = pread(fd, b, (size_t)st.st_size, 0);
-	err = r < 0 ? -errno : 0;
-	close(fd);
-	if (err) {
-		free(b);
-		return err;
-	}
-	b[r] = 0;
-	*buf = b;
-	*len = (size_t)r;
-	return 0;
-}
-
-int kb_rm_dir(int parent_dfd, const char *parent, const char *name)
-{
-	int fd = openat(parent_dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	/* Partition dirs are flat: files only. */
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) && !err) {
-			err = -errno;
-			kb_err("%s/%s/%s: cannot remove: %m", parent, name,
-			       de->d_name);
-		}
-	}
-	closedir(d);
-	if (unlinkat(parent_dfd, name, AT_REMOVEDIR) && !err) {
-		err = -errno;
-		kb_err("%s/%s: cannot remove directory: %m", parent, name);
-	}
-	return err;
-}
 
 static int pid_block_write(struct kb_store *s, int64_t limit)
 {

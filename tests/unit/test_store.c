@@ -563,7 +563,7 @@ static void test_roll_time(void)
 	uint8_t buf[4096];
 	struct bopt bo = plain(2);
 	char pdir[160];
-	int64_t now = kb_now_ms();
+	int64_t now = kb_now_real_ms();
 	size_t l;
 
 	fresh();
@@ -605,7 +605,7 @@ static void test_retention(void)
 	struct bopt bo;
 	char pdir[160];
 	uint8_t buf[4096];
-	int64_t now = kb_now_ms(), ls;
+	int64_t now = kb_now_real_ms(), ls;
 	size_t l;
 
 	fresh();
@@ -1251,7 +1251,7 @@ static void test_flush_policy(void)
 	p = kb_store_partition(s, "f", 0);
 	append(p, buf, make_batch(buf, &bo), NULL);
 	ok(p->dirty, "larger flush.messages: not yet");
-	kb_store_tick(s, kb_now_ms() + 20);
+	kb_store_tick(s, kb_now_real_ms() + 20);
 	ok(!p->dirty, "flush.ms flushes in tick");
 	ok(!kb_store_flush_all(s), "flush_all");
 	kb_store_close(s);
@@ -1266,7 +1266,7 @@ static void test_topic_config(void)
 	struct kb_append_result r;
 	const char *why = NULL, *k, *v;
 	uint8_t buf[8192];
-	int64_t now = kb_now_ms();
+	int64_t now = kb_now_real_ms();
 	char pdir[160];
 	size_t l, n;
 	int e;
