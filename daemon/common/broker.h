@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/time.h"
 
 struct kb_store;
 struct kb_loop;
@@ -26,12 +27,5 @@ struct kb_broker {
 /* Reads or creates <first log dir>/meta.properties (cluster.id, broker.id)
  * like Kafka does; fills b->cluster_id. */
 int kb_cluster_meta_load(struct kb_broker *b);
-
-/* Monotonic and wall clocks in ms. */
-int64_t kb_now_mono_ms(void);
-int64_t kb_now_real_ms(void);
-
-/* Kafka's topic name rules. */
-bool kb_topic_name_valid(const char *name, int len);
 
 #endif

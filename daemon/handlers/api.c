@@ -15,8 +15,6 @@
  * ends are what the handlers implement; librdkafka 2.0.2, Kafka 4.x Java,
  * kafka-python and kafkajs all overlap them.
  *
- * Group rows have their ranges ready and no handler: broker/group*.c fills
- * in the handler (declared in api.h) and they become advertised.
  * Transaction rows have a handler answering UNSUPPORTED_VERSION but are
  * marked hidden so clients never pick them.
  */
@@ -85,58 +83,6 @@ static bool advertised(int key)
 {
 	return kb_apis[key].handler &&
 	       kb_apis[key].handler != kb_h_txn_unsupported;
-}
-
-void kb_resp_init(struct kb_resp *resp)
-{
-	memset(resp, 0, sizeof(*resp));
-	kb_wr_init(&resp->w, 512);
-	kb_wr_i32(&resp->w, 0);		/* size, patched by kb_resp_finish */
-}
-
-void kb_resp_free(struct kb_resp *resp)
-{
-	int i;
-
-	for (i = 0; i < resp->n_slices; i++)
-		if (resp->slices[i].fd >= 0)
-			close(resp->slices[i].fd);
-	free(resp->slices);
-	kb_wr_free(&resp->w);
-	if (resp->park)
-		resp->park->free(resp->park);
-	memset(resp, 0, sizeof(*resp));
-}
-
-void kb_resp_add_slice(struct kb_resp *resp, int fd, off_t pos, size_t len)
-{
-	struct kb_slice_at *s;
-
-	if (resp->n_slices == resp->cap_slices) {
-		int cap = resp->cap_slices ? resp->cap_slices * 2 : 8;
-
-		s = realloc(resp->slices, cap * sizeof(*s));
-		if (!s) {
-			/* Keep the frame consistent: mark the response bad. */
-			close(fd);
-			resp->w.err = true;
-			return;
-		}
-		resp->slices = s;
-		resp->cap_slices = cap;
-	}
-	s = &resp->slices[resp->n_slices++];
-	s->at = resp->w.len;
-	s->fd = fd;
-	s->pos = pos;
-	s->len = len;
-	resp->slice_bytes += len;
-}
-
-void kb_resp_finish(struct kb_resp *resp)
-{
-	kb_wr_put_i32(&resp->w, 0,
-		      (int32_t)(resp->w.len - 4 + resp->slice_bytes));
 }
 
 void kb_api_versions_body(struct kb_wr *w, int16_t ver, int16_t error)
@@ -218,70 +164,4 @@ int kb_api_handle(struct kb_broker *b, struct kb_req *req, const uint8_t *frame,
 	kb_wr_resp_hdr(&resp->w, req->hdr.correlation_id,
 		       flex && key != KB_API_API_VERSIONS);
 	return api->handler(req, resp);
-}
-
-bool kb_str_copy(char *dst, size_t cap, struct kb_str s)
-{
-	if (!s.ptr || s.len < 0 || (size_t)s.len >= cap ||
-	    memchr(s.ptr, '\0', s.len))
-		return false;
-	memcpy(dst, s.ptr, s.len);
-	dst[s.len] = '\0';
-	return true;
-}
-
-bool kb_topic_name_valid(const char *name, int len)
-{
-	int i;
-
-	if (len < 1 || len > KB_TOPIC_NAME_MAX)
-		return false;
-	if ((len == 1 && name[0] == '.') ||
-	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
-const struct kb_topic *kb_topic_get_or_create(struct kb_broker *b,
-					      const char *name, bool allow,
-					      int16_t *err)
-{
-	const struct kb_topic *t = kb_store_topic_find(b->store, name);
-	int ret;
-
-	*err = KB_ERR_NONE;
-	if (t)
-		return t;
-	if (!allow || !b->cfg->auto_create_topics) {
-		*err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-		return NULL;
-	}
-	if (!kb_topic_name_valid(name, (int)strlen(name))) {
-		*err = KB_ERR_INVALID_TOPIC_EXCEPTION;
-		return NULL;
-	}
-	ret = kb_store_topic_create(b->store, name, b->cfg->num_partitions);
-	if (ret < 0) {
-		kb_err("auto-creating topic %s: %s", name, strerror(-ret));
-		*err = KB_ERR_KAFKA_STORAGE_ERROR;
-		return NULL;
-	}
-	if (ret != KB_ERR_NONE && ret != KB_ERR_TOPIC_ALREADY_EXISTS) {
-		*err = (int16_t)ret;
-		return NULL;
-	}
-	kb_dbg("auto-created topic %s with %d partition(s)", name,
-		b->cfg->num_partitions);
-	t = kb_store_topic_find(b->store, name);
-	if (!t)
-		*err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-	return t;
 }

@@ -197,7 +197,7 @@ int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 		kb_rd_vtags(rd, flex);
 
 		if (!kb_str_copy(name, sizeof(name), s) ||
-		    !kb_topic_name_valid(s.ptr, s.len))
+		    !kb_topic_name_valid(name))
 			err = KB_ERR_INVALID_TOPIC_EXCEPTION;
 		else if (kb_store_topic_find(b->store, name))
 			err = KB_ERR_TOPIC_ALREADY_EXISTS;

@@ -73,14 +73,6 @@ int kb_h_list_groups(struct kb_req *req, struct kb_resp *resp)
 	return KB_H_DONE;
 }
 
-static void wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len)
-{
-	if (flex)
-		kb_wr_cbytes(w, p, len);
-	else
-		kb_wr_bytes(w, p, len);
-}
-
 static void describe_one(struct kb_wr *w, int16_t ver, bool flex,
 			 const char *id, struct kb_group *g, int16_t err)
 {
@@ -103,8 +95,8 @@ static void describe_one(struct kb_wr *w, int16_t ver, bool flex,
 			kb_wr_vnstr(w, flex, m->instance_id);
 		kb_wr_vstr(w, flex, m->client_id);
 		kb_wr_vstr(w, flex, m->client_host);
-		wr_vbytes(w, flex, p ? p->meta : NULL, p ? p->len : 0);
-		wr_vbytes(w, flex, stable ? m->assign : NULL,
+		kb_wr_vbytes(w, flex, p ? p->meta : NULL, p ? p->len : 0);
+		kb_wr_vbytes(w, flex, stable ? m->assign : NULL,
 			  stable ? m->assign_len : 0);
 		kb_wr_tags(w, flex);
 	}

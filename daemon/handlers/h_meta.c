@@ -132,7 +132,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 				continue;
 			}
 			if (!kb_str_copy(name, sizeof(name), s) ||
-			    !kb_topic_name_valid(s.ptr, s.len)) {
+			    !kb_topic_name_valid(name)) {
 				char shown[KB_TOPIC_NAME_MAX + 1];
 
 				/* Echo what fits; the name is invalid anyway. */
@@ -143,7 +143,9 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 					    KB_ERR_INVALID_TOPIC_EXCEPTION);
 				continue;
 			}
-			t = kb_topic_get_or_create(b, name, allow, &err);
+			t = kb_store_topic_get_or_create(
+				b->store, name, allow ? kb_auto_partitions(b) : 0,
+				&err);
 			write_topic(req, w, t, name, NULL, err);
 		}
 	}

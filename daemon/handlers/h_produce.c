@@ -80,11 +80,12 @@ int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 			kb_wr_str(w, s.ptr, s.len);
 		if (!err) {
 			if (!kb_str_copy(name, sizeof(name), s) ||
-			    !kb_topic_name_valid(s.ptr, s.len))
+			    !kb_topic_name_valid(name))
 				err = KB_ERR_INVALID_TOPIC_EXCEPTION;
 			else
-				t = kb_topic_get_or_create(b, name, true,
-							   &err);
+				t = kb_store_topic_get_or_create(
+					b->store, name, kb_auto_partitions(b),
+					&err);
 		}
 		np = kb_rd_varray(rd, flex);
 		kb_wr_varray(w, flex, np);

@@ -466,3 +466,21 @@ void kb_wr_resp_hdr(struct kb_wr *w, int32_t correlation_id, bool v1)
 	kb_wr_i32(w, correlation_id);
 	kb_wr_tags(w, v1);
 }
+
+bool kb_str_copy(char *dst, size_t cap, struct kb_str s)
+{
+	if (!s.ptr || s.len < 0 || (size_t)s.len >= cap ||
+	    memchr(s.ptr, '\0', s.len))
+		return false;
+	memcpy(dst, s.ptr, s.len);
+	dst[s.len] = '\0';
+	return true;
+}
+
+void kb_wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len)
+{
+	if (flex)
+		kb_wr_cbytes(w, p, len);
+	else
+		kb_wr_bytes(w, p, len);
+}

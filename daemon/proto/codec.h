@@ -80,6 +80,9 @@ static inline void kb_rd_vtags(struct kb_rd *rd, bool flex)
 		kb_rd_tags(rd);
 }
 void kb_rd_skip(struct kb_rd *rd, size_t n);
+/* Copies a request string into a NUL-terminated buffer; false when it
+ * does not fit or contains NUL. */
+bool kb_str_copy(char *dst, size_t cap, struct kb_str s);
 
 struct kb_wr {
 	uint8_t *buf;
@@ -111,6 +114,7 @@ void kb_wr_vstr(struct kb_wr *w, bool flex, const char *s);
 void kb_wr_vnstr(struct kb_wr *w, bool flex, const char *s);
 void kb_wr_bytes(struct kb_wr *w, const void *p, int32_t len);
 void kb_wr_cbytes(struct kb_wr *w, const void *p, int32_t len);
+void kb_wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len);
 void kb_wr_array(struct kb_wr *w, int32_t n);
 void kb_wr_carray(struct kb_wr *w, int32_t n);
 void kb_wr_varray(struct kb_wr *w, bool flex, int32_t n);

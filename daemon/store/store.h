@@ -36,24 +36,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Kafka error codes used by the store (subset of the protocol's table). */
-enum {
-	KB_ERR_NONE = 0,
-	KB_ERR_OFFSET_OUT_OF_RANGE = 1,
-	KB_ERR_CORRUPT_MESSAGE = 2,
-	KB_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
-	KB_ERR_MESSAGE_TOO_LARGE = 10,
-	KB_ERR_TOPIC_ALREADY_EXISTS = 36,
-	KB_ERR_INVALID_PARTITIONS = 37,
-	KB_ERR_INVALID_CONFIG = 40,
-	KB_ERR_INVALID_TOPIC_EXCEPTION = 17,
-	KB_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
-	KB_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
-	KB_ERR_INVALID_PRODUCER_EPOCH = 47,
-	KB_ERR_KAFKA_STORAGE_ERROR = 56,
-	KB_ERR_UNKNOWN_PRODUCER_ID = 59,
-	KB_ERR_INVALID_RECORD = 87,
-};
+#include "proto/errors.h"
 
 struct kb_store_opts {
 	const char *const *log_dirs;	/* log.dirs, at least one */
@@ -99,6 +82,15 @@ int kb_store_topic_grow(struct kb_store *s, const char *name,
 			int32_t new_total);
 const struct kb_topic *kb_store_topic_find(struct kb_store *s,
 					   const char *name);
+/* The topic @name, created with @auto_partitions partitions when it does
+ * not exist and @auto_partitions > 0 (auto.create.topics.enable); NULL
+ * with *@err otherwise. */
+const struct kb_topic *kb_store_topic_get_or_create(struct kb_store *s,
+						    const char *name,
+						    int32_t auto_partitions,
+						    int16_t *err);
+/* Kafka's topic name rules. */
+bool kb_topic_name_valid(const char *name);
 const struct kb_topic *kb_store_topic_find_id(struct kb_store *s,
 					      const uint8_t id[16]);
 /* Iteration: i in [0, kb_store_topic_count()); order is stable between

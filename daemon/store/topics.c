@@ -33,7 +33,7 @@
 
 #define META_FILE "topics.meta"
 
-static bool valid_name(const char *name)
+bool kb_topic_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -335,7 +335,7 @@ static int meta_parse(struct kb_store *s, char *text, size_t len,
 			continue;
 		}
 		if (sscanf(line, "topic %249s %32s %d%n", name, hex, &n,
-			   &used) != 3 || !valid_name(name) || n < 1 ||
+			   &used) != 3 || !kb_topic_name_valid(name) || n < 1 ||
 		    find_idx(s, name) >= 0)
 			goto bad;
 		ts = tstate_new(name, n);
@@ -496,7 +496,7 @@ static bool partition_like(const char *name)
 		return false;
 	memcpy(topic, name, (size_t)(dash - name));
 	topic[dash - name] = 0;
-	return valid_name(topic);
+	return kb_topic_name_valid(topic);
 }
 
 static void remove_leftovers(struct kb_store *s, bool have_meta)
@@ -701,7 +701,7 @@ oom:
 /* Partitions follow a new config at once: roll, retention, flush. */
 static void cfg_apply_now(struct kb_tstate *ts)
 {
-	int64_t now = kb_now_ms();
+	int64_t now = kb_now_real_ms();
 
 	for (int32_t k = 0; k < ts->t.n_partitions; k++)
 		if (ts->parts[k])
@@ -804,7 +804,7 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 	int err;
 
 	*why = NULL;
-	if (!valid_name(name))
+	if (!kb_topic_name_valid(name))
 		return KB_ERR_INVALID_TOPIC_EXCEPTION;
 	if (n_partitions < 1 || n_partitions > 1000000)
 		return KB_ERR_INVALID_PARTITIONS;
@@ -955,4 +955,41 @@ struct kb_partition *kb_store_partition(struct kb_store *s, const char *topic,
 	    partition >= s->topics[i]->t.n_partitions)
 		return NULL;
 	return s->topics[i]->parts[partition];
+}
+
+const struct kb_topic *kb_store_topic_get_or_create(struct kb_store *s,
+						    const char *name,
+						    int32_t auto_partitions,
+						    int16_t *err)
+{
+	const struct kb_topic *t = kb_store_topic_find(s, name);
+	int ret;
+
+	*err = KB_ERR_NONE;
+	if (t)
+		return t;
+	if (auto_partitions <= 0) {
+		*err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return NULL;
+	}
+	if (!kb_topic_name_valid(name)) {
+		*err = KB_ERR_INVALID_TOPIC_EXCEPTION;
+		return NULL;
+	}
+	ret = kb_store_topic_create(s, name, auto_partitions);
+	if (ret < 0) {
+		kb_err("auto-creating topic %s: %s", name, strerror(-ret));
+		*err = KB_ERR_KAFKA_STORAGE_ERROR;
+		return NULL;
+	}
+	if (ret != KB_ERR_NONE && ret != KB_ERR_TOPIC_ALREADY_EXISTS) {
+		*err = (int16_t)ret;
+		return NULL;
+	}
+	kb_dbg("auto-created topic %s with %d partition(s)", name,
+	       auto_partitions);
+	t = kb_store_topic_find(s, name);
+	if (!t)
+		*err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	return t;
 }
