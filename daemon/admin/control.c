@@ -17,12 +17,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin/control.h"
 #include "certs/cert.h"
-#include "net/loop.h"
+#include "common/file.h"
 #include "common/log.h"
+#include "net/loop.h"
 
 static int ctl_fd = -1;
-static int ctl_kind = KB_EV_CTL;
+static void on_accept(struct kb_loop *l, struct kb_watch *w);
+
+static struct kb_watch ctl_watch = { KB_EV_WATCH, on_accept };
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void mkparent(const char *path)
@@ -40,7 +44,7 @@ static void mkparent(const char *path)
 int kb_ctl_open(struct kb_loop *l)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ctl_kind };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ctl_watch };
 	const char *path = l->b->cfg->control_socket;
 	int fd;
 
@@ -89,16 +93,6 @@ void kb_ctl_close(struct kb_loop *l)
 	ctl_fd = -1;
 }
 
-void kb_ctl_reply(int fd, const char *text)
-{
-	size_t n = strlen(text);
-
-	/* Short answers into an empty socket buffer: no partial writes. */
-	if (write(fd, text, n) != (ssize_t)n)
-		kb_dbg("control socket: short reply");
-	close(fd);
-}
-
 static int listener_mask(struct kb_loop *l, const char *name)
 {
 	int i;
@@ -124,19 +118,19 @@ static void command(struct kb_loop *l, int fd, char *line)
 	if (!strcmp(line, "status")) {
 		f = open_memstream(&text, &len);
 		if (!f) {
-			kb_ctl_reply(fd, "error: out of memory\n");
+			kb_fd_reply(fd, "error: out of memory\n");
 			return;
 		}
 		kb_cert_status(l, f);
 		fputs("ok\n", f);
 		fclose(f);
-		kb_ctl_reply(fd, text);
+		kb_fd_reply(fd, text);
 		free(text);
 		return;
 	}
 	if (!strcmp(line, "rotate")) {
 		if (arg && *arg && (mask = listener_mask(l, arg)) < 0) {
-			kb_ctl_reply(fd, "error: no such listener\n");
+			kb_fd_reply(fd, "error: no such listener\n");
 			return;
 		}
 		kb_info("certificate rotation asked for by kbrokerctl");
@@ -146,20 +140,21 @@ static void command(struct kb_loop *l, int fd, char *line)
 			char out[300];
 
 			snprintf(out, sizeof(out), "error: %s\n", why);
-			kb_ctl_reply(fd, out);
+			kb_fd_reply(fd, out);
 		}
 		return;
 	}
-	kb_ctl_reply(fd, "error: unknown command (status, rotate [LISTENER])\n");
+	kb_fd_reply(fd, "error: unknown command (status, rotate [LISTENER])\n");
 }
 
-void kb_ctl_on_accept(struct kb_loop *l)
+static void on_accept(struct kb_loop *l, struct kb_watch *w)
 {
 	struct timeval tv = { .tv_usec = 200000 };
 	char line[256];
 	ssize_t n;
 	int fd;
 
+	(void)w;
 	while ((fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		n = recv(fd, line, sizeof(line) - 1, 0);

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "admin/control.h"
 #include "keys/atrest.h"
 #include "common/broker.h"
 #include "certs/cert.h"
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 	}
 	if (kb_loop_init(&loop, &b) || kb_loop_listen(&loop))
 		goto out_loop;
+	kb_ctl_open(&loop);
 	kb_info("kbrokerd %s started: broker.id %d, cluster %s", KB_VERSION,
 		cfg.broker_id, b.cluster_id);
 	/* Listeners are up (and volumes open): tell systemd. */
@@ -162,6 +164,7 @@ int main(int argc, char **argv)
 	kb_notify("STOPPING=1");
 out_loop:
 	/* Stop accepting and drop connections before the final flush. */
+	kb_ctl_close(&loop);
 	kb_loop_fini(&loop);
 	c = kb_store_flush_all(b.store);
 	if (c < 0) {

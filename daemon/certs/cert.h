@@ -20,6 +20,7 @@
 #include "common/config.h"
 
 struct kb_loop;
+struct ssl_ctx_st;
 
 /* --- cert_pki.c: keys, CSRs, chains ---------------------------------- */
 
@@ -55,6 +56,9 @@ int kb_keyring_store(const char *desc, const char *buf, size_t len);
  * both (the key never touches a file).  0 or -1, logged. */
 int kb_keyring_load(const struct kb_listener_cfg *lc, EVP_PKEY **key,
 		    STACK_OF(X509) **chain);
+/* A listener's SSL_CTX from its keystore, a PEM file or the keyring;
+ * NULL (logged) when it cannot serve TLS. */
+struct ssl_ctx_st *kb_cert_ctx_new(const struct kb_listener_cfg *lc);
 
 /* --- cert_renew.c: ssl.certificate.renew.command ---------------------- */
 
@@ -94,14 +98,6 @@ int kb_cert_rotate(struct kb_loop *l, unsigned int mask, const char *pem_file,
 void kb_cert_status(struct kb_loop *l, FILE *f);
 /* The last file a listener's key came from via Kafka (or NULL). */
 const char *kb_cert_dynamic_location(int listener);
-
-/* --- admin/control.c: the control socket ---------------------------- */
-
-int kb_ctl_open(struct kb_loop *l);
-void kb_ctl_on_accept(struct kb_loop *l);
-void kb_ctl_close(struct kb_loop *l);
-/* Sends @line to a waiting client and closes it. */
-void kb_ctl_reply(int fd, const char *text);
 
 #define KB_MAINT_MSG "broker is in MAINTENANCE (certificate update)"
 

@@ -11,21 +11,11 @@
 
 #include <keyutils.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "certs/cert.h"
+#include "tls/tls.h"
 #include "common/log.h"
-
-static const struct kb_config *cert_cfg;
-
-void kb_cert_setup(const struct kb_config *cfg)
-{
-	cert_cfg = cfg;
-}
-
-const struct kb_config *kb_cert_cfg(void)
-{
-	return cert_cfg;
-}
 
 static key_serial_t find(const char *desc)
 {
@@ -67,7 +57,7 @@ int kb_keyring_store(const char *desc, const char *buf, size_t len)
 static int provision(const struct kb_listener_cfg *lc, const char *what,
 		     EVP_PKEY **key, STACK_OF(X509) **chain)
 {
-	const struct kb_config *cfg = cert_cfg;
+	const struct kb_config *cfg = kb_cert_cfg();
 	char why[256] = "", *kp = NULL, *cp = NULL;
 	size_t kl = 0, cl = 0;
 	int ret = -1;
@@ -149,4 +139,22 @@ err:
 	*key = NULL;
 	*chain = NULL;
 	return -1;
+}
+
+SSL_CTX *kb_cert_ctx_new(const struct kb_listener_cfg *lc)
+{
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	SSL_CTX *ctx;
+
+	if (lc->tls.ks_type != KB_KS_KEYRING)
+		return kb_tls_ctx_new(lc);
+	if (kb_keyring_load(lc, &key, &chain))
+		return NULL;
+	ctx = kb_tls_ctx_new_with(lc, key, chain);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	if (ctx)
+		kb_tls_announce(lc);
+	return ctx;
 }

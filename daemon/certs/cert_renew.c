@@ -21,6 +21,18 @@
 #include "certs/cert.h"
 #include "common/log.h"
 
+static const struct kb_config *cert_cfg;
+
+void kb_cert_setup(const struct kb_config *cfg)
+{
+	cert_cfg = cfg;
+}
+
+const struct kb_config *kb_cert_cfg(void)
+{
+	return cert_cfg;
+}
+
 #define OUT_MAX (256 * 1024)
 
 extern char **environ;

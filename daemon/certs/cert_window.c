@@ -35,6 +35,7 @@
 #include "net/loop.h"
 #include "tls/tls.h"
 #include "keys/kbnl.h"
+#include "common/file.h"
 #include "common/log.h"
 
 #define MAX_WAITERS 16
@@ -488,7 +489,7 @@ int kb_cert_rotate(struct kb_loop *l, unsigned int mask, const char *pem_file,
 	if (waiter >= 0 && cw.n_waiters < MAX_WAITERS)
 		cw.waiters[cw.n_waiters++] = waiter;
 	else if (waiter >= 0)
-		kb_ctl_reply(waiter, "ok started\n");
+		kb_fd_reply(waiter, "ok started\n");
 	return 0;
 }
 
@@ -525,7 +526,7 @@ static void finish(struct kb_loop *l)
 	snprintf(line, sizeof(line), "%s %s\n", cw.ok ? "ok" : "error:",
 		 cw.msg);
 	for (i = 0; i < cw.n_waiters; i++)
-		kb_ctl_reply(cw.waiters[i], line);
+		kb_fd_reply(cw.waiters[i], line);
 	cw.n_waiters = 0;
 }
 
@@ -643,7 +644,6 @@ int kb_cert_start(struct kb_loop *l)
 	}
 	for (i = 0; i < l->n_ls; i++)
 		refresh_info(l, i);
-	kb_ctl_open(l);
 	/*
 	 * Check now, not a timer period later: a certificate found due at
 	 * start is renewed before clients come to rely on it.  The window
@@ -657,6 +657,7 @@ void kb_cert_stop(struct kb_loop *l)
 {
 	int i;
 
+	(void)l;
 	if (cw.running) {
 		pthread_mutex_lock(&cw.mu);
 		cw.stop = true;
@@ -666,9 +667,8 @@ void kb_cert_stop(struct kb_loop *l)
 		cw.running = false;
 	}
 	for (i = 0; i < cw.n_waiters; i++)
-		kb_ctl_reply(cw.waiters[i], "error: kbrokerd is stopping\n");
+		kb_fd_reply(cw.waiters[i], "error: kbrokerd is stopping\n");
 	cw.n_waiters = 0;
-	kb_ctl_close(l);
 	if (cw.efd >= 0)
 		close(cw.efd);
 	cw.efd = -1;

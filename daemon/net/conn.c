@@ -14,7 +14,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/loop.h"
-#include "tls/tls.h"
+#include "net/transport_tls.h"
 #include "common/log.h"
 
 #define RBUF_MIN (64 * 1024)

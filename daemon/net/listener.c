@@ -8,7 +8,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/loop.h"
-#include "tls/tls.h"
+#include "net/transport_tls.h"
 #include "keys/kbnl.h"
 #include "common/log.h"
 
@@ -131,7 +131,7 @@ int kb_listeners_init(struct kb_loop *l)
 		ls->policy = lc->policy;
 		if (lc->proto != KB_SEC_SSL && lc->policy == KB_POLICY_PLAINTEXT)
 			continue;
-		ls->tls_ctx = kb_tls_ctx_new(lc);
+		ls->tls_ctx = kb_cert_ctx_new(lc);
 		if (!ls->tls_ctx)
 			return -1;
 	}

@@ -354,8 +354,9 @@ int kb_loop_run(struct kb_loop *l)
 				kb_listeners_on_event(l);
 			else if (kind == KB_EV_CERT)
 				kb_cert_on_event(l);
-			else if (kind == KB_EV_CTL)
-				kb_ctl_on_accept(l);
+			else if (kind == KB_EV_WATCH)
+				((struct kb_watch *)evs[i].data.ptr)->on_event(
+					l, evs[i].data.ptr);
 			else
 				on_signal(l);
 		}

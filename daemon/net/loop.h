@@ -15,7 +15,19 @@ struct kb_conn;
 struct kbnl;
 
 enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE,
-		  KB_EV_CERT, KB_EV_CTL };
+		  KB_EV_CERT, KB_EV_WATCH };
+
+struct kb_loop;
+
+/*
+ * An fd a higher layer serves from the loop (the control socket): its
+ * epoll data points to the watch, and the loop calls @on_event when the
+ * fd is readable.
+ */
+struct kb_watch {
+	int kind;		/* KB_EV_WATCH, first for epoll dispatch */
+	void (*on_event)(struct kb_loop *l, struct kb_watch *w);
+};
 
 struct kb_listener {
 	int kind;		/* KB_EV_LISTENER, first for epoll dispatch */

@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "tls/tls.h"
+#include "net/transport_tls.h"
 #include "common/log.h"
 
 #define TLS_WBUF (64 * 1024)
@@ -32,17 +32,6 @@ struct kb_tls_conn {
 	uint8_t *wbuf;
 	uint64_t sendfile_bytes, copied_bytes;
 };
-
-static const char *ssl_reason(void)
-{
-	static char buf[256];
-	unsigned long e = ERR_peek_last_error();
-
-	if (!e)
-		return errno ? strerror(errno) : "connection closed";
-	ERR_error_string_n(e, buf, sizeof(buf));
-	return buf;
-}
 
 /* Maps a failed SSL call to -1 with errno, or 0 on a clean close. */
 static ssize_t ssl_fail(struct kb_transport *t, int ret, unsigned int want)
@@ -69,7 +58,7 @@ static ssize_t ssl_fail(struct kb_transport *t, int ret, unsigned int want)
 		return -1;
 	default:
 		tc->failed = true;
-		kb_dbg("TLS error on fd %d: %s", t->fd, ssl_reason());
+		kb_dbg("TLS error on fd %d: %s", t->fd, kb_ssl_reason("connection closed"));
 		errno = EPROTO;
 		return -1;
 	}
@@ -308,7 +297,7 @@ enum kb_hs_result kb_tls_handshake(struct kb_transport *t, const char *who)
 			tc->failed = true;
 			kb_tls_stats.handshake_failures++;
 			kb_info("%s: TLS handshake failed: %s", who,
-				ssl_reason());
+				kb_ssl_reason("connection closed"));
 			return KB_HS_FAIL;
 		}
 	}

@@ -23,13 +23,13 @@ static const char default_suites13[] =
 	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 	"TLS_CHACHA20_POLY1305_SHA256";
 
-static const char *ssl_reason(void)
+const char *kb_ssl_reason(const char *none)
 {
 	static char buf[256];
 	unsigned long e = ERR_peek_last_error();
 
 	if (!e)
-		return errno ? strerror(errno) : "unknown error";
+		return errno ? strerror(errno) : none;
 	ERR_error_string_n(e, buf, sizeof(buf));
 	return buf;
 }
@@ -170,12 +170,12 @@ static int load_keystore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
 			ctx, (void *)lc->tls.key_password);
 	if (SSL_CTX_use_certificate_chain_file(ctx, ks) != 1) {
 		kb_err("listener %s: ssl.keystore.location %s: no usable PEM certificate chain: %s",
-		       lc->name, ks, ssl_reason());
+		       lc->name, ks, kb_ssl_reason("unknown error"));
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, ks, SSL_FILETYPE_PEM) != 1) {
 		kb_err("listener %s: ssl.keystore.location %s: no usable PEM private key (wrong ssl.key.password?): %s",
-		       lc->name, ks, ssl_reason());
+		       lc->name, ks, kb_ssl_reason("unknown error"));
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -196,7 +196,7 @@ static int use_keys(SSL_CTX *ctx, const struct kb_listener_cfg *lc,
 	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		kb_err("listener %s: the key does not match the certificate: %s",
-		       lc->name, ssl_reason());
+		       lc->name, kb_ssl_reason("unknown error"));
 		return -1;
 	}
 	SSL_CTX_clear_chain_certs(ctx);
@@ -204,20 +204,6 @@ static int use_keys(SSL_CTX *ctx, const struct kb_listener_cfg *lc,
 		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1)
 			return -1;
 	return 0;
-}
-
-static int load_keyring(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
-{
-	STACK_OF(X509) *chain;
-	EVP_PKEY *key;
-	int ret;
-
-	if (kb_keyring_load(lc, &key, &chain))
-		return -1;
-	ret = use_keys(ctx, lc, key, chain);
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
-	return ret;
 }
 
 static int load_truststore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
@@ -235,7 +221,7 @@ static int load_truststore(SSL_CTX *ctx, const struct kb_listener_cfg *lc)
 	}
 	if (SSL_CTX_load_verify_locations(ctx, ts, NULL) != 1) {
 		kb_err("listener %s: ssl.truststore.location %s: no usable PEM CA certificate: %s",
-		       lc->name, ts, ssl_reason());
+		       lc->name, ts, kb_ssl_reason("unknown error"));
 		return -1;
 	}
 	cas = SSL_load_client_CA_file(ts);
@@ -264,7 +250,7 @@ static SSL_CTX *ctx_new(const struct kb_listener_cfg *lc, EVP_PKEY *key,
 
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
-		kb_err("listener %s: SSL_CTX_new: %s", lc->name, ssl_reason());
+		kb_err("listener %s: SSL_CTX_new: %s", lc->name, kb_ssl_reason("unknown error"));
 		return NULL;
 	}
 	min = strstr(tc->protocols, "TLSv1.2") ? TLS1_2_VERSION :
@@ -291,30 +277,35 @@ static SSL_CTX *ctx_new(const struct kb_listener_cfg *lc, EVP_PKEY *key,
 	 * a retry may come from another buffer holding the same bytes. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (key ? use_keys(ctx, lc, key, chain) :
-	    tc->ks_type == KB_KS_KEYRING ? load_keyring(ctx, lc) :
-	    load_keystore(ctx, lc))
+	if (key ? use_keys(ctx, lc, key, chain) : load_keystore(ctx, lc))
 		goto err;
 	if (load_truststore(ctx, lc))
 		goto err;
-	if (!key)
-		kb_info("listener %s: TLS %s, client auth %s, keystore %s%s",
-			lc->name, tc->protocols,
-			tc->client_auth == KB_AUTH_REQUIRED ? "required" :
-			tc->client_auth == KB_AUTH_REQUESTED ? "requested" :
-			"none",
-			tc->ks_type == KB_KS_KEYRING ? "keyring " : "",
-			tc->ks_type == KB_KS_KEYRING ? tc->keyring_key :
-			tc->keystore);
 	return ctx;
 err:
 	SSL_CTX_free(ctx);
 	return NULL;
 }
 
+void kb_tls_announce(const struct kb_listener_cfg *lc)
+{
+	const struct kb_tls_cfg *tc = &lc->tls;
+
+	kb_info("listener %s: TLS %s, client auth %s, keystore %s%s",
+		lc->name, tc->protocols,
+		tc->client_auth == KB_AUTH_REQUIRED ? "required" :
+		tc->client_auth == KB_AUTH_REQUESTED ? "requested" : "none",
+		tc->ks_type == KB_KS_KEYRING ? "keyring " : "",
+		tc->ks_type == KB_KS_KEYRING ? tc->keyring_key : tc->keystore);
+}
+
 SSL_CTX *kb_tls_ctx_new(const struct kb_listener_cfg *lc)
 {
-	return ctx_new(lc, NULL, NULL);
+	SSL_CTX *ctx = ctx_new(lc, NULL, NULL);
+
+	if (ctx)
+		kb_tls_announce(lc);
+	return ctx;
 }
 
 SSL_CTX *kb_tls_ctx_new_with(const struct kb_listener_cfg *lc,
