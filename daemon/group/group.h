@@ -17,26 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "handlers/api.h"
+#include "proto/api.h"
 #include "proto/codec.h"
-
-/* Kafka error codes of the group APIs. */
-enum {
-	KB_ERR_OFFSET_METADATA_TOO_LARGE = 12,
-	KB_ERR_COORDINATOR_NOT_AVAILABLE = 15,
-	KB_ERR_NOT_COORDINATOR = 16,
-	KB_ERR_ILLEGAL_GENERATION = 22,
-	KB_ERR_INCONSISTENT_GROUP_PROTOCOL = 23,
-	KB_ERR_INVALID_GROUP_ID = 24,
-	KB_ERR_UNKNOWN_MEMBER_ID = 25,
-	KB_ERR_INVALID_SESSION_TIMEOUT = 26,
-	KB_ERR_REBALANCE_IN_PROGRESS = 27,
-	KB_ERR_NON_EMPTY_GROUP = 68,
-	KB_ERR_GROUP_ID_NOT_FOUND = 69,
-	KB_ERR_MEMBER_ID_REQUIRED = 79,
-	KB_ERR_FENCED_INSTANCE_ID = 82,
-	KB_ERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
-};
+#include "proto/errors.h"
 
 /* Kafka's defaults for the broker-side group settings. */
 #define KB_GROUP_MIN_SESSION_MS 6000
@@ -59,7 +42,24 @@ struct kb_proto {
 	int32_t len;
 };
 
-struct kb_member_wait;
+/*
+ * A parked JoinGroup or SyncGroup of one member (m->join or m->sync).  The
+ * handler that parks it embeds this and sets answer(), which writes the
+ * response when the state machine is done with the wait: the join phase
+ * completes, the leader's assignment arrives, the member is fenced or
+ * goes.  The wait is detached from its member after that.
+ */
+struct kb_group;
+struct kb_member_wait {
+	void (*answer)(struct kb_member_wait *w, struct kb_group *g,
+		       int16_t err);
+};
+
+static inline void kb_member_wait_answer(struct kb_member_wait *w,
+					 struct kb_group *g, int16_t err)
+{
+	w->answer(w, g, err);
+}
 
 struct kb_member {
 	char *id;
@@ -170,9 +170,6 @@ void kb_member_free(struct kb_member *m);
 /* Gives members that joined the group's leader and assignment. */
 void kb_group_set_assignment(struct kb_groups *gs, struct kb_group *g);
 
-/* Parked JoinGroup/SyncGroup (h_group.c): answered from the state machine. */
-void kb_member_wait_answer(struct kb_member_wait *w, struct kb_group *g,
-			   int16_t err);
 /* Next instant a parked join of @g must look again. */
 int64_t kb_group_join_deadline(struct kb_group *g, int64_t now);
 

@@ -8,6 +8,7 @@
  * having moved on is answered REBALANCE_IN_PROGRESS: both librdkafka and
  * the Java client simply rejoin, which re-arms the wait.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,13 @@
 #include "group/group.h"
 #include "common/log.h"
 
+#define container_of(p, type, field) \
+	((type *)((char *)(p) - offsetof(type, field)))
+
 /* A parked JoinGroup or SyncGroup of one member: m->join or m->sync. */
-struct kb_member_wait {
+struct member_wait {
 	struct kb_park park;
+	struct kb_member_wait base;	/* what the state machine sees */
 	struct kb_groups *gs;
 	struct kb_group *g;		/* valid while m is set */
 	struct kb_member *m;
@@ -52,14 +57,6 @@ static bool streq(const char *a, const char *b)
 static struct kb_bytes rd_vbytes(struct kb_rd *rd, bool flex)
 {
 	return flex ? kb_rd_cbytes(rd) : kb_rd_bytes(rd);
-}
-
-static void wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len)
-{
-	if (flex)
-		kb_wr_cbytes(w, p, len);
-	else
-		kb_wr_bytes(w, p, len);
 }
 
 /* ---- FindCoordinator ---- */
@@ -171,7 +168,7 @@ static void join_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
 		if (ver >= 5)
 			kb_wr_vnstr(w, flex, m->instance_id);
 		/* Not nullable; every member has the chosen protocol anyway. */
-		wr_vbytes(w, flex, p ? p->meta : (const uint8_t *)"",
+		kb_wr_vbytes(w, flex, p ? p->meta : (const uint8_t *)"",
 			  p ? p->len : 0);
 		kb_wr_tags(w, flex);
 	}
@@ -206,14 +203,14 @@ static void sync_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
 		kb_wr_vnstr(w, flex, pname);
 	}
 	/* Not nullable: an error or no assignment is empty bytes. */
-	wr_vbytes(w, flex, assign ? assign : (const uint8_t *)"",
+	kb_wr_vbytes(w, flex, assign ? assign : (const uint8_t *)"",
 		  assign ? len : 0);
 	kb_wr_tags(w, flex);
 }
 
 /* Writes @w's answer and detaches it from its member. */
-void kb_member_wait_answer(struct kb_member_wait *w, struct kb_group *g,
-			   int16_t err)
+static void wait_answer(struct member_wait *w, struct kb_group *g,
+			int16_t err)
 {
 	struct kb_member *m = w->m;
 
@@ -243,9 +240,15 @@ void kb_member_wait_answer(struct kb_member_wait *w, struct kb_group *g,
 	w->gs->b->wake = true;
 }
 
+static void answer(struct kb_member_wait *b, struct kb_group *g,
+		   int16_t err)
+{
+	wait_answer(container_of(b, struct member_wait, base), g, err);
+}
+
 static void wait_free(struct kb_park *pk)
 {
-	struct kb_member_wait *w = (struct kb_member_wait *)pk;
+	struct member_wait *w = (struct member_wait *)pk;
 
 	if (w->m) {
 		/* The client went away: its session runs from now. */
@@ -258,7 +261,7 @@ static void wait_free(struct kb_park *pk)
 
 static bool wait_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
 {
-	struct kb_member_wait *w = (struct kb_member_wait *)pk;
+	struct member_wait *w = (struct member_wait *)pk;
 
 	if (!w->ready && w->g && expired)
 		kb_group_tick(w->gs, w->g);
@@ -271,16 +274,16 @@ static bool wait_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
 			w->m->joined = false;
 			w->m->last_hb = kb_now_mono_ms();
 		}
-		kb_member_wait_answer(w, w->g, KB_ERR_REBALANCE_IN_PROGRESS);
+		wait_answer(w, w->g, KB_ERR_REBALANCE_IN_PROGRESS);
 	}
 	kb_wr_raw(&resp->w, w->out.buf, w->out.len);
 	return true;
 }
 
-static struct kb_member_wait *wait_new(struct kb_groups *gs,
-				       struct kb_req *req, bool sync)
+static struct member_wait *wait_new(struct kb_groups *gs,
+				    struct kb_req *req, bool sync)
 {
-	struct kb_member_wait *w = calloc(1, sizeof(*w));
+	struct member_wait *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -290,19 +293,20 @@ static struct kb_member_wait *wait_new(struct kb_groups *gs,
 	w->flex = req->flex;
 	w->park.poll = wait_poll;
 	w->park.free = wait_free;
+	w->base.answer = answer;
 	kb_wr_init(&w->out, 256);
 	return w;
 }
 
 /* Parks @w on @m, answering the request it replaces. */
-static void wait_attach(struct kb_member_wait *w, struct kb_group *g,
+static void wait_attach(struct member_wait *w, struct kb_group *g,
 			struct kb_member *m)
 {
 	struct kb_member_wait **slot = w->sync ? &m->sync : &m->join;
 
 	if (*slot)
 		kb_member_wait_answer(*slot, g, KB_ERR_REBALANCE_IN_PROGRESS);
-	*slot = w;
+	*slot = &w->base;
 	if (!w->sync)
 		m->joined = true;
 	w->m = m;
@@ -310,7 +314,7 @@ static void wait_attach(struct kb_member_wait *w, struct kb_group *g,
 }
 
 /* Answers at once when @w is already answered, else parks it until @dl. */
-static int wait_park(struct kb_member_wait *w, struct kb_resp *resp,
+static int wait_park(struct member_wait *w, struct kb_resp *resp,
 		     int64_t dl)
 {
 	if (w->ready) {
@@ -461,7 +465,7 @@ static void maybe_prepare(struct kb_groups *gs, struct kb_group *g,
 
 static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 				    const char *id, struct join_req *j,
-				    struct kb_member_wait *jw)
+				    struct member_wait *jw)
 {
 	struct kb_member *m = calloc(1, sizeof(*m)), **pp;
 
@@ -499,7 +503,7 @@ static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 /* A known static instance joins with a new member id. */
 static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 			      struct kb_member *m, const char *new_id,
-			      struct join_req *j, struct kb_member_wait *jw,
+			      struct join_req *j, struct member_wait *jw,
 			      struct kb_wr *w, int16_t ver, bool flex)
 {
 	char *id = strdup(new_id);
@@ -544,7 +548,7 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 }
 
 static int16_t join(struct kb_req *req, struct kb_groups *gs,
-		    struct join_req *j, struct kb_member_wait *jw,
+		    struct join_req *j, struct member_wait *jw,
 		    struct kb_wr *w, struct kb_group **gout)
 {
 	int16_t ver = req->hdr.api_version;
@@ -652,7 +656,7 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 	int16_t ver = req->hdr.api_version;
 	struct join_req j = { 0 };
 	struct kb_groups *gs;
-	struct kb_member_wait *jw;
+	struct member_wait *jw;
 	struct kb_group *g = NULL;
 	int16_t err;
 
@@ -769,7 +773,7 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 	struct kb_groups *gs = kb_groups_get(req->b);
 	struct kb_str gid, mid, iid = { 0 }, ptype = { 0 }, pname = { 0 };
 	char group[1024], member[512], inst[512], pt[256], pn[256];
-	struct kb_member_wait *sw;
+	struct member_wait *sw;
 	struct kb_group *g;
 	struct kb_member *m, *l;
 	int64_t now, dl;
