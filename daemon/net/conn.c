@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/capture.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/loop.h"
@@ -174,32 +175,6 @@ static void update_events(struct kb_conn *c)
 		c->ev_mask = want;
 }
 
-/* Writes one request frame to $KBROKER_CAPTURE_DIR (fuzz seed corpus). */
-static void capture(const uint8_t *frame, size_t len)
-{
-	static const char *dir;
-	static int init;
-	static unsigned int seq;
-	char path[512];
-	int fd;
-
-	if (!init) {
-		init = 1;
-		dir = getenv("KBROKER_CAPTURE_DIR");
-	}
-	if (!dir || len < 4)
-		return;
-	snprintf(path, sizeof(path), "%s/req-%d-v%d-%u-%u.bin", dir,
-		 frame[0] << 8 | frame[1], frame[2] << 8 | frame[3],
-		 (unsigned int)getpid(), seq++);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, frame, len) < 0)
-		kb_log_once(KB_LOG_WARN, "capture write failed: %m");
-	close(fd);
-}
-
 /* Queues a finished response; false when the connection must close. */
 static bool queue_resp(struct kb_conn *c, struct kb_resp *resp)
 {
@@ -235,7 +210,7 @@ static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
 	struct kb_resp resp;
 	int ret;
 
-	capture(frame, len);
+	kb_capture(frame, len);
 	kb_resp_init(&resp);
 	ret = kb_api_handle(l->b, &req, frame, len, &resp);
 	if (ret == KB_H_CLOSE) {

@@ -3,9 +3,11 @@
 """Sends flexible-version requests (Metadata v12, Produce v9, Fetch v12,
 ListOffsets v7, CreateTopics v7, DescribeConfigs v4, InitProducerId v4,
 DescribeCluster v1, CreatePartitions v3, DeleteTopics v6) to a kbrokerd on
-127.0.0.1:PORT and checks each response parses to its last byte.  Run with
-KBROKER_CAPTURE_DIR set on the daemon to make fuzz seeds (the librdkafka
-2.0.2 clients here never use these versions).  Usage: flex_requests.py PORT"""
+127.0.0.1:PORT and checks each response parses to its last byte.  Run
+against a kbrokerd built with `make -C daemon O=../build/capture CAPTURE=1`
+and started with KBROKER_CAPTURE_DIR set to make fuzz seeds (the librdkafka
+2.0.2 clients here never use these versions); no other build captures.
+Usage: flex_requests.py PORT"""
 import socket, struct, sys
 def uvar(n):
     out=b''
