@@ -28,18 +28,6 @@ static void usage(FILE *f)
 }
 
 /* One clear line for the errors every command can meet. */
-void kbctl_nl_error(int err)
-{
-	if (err == -ENOENT)
-		fprintf(stderr,
-			"kbrokerctl: the kbroker kernel module is not loaded (modprobe kbroker)\n");
-	else if (err == -EPERM)
-		fprintf(stderr,
-			"kbrokerctl: permission denied: kbroker commands need CAP_NET_ADMIN (run as root)\n");
-	else
-		fprintf(stderr, "kbrokerctl: netlink: %s\n", strerror(-err));
-}
-
 int main(int argc, char **argv)
 {
 	size_t i;

@@ -12,30 +12,6 @@
 #include "keys/kbnl.h"
 #include "common/log.h"
 
-static const char *const names[] = {
-	[KB_POLICY_TLS] = "tls",
-	[KB_POLICY_TLS_PLAINTEXT] = "tls_plaintext",
-	[KB_POLICY_PLAINTEXT] = "plaintext",
-};
-
-/* The config's enum is the module's, value for value. */
-_Static_assert((int)KB_POLICY_TLS == KBROKER_POLICY_TLS &&
-	       (int)KB_POLICY_TLS_PLAINTEXT == KBROKER_POLICY_TLS_PLAINTEXT &&
-	       (int)KB_POLICY_PLAINTEXT == KBROKER_POLICY_PLAINTEXT,
-	       "listener policy values differ from the uapi");
-
-const char *kb_policy_name(enum kb_listener_policy p)
-{
-	return (unsigned int)p < 3 ? names[p] : "?";
-}
-
-bool kb_listener_allows(const struct kb_listener *ls, bool tls)
-{
-	if (tls)
-		return ls->policy != KB_POLICY_PLAINTEXT && ls->tls_ctx;
-	return ls->policy != KB_POLICY_TLS;
-}
-
 static void module_off(struct kb_loop *l, const char *why)
 {
 	kb_log_once(KB_LOG_NOTICE,
@@ -65,7 +41,8 @@ static void register_one(struct kb_loop *l, int i)
 		/* Set before a restart (sysfs knob): the module's wins. */
 		if (pol != ls->policy)
 			kb_notice("listener %s: policy %s from the kbroker module (config says %s)",
-				  lc->name, names[pol], names[ls->policy]);
+				  lc->name, kb_policy_name(pol),
+				  kb_policy_name(ls->policy));
 		ls->policy = pol;
 		return;
 	}
@@ -79,7 +56,7 @@ static void register_one(struct kb_loop *l, int i)
 		return;
 	}
 	kb_info("listener %s: registered with the kbroker module, policy %s",
-		lc->name, names[ls->policy]);
+		lc->name, kb_policy_name(ls->policy));
 }
 
 static void open_module(struct kb_loop *l)
@@ -146,7 +123,7 @@ void kb_listeners_register(struct kb_loop *l)
 
 	for (i = 0; i < l->n_ls; i++)
 		kb_info("listener %s: policy %s%s", l->b->cfg->listeners[i].name,
-			names[l->ls[i].policy],
+			kb_policy_name(l->ls[i].policy),
 			l->nl ? "" : " (enforced by kbrokerd)");
 }
 
@@ -164,41 +141,6 @@ void kb_listeners_fini(struct kb_loop *l)
 	kb_tls_log_stats();
 }
 
-bool kb_listener_sock_attach(struct kb_loop *l, struct kb_conn *c)
-{
-	uint32_t flags, found = 0;
-	int ret;
-
-	if (!l->nl)
-		return true;
-	if (c->is_tls) {
-		flags = KBROKER_SOCK_TLS;
-		if (kb_tls_ktls_rx(&c->tr))
-			flags |= KBROKER_SOCK_KTLS_RX;
-	} else {
-		flags = KBROKER_SOCK_PLAINTEXT;
-	}
-	ret = kbnl_sock_attach(l->nl, c->tr.fd,
-			       l->b->cfg->listeners[c->listener].name, flags,
-			       &found);
-	if (ret == -EPERM) {
-		kb_info("conn %llu (%s): refused by the kbroker module's listener policy",
-			(unsigned long long)c->id, c->peer);
-		return false;
-	}
-	if (ret) {
-		kb_log_once(KB_LOG_WARN, "kbroker module SOCK_ATTACH: %s",
-			    strerror(-ret));
-		return true;
-	}
-	kb_dbg("conn %llu: attached, module found%s%s%s%s",
-	       (unsigned long long)c->id,
-	       found & KBROKER_SOCK_KTLS_TX ? " ktls_tx" : "",
-	       found & KBROKER_SOCK_KTLS_RX ? " ktls_rx" : "",
-	       found & KBROKER_SOCK_USERSPACE_TLS ? " userspace_tls" : "",
-	       found & KBROKER_SOCK_PLAINTEXT ? " plaintext" : "");
-	return true;
-}
 
 static void on_module_event(const struct kbnl_event *ev, void *arg)
 {
@@ -223,7 +165,7 @@ static void on_module_event(const struct kbnl_event *ev, void *arg)
 	ls->policy = ev->policy;
 	if (ls->policy != KB_POLICY_PLAINTEXT && !ls->tls_ctx)
 		kb_err("listener %s: policy %s needs TLS but the listener has no ssl.keystore.location: TLS clients are refused",
-		       ev->listener, names[ls->policy]);
+		       ev->listener, kb_policy_name(ls->policy));
 	for (c = l->conns; c; c = next) {
 		next = c->next;
 		if (c->listener != i || c->state != KB_CONN_OPEN ||
@@ -233,7 +175,7 @@ static void on_module_event(const struct kbnl_event *ev, void *arg)
 		dropped++;
 	}
 	kb_notice("listener %s: policy now %s (kbroker module); %d connection%s dropped",
-		  ev->listener, names[ls->policy], dropped,
+		  ev->listener, kb_policy_name(ls->policy), dropped,
 		  dropped == 1 ? "" : "s");
 }
 

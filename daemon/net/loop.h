@@ -66,7 +66,8 @@ int kb_loop_run(struct kb_loop *l);
 /* Closes listeners and connections. */
 void kb_loop_fini(struct kb_loop *l);
 
-/* Deadline heap, used by conn.c for parked requests. */
+/* Deadline heap of parked requests (timers.c): conn.c adds and removes,
+ * the loop runs what is due. */
 void kb_heap_add(struct kb_loop *l, struct kb_conn *c);
 void kb_heap_del(struct kb_loop *l, struct kb_conn *c);
 

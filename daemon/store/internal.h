@@ -6,9 +6,11 @@
 #ifndef KB_STORE_INTERNAL_H
 #define KB_STORE_INTERNAL_H
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -192,7 +194,13 @@ struct kb_segment {
 	uint32_t n_t, cap_t, saved_t;
 };
 
-void kb_seg_name(char *buf, size_t len, int64_t base, const char *ext);
+/* File name of segment @base's @ext (".log", ".index", ...). */
+static inline void kb_seg_name(char *buf, size_t len, int64_t base,
+			       const char *ext)
+{
+	snprintf(buf, len, "%020" PRId64 "%s", base, ext);
+}
+
 int kb_seg_create(int dfd, const char *dir, int64_t base, int64_t now_ms,
 		  struct kb_segment *seg);
 int kb_seg_open(int dfd, const char *dir, int64_t base,

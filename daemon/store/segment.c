@@ -15,11 +15,6 @@
 #include "common/log.h"
 #include "store/internal.h"
 
-void kb_seg_name(char *buf, size_t len, int64_t base, const char *ext)
-{
-	snprintf(buf, len, "%020" PRId64 "%s", base, ext);
-}
-
 static void seg_init(struct kb_segment *seg, int64_t base, int fd)
 {
 	memset(seg, 0, sizeof(*seg));
