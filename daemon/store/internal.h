@@ -332,6 +332,22 @@ void kb_part_close(struct kb_partition *p);
 int kb_part_flush(struct kb_partition *p);
 void kb_part_tick(struct kb_partition *p, int64_t now_ms);
 
+static inline struct kb_segment *kb_part_active(struct kb_partition *p)
+{
+	return &p->segs[p->n_segs - 1];
+}
+
+/* Seals the active segment and starts a new one at the log end. */
+int kb_part_roll(struct kb_partition *p, int64_t now_ms);
+/* Whether @add more bytes ending at offset @next_last start a segment. */
+bool kb_part_should_roll(struct kb_partition *p, uint64_t add,
+			 int64_t next_last, int64_t now_ms);
+/* First batch whose last offset is >= @off, from its segment (*@si) on:
+ * 1 found (@it, @b, @pos at it), 0 none, or a negative errno. */
+int kb_part_find_batch(struct kb_partition *p, int64_t off, size_t *si,
+		       struct kb_hdr_iter *it, struct kb_batch *b,
+		       uint64_t *pos);
+
 /* ---- store (store.c, topics.c) ---- */
 
 struct kb_tstate {
@@ -371,5 +387,15 @@ struct kb_store {
 
 int kb_topics_load(struct kb_store *s);
 void kb_topics_free(struct kb_store *s);
+struct kb_tstate *kb_tstate_new(const char *name, int32_t n);
+void kb_tstate_free(struct kb_tstate *ts);
+/* Index of topic @name in s->topics, or -1. */
+ssize_t kb_topic_idx(struct kb_store *s, const char *name);
+int kb_topic_add(struct kb_store *s, struct kb_tstate *ts);
+
+/* topics_meta.c: <log dir>/topics.meta, every copy with the next
+ * generation, leaving topic @skip out; the newest valid copy on load. */
+int kb_topics_meta_write(struct kb_store *s, const struct kb_tstate *skip);
+int kb_topics_meta_load(struct kb_store *s, bool *found, bool *stale);
 
 #endif

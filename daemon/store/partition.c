@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One partition's log: recovery on open, append, read, roll, retention,
- * flush and truncation.
+ * One partition's log: recovery on open, roll, retention, flush and
+ * truncation.  Appends are append.c's, reads read.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -127,11 +127,6 @@ static int64_t read_log_start(struct kb_partition *p)
 	}
 	free(buf);
 	return v;
-}
-
-static struct kb_segment *active(struct kb_partition *p)
-{
-	return &p->segs[p->n_segs - 1];
 }
 
 static int segs_push(struct kb_partition *p, const struct kb_segment *seg)
@@ -429,7 +424,7 @@ void kb_part_close(struct kb_partition *p)
 		return;
 	if (p->n_segs) {
 		kb_part_flush(p);
-		kb_idx_save(p->dfd, p->path, active(p), false);
+		kb_idx_save(p->dfd, p->path, kb_part_active(p), false);
 	}
 	for (size_t i = 0; i < p->n_segs; i++)
 		kb_seg_close(&p->segs[i]);
@@ -445,11 +440,11 @@ int kb_part_flush(struct kb_partition *p)
 {
 	if (!p->dirty)
 		return 0;
-	if (fdatasync(active(p)->fd)) {
+	if (fdatasync(kb_part_active(p)->fd)) {
 		int err = -errno;
 
 		kb_err("%s: fsync of segment %" PRId64 " failed: %m", p->path,
-		       active(p)->base);
+		       kb_part_active(p)->base);
 		return err;
 	}
 	p->dirty = false;
@@ -458,11 +453,10 @@ int kb_part_flush(struct kb_partition *p)
 	return 0;
 }
 
-/* Seals the active segment and starts a new one at the log end. */
-static int roll(struct kb_partition *p, int64_t now_ms)
+int kb_part_roll(struct kb_partition *p, int64_t now_ms)
 {
 	struct offsets logs = { 0 }, snaps = { 0 };
-	struct kb_segment *old = active(p), seg;
+	struct kb_segment *old = kb_part_active(p), seg;
 	int err;
 
 	/*
@@ -504,10 +498,10 @@ static int roll(struct kb_partition *p, int64_t now_ms)
 	return err;
 }
 
-static bool should_roll(struct kb_partition *p, uint64_t add,
-			int64_t next_last, int64_t now_ms)
+bool kb_part_should_roll(struct kb_partition *p, uint64_t add,
+			 int64_t next_last, int64_t now_ms)
 {
-	struct kb_segment *a = active(p);
+	struct kb_segment *a = kb_part_active(p);
 	const struct kb_log_cfg *o = p->cfg;
 
 	if (!a->size)
@@ -517,481 +511,6 @@ static bool should_roll(struct kb_partition *p, uint64_t add,
 	       next_last - a->base > INT32_MAX;
 }
 
-static int grow_scratch(struct kb_store *s, size_t n)
-{
-	if (n <= s->cap_batches)
-		return 0;
-	size_t nc = s->cap_batches ? s->cap_batches : 8;
-
-	while (nc < n)
-		nc *= 2;
-	void *a = realloc(s->batches, nc * sizeof(*s->batches));
-
-	if (!a)
-		return -ENOMEM;
-	s->batches = a;
-	a = realloc(s->dup_bases, nc * sizeof(*s->dup_bases));
-	if (!a)
-		return -ENOMEM;
-	s->dup_bases = a;
-	a = realloc(s->hdrs, nc * KB_B_HDR);
-	if (!a)
-		return -ENOMEM;
-	s->hdrs = a;
-	a = realloc(s->iov, nc * 2 * sizeof(*s->iov));
-	if (!a)
-		return -ENOMEM;
-	s->iov = a;
-	a = realloc(s->pwork, nc * sizeof(*s->pwork));
-	if (!a)
-		return -ENOMEM;
-	s->pwork = a;
-	a = realloc(s->pwork_new, nc * sizeof(*s->pwork_new));
-	if (!a)
-		return -ENOMEM;
-	s->pwork_new = a;
-	s->cap_batches = nc;
-	return 0;
-}
-
-/*
- * Write-behind, drop-behind: start writeback of each WB_CHUNK of the active
- * segment as soon as it is full, and drop from the page cache what lies
- * WB_KEEP behind it (written back by then).  The log's cached footprint per
- * partition stays bounded, so appends recycle warm page-cache pages instead
- * of touching fresh memory (costly under a VM's free page reporting), no
- * burst of dirty pages builds up for the kernel to throttle, and the fsync
- * when the segment rolls finds little left to write.  Recent data, what
- * tailing consumers read, stays cached.  Durability is unchanged: this only
- * writes earlier.
- */
-#define WB_CHUNK (4u << 20)
-#define WB_KEEP (32u << 20)
-
-static void write_behind(struct kb_segment *seg)
-{
-	uint64_t end = seg->size & ~(uint64_t)(WB_CHUNK - 1);
-
-	/* Reopened or truncated segment: leave older data to the kernel. */
-	if (seg->wb_pos > end || end - seg->wb_pos > WB_KEEP)
-		seg->wb_pos = end;
-	for (; seg->wb_pos < end; seg->wb_pos += WB_CHUNK) {
-		/* Hints only: failures leave the kernel's default policy. */
-		sync_file_range(seg->fd, (off_t)seg->wb_pos, WB_CHUNK,
-				SYNC_FILE_RANGE_WRITE);
-		if (seg->wb_pos >= WB_KEEP)
-			posix_fadvise(seg->fd, (off_t)(seg->wb_pos - WB_KEEP),
-				      WB_CHUNK, POSIX_FADV_DONTNEED);
-	}
-}
-
-static struct kb_pstate *work_state(struct kb_partition *p, size_t *n_work,
-				    int64_t pid)
-{
-	struct kb_store *s = p->s;
-	struct kb_pstate *st;
-
-	for (size_t i = 0; i < *n_work; i++)
-		if (s->pwork[i].pid == pid)
-			return &s->pwork[i];
-	st = kb_prod_find(&p->prod, pid);
-	s->pwork_new[*n_work] = !st;
-	if (st)
-		s->pwork[*n_work] = *st;
-	else
-		s->pwork[*n_work].pid = pid;
-	return &s->pwork[(*n_work)++];
-}
-
-int kb_partition_append(struct kb_partition *p, const uint8_t *records,
-			size_t len, struct kb_append_result *res)
-{
-	struct kb_store *s = p->s;
-	struct kb_segment *seg;
-	size_t n = 0, n_work = 0, off = 0, n_iov = 0;
-	int64_t now = kb_now_real_ms(), next = p->log_end, first = -1;
-	uint64_t total = 0, pos;
-	int64_t msgs = 0;
-	int err;
-
-	*res = (struct kb_append_result){ .base_offset = -1,
-		.log_append_time = -1, .log_start_offset = p->log_start };
-	if (!len) {
-		res->error = KB_ERR_CORRUPT_MESSAGE;
-		res->error_message = "no record batches";
-		return 0;
-	}
-	/* Check everything before writing anything. */
-	while (off < len) {
-		struct kb_batch *b;
-		int e;
-
-		err = grow_scratch(s, n + 1);
-		if (err)
-			goto storage;
-		b = &s->batches[n];
-		e = kb_batch_check(records + off, len - off,
-				   p->cfg->max_message_bytes, b,
-				   &res->error_message);
-		if (e) {
-			res->error = (int16_t)e;
-			return 0;
-		}
-		s->dup_bases[n++] = -1;
-		off += kb_batch_size(b);
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct kb_batch *b = &s->batches[i];
-		struct kb_pstate *st;
-		size_t w;
-		int e;
-
-		if (b->pid >= 0) {
-			st = work_state(p, &n_work, b->pid);
-			w = (size_t)(st - s->pwork);
-			e = kb_prod_check(s->pwork_new[w] ? NULL : st, b,
-					  p->log_start > 0, &s->dup_bases[i]);
-			if (e == KB_ERR_DUPLICATE_SEQUENCE_NUMBER)
-				continue;
-			if (e) {
-				res->error = (int16_t)e;
-				res->error_message =
-					"idempotent producer check failed";
-				return 0;
-			}
-			kb_prod_apply(st, s->pwork_new[w], b, next);
-			s->pwork_new[w] = false;
-		}
-		if (first < 0)
-			first = next;
-		b->base = next;
-		next += (int64_t)b->last_delta + 1;
-		total += kb_batch_size(b);
-		msgs += b->count;
-	}
-	if (first < 0) {
-		/* Every batch was a retry of one already written. */
-		res->base_offset = s->dup_bases[0];
-		return 0;
-	}
-	if (should_roll(p, total, next - 1, now)) {
-		err = roll(p, now);
-		if (err)
-			goto storage;
-	}
-	seg = active(p);
-	off = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct kb_batch *b = &s->batches[i];
-		const uint8_t *src = records + off;
-		uint8_t *h = s->hdrs + i * KB_B_HDR;
-		size_t sz = kb_batch_size(b);
-
-		off += sz;
-		if (s->dup_bases[i] >= 0)
-			continue;
-		memcpy(h, src, KB_B_HDR);
-		kb_put_be64(h + KB_B_BASE_OFFSET, (uint64_t)b->base);
-		if (p->cfg->log_append_time ||
-		    (b->attr & KB_ATTR_LOG_APPEND_TIME)) {
-			uint32_t c;
-
-			/* maxTimestamp and attributes are under the CRC. */
-			b->attr |= KB_ATTR_LOG_APPEND_TIME;
-			kb_put_be16(h + KB_B_ATTR, (uint16_t)b->attr);
-			b->max_ts = now;
-			res->log_append_time = now;
-			kb_put_be64(h + KB_B_MAX_TS, (uint64_t)now);
-			c = kb_crc32c(0, h + KB_B_ATTR, KB_B_HDR - KB_B_ATTR);
-			c = kb_crc32c(c, src + KB_B_HDR, sz - KB_B_HDR);
-			kb_put_be32(h + KB_B_CRC, c);
-		}
-		s->iov[n_iov++] = (struct iovec){ h, KB_B_HDR };
-		if (sz > KB_B_HDR)
-			s->iov[n_iov++] = (struct iovec){
-				(void *)(src + KB_B_HDR), sz - KB_B_HDR };
-	}
-	err = kb_writev_all(seg->fd, s->iov, (int)n_iov, (off_t)seg->size);
-	if (err) {
-		errno = -err;
-		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
-		       seg->base);
-		if (ftruncate(seg->fd, (off_t)seg->size))
-			kb_err("%s: cannot undo a partial write: %m", p->path);
-		goto storage;
-	}
-	pos = seg->size;
-	if (!seg->size)
-		seg->roll_ts = -1;
-	for (size_t i = 0; i < n; i++) {
-		struct kb_batch *b = &s->batches[i];
-
-		if (s->dup_bases[i] >= 0)
-			continue;
-		if (seg->roll_ts < 0)
-			seg->roll_ts = b->max_ts >= 0 ? b->max_ts : now;
-		if (kb_idx_note(seg, b, pos, s->o.index_interval_bytes))
-			kb_warn("%s: out of memory for index entries",
-				p->path);
-		pos += kb_batch_size(b);
-	}
-	seg->size = pos;
-	write_behind(seg);
-	p->log_end = next;
-	p->hw = next;
-	for (size_t i = 0; i < n_work; i++)
-		if (!s->pwork_new[i] && kb_prod_put(&p->prod, &s->pwork[i]))
-			kb_err("%s: out of memory for producer state",
-			       p->path);
-	p->dirty = true;
-	p->unflushed += msgs;
-	res->base_offset = first;
-	if (p->unflushed >= p->cfg->flush_messages) {
-		err = kb_part_flush(p);
-		if (err)
-			goto storage;
-	}
-	return 0;
-storage:
-	res->error = KB_ERR_KAFKA_STORAGE_ERROR;
-	res->error_message = "log storage error";
-	res->base_offset = -1;
-	return err;
-}
-
-/* Segment holding @off: the last one whose base is <= @off. */
-static size_t find_seg(struct kb_partition *p, int64_t off)
-{
-	size_t lo = 0, hi = p->n_segs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->segs[mid].base <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? lo - 1 : 0;
-}
-
-/* First batch whose last offset is >= @off in segment @i or later. */
-static int find_batch(struct kb_partition *p, int64_t off, size_t *si,
-		      struct kb_hdr_iter *it, struct kb_batch *b,
-		      uint64_t *pos)
-{
-	for (size_t i = find_seg(p, off); i < p->n_segs; i++) {
-		struct kb_segment *seg = &p->segs[i];
-		uint64_t start = kb_idx_lookup(seg, off);
-		int r;
-
-		kb_hdr_iter_init_buf(it, seg->fd, start, seg->size,
-				     p->s->rbuf, KB_RBUF_SIZE);
-		while ((r = kb_hdr_next(it, b, pos)) > 0)
-			if (kb_batch_last(b) >= off) {
-				*si = i;
-				return 1;
-			}
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int kb_partition_read(struct kb_partition *p, int64_t offset,
-		      size_t max_bytes, bool min_one,
-		      struct kb_read_result *res)
-{
-	struct kb_hdr_iter it;
-	struct kb_segment *seg;
-	struct kb_batch b;
-	uint64_t pos, start, len;
-	size_t si;
-	int r;
-
-	*res = (struct kb_read_result){ .high_watermark = p->hw,
-		.last_stable_offset = p->hw, .log_start_offset = p->log_start,
-		.slice = { .fd = -1 } };
-	if (offset < p->log_start || offset > p->hw) {
-		res->error = KB_ERR_OFFSET_OUT_OF_RANGE;
-		return 0;
-	}
-	if (offset == p->hw)
-		return 0;
-	r = find_batch(p, offset, &si, &it, &b, &start);
-	if (r <= 0) {
-		if (r < 0) {
-			kb_err("%s: cannot read batch headers: %s", p->path,
-			       strerror(-r));
-			res->error = KB_ERR_KAFKA_STORAGE_ERROR;
-		}
-		return r < 0 ? r : 0;
-	}
-	seg = &p->segs[si];
-	if (kb_batch_last(&b) >= p->hw)
-		return 0;
-	len = kb_batch_size(&b);
-	if (len > max_bytes && !min_one)
-		return 0;
-	/* Jump over whole indexed stretches below the high watermark. */
-	for (uint32_t lo = 0, hi = seg->n_o; lo < hi;) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		struct kb_oidx *e = &seg->o[mid];
-
-		if (e->pos > start + len && e->pos - start <= max_bytes &&
-		    seg->base + e->rel <= p->hw) {
-			len = e->pos - start;
-			lo = mid + 1;
-		} else if (e->pos <= start + len) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	it.pos = start + len;
-	while ((r = kb_hdr_next(&it, &b, &pos)) > 0) {
-		if (kb_batch_last(&b) >= p->hw ||
-		    len + kb_batch_size(&b) > max_bytes)
-			break;
-		len += kb_batch_size(&b);
-	}
-	res->slice.fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
-	if (res->slice.fd < 0) {
-		r = -errno;
-		kb_err("%s: cannot dup segment fd: %m", p->path);
-		res->error = KB_ERR_KAFKA_STORAGE_ERROR;
-		return r;
-	}
-	res->slice.pos = (off_t)start;
-	res->slice.len = (size_t)len;
-	return 0;
-}
-
-int64_t kb_partition_log_start(struct kb_partition *p)
-{
-	return p->log_start;
-}
-
-int64_t kb_partition_log_end(struct kb_partition *p)
-{
-	return p->log_end;
-}
-
-int64_t kb_partition_high_watermark(struct kb_partition *p)
-{
-	return p->hw;
-}
-
-uint64_t kb_partition_size(struct kb_partition *p)
-{
-	uint64_t sz = 0;
-
-	for (size_t i = 0; i < p->n_segs; i++)
-		sz += p->segs[i].size;
-	return sz;
-}
-
-/*
- * Kafka answers with the record, not the batch: walk the records of a
- * CreateTime batch, decompressed if need be, for the first one at or after
- * @ts.  LogAppendTime batches share one timestamp anyway.  On any failure
- * the batch's own offset and timestamp stay the answer.
- */
-static void record_for_time(struct kb_partition *p, struct kb_segment *seg,
-			    const struct kb_batch *b, uint64_t pos, int64_t ts,
-			    int64_t *offset, int64_t *timestamp)
-{
-	size_t len = (size_t)b->length + 12, n;
-	uint8_t *buf, *raw = NULL;
-	int codec = b->attr & KB_ATTR_COMPRESSION;
-	int64_t rts;
-	int32_t delta;
-
-	if ((b->attr & KB_ATTR_LOG_APPEND_TIME) || len <= KB_B_HDR)
-		return;
-	buf = malloc(len);
-	if (!buf)
-		return;
-	if (pread(seg->fd, buf, len, pos) != (ssize_t)len)
-		goto out;
-	if (!codec) {
-		raw = buf + KB_B_HDR;
-		n = len - KB_B_HDR;
-	} else if (kb_records_inflate(codec, buf + KB_B_HDR, len - KB_B_HDR,
-				      kb_inflate_cap(p->cfg->max_message_bytes),
-				      &raw, &n)) {
-		raw = NULL;
-		goto out;
-	}
-	if (kb_batch_find_ts(raw, raw + n, b->count, b->base_ts, ts, &delta,
-			     &rts) &&
-	    b->base + delta >= *offset) {
-		*offset = b->base + delta;
-		*timestamp = rts;
-	}
-out:
-	if (codec)
-		free(raw);
-	free(buf);
-}
-
-int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
-				 int64_t *offset, int64_t *timestamp)
-{
-	*offset = -1;
-	*timestamp = -1;
-	if (ts == -1) {
-		*offset = p->hw;
-		return KB_ERR_NONE;
-	}
-	if (ts == -2) {
-		*offset = p->log_start;
-		return KB_ERR_NONE;
-	}
-	if (ts == -3) {
-		for (size_t i = 0; i < p->n_segs; i++) {
-			struct kb_segment *seg = &p->segs[i];
-
-			if (seg->max_ts > *timestamp &&
-			    seg->max_ts_off >= p->log_start &&
-			    seg->max_ts_off < p->hw) {
-				*timestamp = seg->max_ts;
-				*offset = seg->max_ts_off;
-			}
-		}
-		return KB_ERR_NONE;
-	}
-	if (ts < 0)
-		return KB_ERR_NONE;
-	for (size_t i = 0; i < p->n_segs; i++) {
-		struct kb_segment *seg = &p->segs[i];
-		struct kb_hdr_iter it;
-		struct kb_batch b;
-		uint64_t pos;
-		int r;
-
-		if (seg->max_ts < ts)
-			continue;
-		kb_hdr_iter_init_buf(&it, seg->fd, kb_idx_lookup_time(seg, ts),
-				     seg->size, p->s->rbuf, KB_RBUF_SIZE);
-		while ((r = kb_hdr_next(&it, &b, &pos)) > 0) {
-			if (kb_batch_last(&b) >= p->hw)
-				return KB_ERR_NONE;
-			if (b.max_ts < ts || kb_batch_last(&b) < p->log_start)
-				continue;
-			*offset = b.base > p->log_start ? b.base : p->log_start;
-			*timestamp = b.max_ts;
-			record_for_time(p, seg, &b, pos, ts, offset,
-					timestamp);
-			return KB_ERR_NONE;
-		}
-		if (r < 0)
-			return KB_ERR_KAFKA_STORAGE_ERROR;
-	}
-	return KB_ERR_NONE;
-}
-
-/* Deletes segments [0, n) and moves the log start past them. */
 static int drop_head(struct kb_partition *p, size_t n, const char *why)
 {
 	int64_t start = p->segs[n].base;
@@ -1045,7 +564,7 @@ static void retention(struct kb_partition *p, int64_t now_ms)
 		total -= seg->size;
 		n++;
 	}
-	if (!n || (n == p->n_segs && roll(p, now_ms)))
+	if (!n || (n == p->n_segs && kb_part_roll(p, now_ms)))
 		return;
 	drop_head(p, n, by_time ? "retention.ms" : "retention.bytes");
 }
@@ -1057,9 +576,9 @@ void kb_part_tick(struct kb_partition *p, int64_t now_ms)
 	if (p->dirty && o->flush_ms >= 0 &&
 	    now_ms - p->last_flush_ms >= o->flush_ms)
 		kb_part_flush(p);
-	if (active(p)->size && o->roll_ms >= 0 &&
-	    now_ms - active(p)->roll_ts > o->roll_ms)
-		roll(p, now_ms);
+	if (kb_part_active(p)->size && o->roll_ms >= 0 &&
+	    now_ms - kb_part_active(p)->roll_ts > o->roll_ms)
+		kb_part_roll(p, now_ms);
 	retention(p, now_ms);
 }
 
@@ -1107,13 +626,13 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 		keep_to = -1;	/* no snapshot describes the new log */
 	} else {
 		while (p->segs[p->n_segs - 1].base >= offset) {
-			seg = active(p);
+			seg = kb_part_active(p);
 			kb_seg_close(seg);
 			kb_seg_unlink(p->dfd, seg->base);
 			p->n_segs--;
 		}
-		seg = active(p);
-		r = find_batch(p, offset, &si, &it, &b, &pos);
+		seg = kb_part_active(p);
+		r = kb_part_find_batch(p, offset, &si, &it, &b, &pos);
 		if (r < 0)
 			return r;
 		if (r > 0) {

@@ -1,20 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Topic metadata: <log dir>/topics.meta, one copy per log dir, each
- * replaced atomically; the copy with the highest generation wins.  Text:
- *
- *   kbroker-topics 2 <generation>
- *   topic <name> <uuid hex> <partitions> <log dir index of each partition>
- *   config <name> <key> <value>	(per-topic overrides, after the topic)
- *   crc <crc32c of the lines above, hex>
- *
- * Version 1 (no config lines) is still read; version 2 is written.  The
- * configs are in the same file as the topics so that a topic and its
- * settings change together, atomically.
- *
- * A topic exists once its metadata is written: partition dirs are made
- * before, and removed after.  Dirs not in the metadata are leftovers of an
- * interrupted create or delete and are removed on open.
+ * Topics: names, partitions across the log dirs, per-topic configs.  The
+ * metadata file that makes them durable is topics_meta.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,8 +17,6 @@
 
 #include "common/log.h"
 #include "store/internal.h"
-
-#define META_FILE "topics.meta"
 
 bool kb_topic_name_valid(const char *name)
 {
@@ -51,7 +36,7 @@ bool kb_topic_name_valid(const char *name)
 	return true;
 }
 
-static void tstate_free(struct kb_tstate *ts)
+void kb_tstate_free(struct kb_tstate *ts)
 {
 	if (!ts)
 		return;
@@ -67,7 +52,7 @@ static void tstate_free(struct kb_tstate *ts)
 void kb_topics_free(struct kb_store *s)
 {
 	for (size_t i = 0; i < s->n_topics; i++)
-		tstate_free(s->topics[i]);
+		kb_tstate_free(s->topics[i]);
 	free(s->topics);
 	free(s->by_name);
 	s->topics = NULL;
@@ -110,7 +95,7 @@ static void index_names(struct kb_store *s)
 	}
 }
 
-static ssize_t find_idx(struct kb_store *s, const char *name)
+ssize_t kb_topic_idx(struct kb_store *s, const char *name)
 {
 	if (s->n_by_name) {
 		size_t m = s->n_by_name - 1, k = name_hash(name) & m;
@@ -130,109 +115,7 @@ static ssize_t find_idx(struct kb_store *s, const char *name)
 	return -1;
 }
 
-/* ---- metadata file ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));	/* no __printf in userspace */
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL,
-			      b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-		char *np = realloc(b->p, nc);
-
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-}
-
-/* Writes every copy with the next generation, leaving out @skip. */
-static int meta_write(struct kb_store *s, const struct kb_tstate *skip)
-{
-	struct sbuf b = { 0 };
-	int err = 0, ok = 0;
-
-	sb_printf(&b, "kbroker-topics 2 %" PRIu64 "\n", s->meta_gen + 1);
-	for (size_t i = 0; i < s->n_topics; i++) {
-		const struct kb_tstate *ts = s->topics[i];
-
-		if (ts == skip)
-			continue;
-		sb_printf(&b, "topic %s ", ts->t.name);
-		for (int k = 0; k < 16; k++)
-			sb_printf(&b, "%02x", ts->t.id[k]);
-		sb_printf(&b, " %d", ts->t.n_partitions);
-		for (int32_t k = 0; k < ts->t.n_partitions; k++)
-			sb_printf(&b, " %d", ts->dir_of[k]);
-		sb_printf(&b, "\n");
-		for (int k = 0; k < KB_TCFG_N; k++)
-			if (ts->cfg[k])
-				sb_printf(&b, "config %s %s %s\n", ts->t.name,
-					  kb_topic_cfg_key_name((size_t)k),
-					  ts->cfg[k]);
-	}
-	if (!b.oom)
-		sb_printf(&b, "crc %08x\n", kb_crc32c(0, b.p, b.len));
-	if (b.oom) {
-		free(b.p);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
-		int e = kb_write_atomic(s->dfds[i], s->dirs[i], META_FILE, b.p,
-					b.len);
-
-		if (e)
-			err = e;
-		else
-			ok++;
-	}
-	free(b.p);
-	if (!ok)
-		return err;
-	s->meta_gen++;
-	return 0;
-}
-
-static int parse_hex16(const char *h, uint8_t id[16])
-{
-	if (strlen(h) != 32)
-		return -1;
-	for (int i = 0; i < 16; i++) {
-		unsigned int v;
-
-		if (sscanf(h + 2 * i, "%2x", &v) != 1)
-			return -1;
-		id[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-static int add_topic(struct kb_store *s, struct kb_tstate *ts)
+int kb_topic_add(struct kb_store *s, struct kb_tstate *ts)
 {
 	if (s->n_topics == s->cap_topics) {
 		size_t nc = s->cap_topics ? s->cap_topics * 2 : 16;
@@ -256,7 +139,7 @@ static int add_topic(struct kb_store *s, struct kb_tstate *ts)
 	return 0;
 }
 
-static struct kb_tstate *tstate_new(const char *name, int32_t n)
+struct kb_tstate *kb_tstate_new(const char *name, int32_t n)
 {
 	struct kb_tstate *ts = calloc(1, sizeof(*ts));
 
@@ -266,170 +149,13 @@ static struct kb_tstate *tstate_new(const char *name, int32_t n)
 	ts->dir_of = calloc((size_t)n, sizeof(*ts->dir_of));
 	ts->parts = calloc((size_t)n, sizeof(*ts->parts));
 	if (!ts->dir_of || !ts->parts) {
-		tstate_free(ts);
+		kb_tstate_free(ts);
 		return NULL;
 	}
 	return ts;
 }
 
 /* "config <topic> <key> <value>": an override of a topic already read. */
-static int parse_config(struct kb_store *s, const char *line)
-{
-	char name[KB_TOPIC_NAME_MAX + 1], key[64], val[KB_TCFG_VALUE_MAX];
-	char norm[KB_TCFG_VALUE_MAX];
-	const char *why;
-	ssize_t ti;
-	int idx;
-
-	if (sscanf(line, "config %249s %63s %31s", name, key, val) != 3)
-		return -EBADMSG;
-	ti = find_idx(s, name);
-	if (ti < 0)
-		return -EBADMSG;
-	idx = kb_tcfg_index(key);
-	if (idx < 0 || kb_tcfg_normalize(idx, val, norm, sizeof(norm), &why)) {
-		/* A key or value this build no longer takes: keep the topic. */
-		kb_warn("topics.meta: ignoring config %s=%s of topic %s",
-			key, val, name);
-		return 0;
-	}
-	free(s->topics[ti]->cfg[idx]);
-	s->topics[ti]->cfg[idx] = strdup(norm);
-	return s->topics[ti]->cfg[idx] ? 0 : -ENOMEM;
-}
-
-/* Parses one copy into s->topics; -EBADMSG when damaged. */
-static int meta_parse(struct kb_store *s, char *text, size_t len,
-		      uint64_t *gen)
-{
-	char *crc_line = NULL, *save, *line;
-	unsigned int crc;
-	int err = -EBADMSG, ver;
-
-	for (char *q = text + len; q > text; q--) {
-		if (q[-1] == '\n' && !strncmp(q, "crc ", 4)) {
-			crc_line = q;
-			break;
-		}
-	}
-	if (!crc_line || sscanf(crc_line, "crc %x", &crc) != 1 ||
-	    crc != kb_crc32c(0, text, (size_t)(crc_line - text)))
-		return -EBADMSG;
-	*crc_line = 0;
-	line = strtok_r(text, "\n", &save);
-	if (!line || sscanf(line, "kbroker-topics %d %" SCNu64, &ver,
-			    gen) != 2 || ver < 1 || ver > 2)
-		return -EBADMSG;
-	while ((line = strtok_r(NULL, "\n", &save))) {
-		char name[KB_TOPIC_NAME_MAX + 1], hex[33], *p;
-		struct kb_tstate *ts;
-		int n, used;
-
-		if (ver >= 2 && !strncmp(line, "config ", 7)) {
-			int e = parse_config(s, line);
-
-			if (e) {
-				err = e;
-				goto bad;
-			}
-			continue;
-		}
-		if (sscanf(line, "topic %249s %32s %d%n", name, hex, &n,
-			   &used) != 3 || !kb_topic_name_valid(name) || n < 1 ||
-		    find_idx(s, name) >= 0)
-			goto bad;
-		ts = tstate_new(name, n);
-		if (!ts) {
-			err = -ENOMEM;
-			goto bad;
-		}
-		ts->t.n_partitions = n;
-		if (parse_hex16(hex, ts->t.id) || add_topic(s, ts)) {
-			tstate_free(ts);
-			goto bad;
-		}
-		p = line + used;
-		for (int32_t k = 0; k < n; k++) {
-			long d = strtol(p, &p, 10);
-
-			ts->dir_of[k] = d >= 0 && (size_t)d < s->o.n_log_dirs ?
-					(int32_t)d : -1;
-		}
-	}
-	return 0;
-bad:
-	kb_topics_free(s);
-	return err;
-}
-
-/*
- * Loads the newest valid copy; fails when copies exist but none is valid,
- * rather than treat every partition dir as a leftover.
- */
-static int meta_load(struct kb_store *s, bool *found, bool *stale)
-{
-	uint64_t best = 0;
-	ssize_t best_dir = -1;
-	size_t n_copies = 0;
-
-	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
-		uint64_t gen;
-		char *text;
-		size_t len;
-		int err = kb_read_small(s->dfds[i], META_FILE, &text, &len);
-
-		if (err == -ENOENT)
-			continue;
-		n_copies++;
-		if (!err) {
-			err = meta_parse(s, text, len, &gen);
-			kb_topics_free(s);
-			free(text);
-		}
-		if (err) {
-			kb_warn("%s/%s: topic metadata is damaged (%s)",
-				s->dirs[i], META_FILE, strerror(-err));
-			continue;
-		}
-		if (best_dir < 0 || gen > best) {
-			best = gen;
-			best_dir = (ssize_t)i;
-		}
-	}
-	*found = best_dir >= 0;
-	*stale = n_copies != s->o.n_log_dirs;
-	if (best_dir < 0) {
-		if (!n_copies)
-			return 0;
-		kb_err("no valid topics.meta in any log dir; refusing to guess");
-		return -EBADMSG;
-	}
-	for (size_t i = 0; i < s->o.n_log_dirs; i++) {
-		char *text;
-		size_t len;
-		uint64_t gen;
-
-		if (kb_read_small(s->dfds[i], META_FILE, &text, &len))
-			continue;
-		if (meta_parse(s, text, len, &gen) || gen != best)
-			*stale = true;
-		kb_topics_free(s);
-		free(text);
-	}
-	{
-		char *text;
-		size_t len;
-		int err = kb_read_small(s->dfds[best_dir], META_FILE, &text,
-					&len);
-
-		if (err)
-			return err;
-		err = meta_parse(s, text, len, &s->meta_gen);
-		free(text);
-		return err;
-	}
-}
-
 static bool dir_exists(int dfd, const char *name)
 {
 	struct stat st;
@@ -480,7 +206,7 @@ static bool owned(struct kb_store *s, size_t d, const char *name)
 		return false;
 	memcpy(topic, name, (size_t)(dash - name));
 	topic[dash - name] = 0;
-	ti = find_idx(s, topic);
+	ti = kb_topic_idx(s, topic);
 	return ti >= 0 && n < s->topics[ti]->t.n_partitions &&
 	       s->topics[ti]->dir_of[n] == (int32_t)d;
 }
@@ -566,7 +292,7 @@ static int least_loaded(struct kb_store *s)
 int kb_topics_load(struct kb_store *s)
 {
 	bool found, stale, moved = false;
-	int err = meta_load(s, &found, &stale);
+	int err = kb_topics_meta_load(s, &found, &stale);
 
 	if (err)
 		return err;
@@ -598,7 +324,7 @@ int kb_topics_load(struct kb_store *s)
 		}
 	}
 	if (found && (stale || moved))
-		return meta_write(s, NULL);
+		return kb_topics_meta_write(s, NULL);
 	return 0;
 }
 
@@ -713,7 +439,7 @@ int kb_store_topic_alter_config(struct kb_store *s, const char *name,
 				bool replace, bool validate_only,
 				const char **why)
 {
-	ssize_t i = find_idx(s, name);
+	ssize_t i = kb_topic_idx(s, name);
 	char *next[KB_TCFG_N], *old[KB_TCFG_N];
 	struct kb_tstate *ts;
 	int err;
@@ -732,7 +458,7 @@ int kb_store_topic_alter_config(struct kb_store *s, const char *name,
 	}
 	memcpy(old, ts->cfg, sizeof(old));
 	memcpy(ts->cfg, next, sizeof(next));
-	err = meta_write(s, NULL);
+	err = kb_topics_meta_write(s, NULL);
 	if (err) {
 		memcpy(ts->cfg, old, sizeof(old));
 		cfg_free(next);
@@ -760,7 +486,7 @@ int kb_store_topic_set_config(struct kb_store *s, const char *name,
 const char *kb_store_topic_config(struct kb_store *s, const char *name,
 				  const char *key)
 {
-	ssize_t i = find_idx(s, name);
+	ssize_t i = kb_topic_idx(s, name);
 	int idx = kb_tcfg_index(key);
 
 	return i < 0 || idx < 0 ? NULL : s->topics[i]->cfg[idx];
@@ -769,7 +495,7 @@ const char *kb_store_topic_config(struct kb_store *s, const char *name,
 bool kb_store_topic_config_at(struct kb_store *s, const char *name, size_t i,
 			      const char **key, const char **value)
 {
-	ssize_t ti = find_idx(s, name);
+	ssize_t ti = kb_topic_idx(s, name);
 
 	if (ti < 0)
 		return false;
@@ -808,7 +534,7 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 		return KB_ERR_INVALID_TOPIC_EXCEPTION;
 	if (n_partitions < 1 || n_partitions > 1000000)
 		return KB_ERR_INVALID_PARTITIONS;
-	if (find_idx(s, name) >= 0)
+	if (kb_topic_idx(s, name) >= 0)
 		return KB_ERR_TOPIC_ALREADY_EXISTS;
 	err = cfg_build(NULL, cfg, n_cfg, ovr, why);
 	if (err || validate_only) {
@@ -816,7 +542,7 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 			cfg_free(ovr);
 		return err;
 	}
-	ts = tstate_new(name, n_partitions);
+	ts = kb_tstate_new(name, n_partitions);
 	if (!ts) {
 		cfg_free(ovr);
 		return -ENOMEM;
@@ -828,7 +554,7 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 		    (ssize_t)sizeof(ts->t.id)) {
 			err = -errno;
 			kb_err("getrandom for a topic id failed: %m");
-			tstate_free(ts);
+			kb_tstate_free(ts);
 			return err;
 		}
 		/* RFC 4122 version 4, as Kafka's Uuid.randomUuid(). */
@@ -838,9 +564,9 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 	err = make_parts(s, ts, 0, n_partitions);
 	ts->t.n_partitions = n_partitions;
 	if (!err)
-		err = add_topic(s, ts);
+		err = kb_topic_add(s, ts);
 	if (!err) {
-		err = meta_write(s, NULL);
+		err = kb_topics_meta_write(s, NULL);
 		if (err) {
 			s->n_topics--;
 			index_names(s);
@@ -848,7 +574,7 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 	}
 	if (err) {
 		unmake_parts(s, ts, 0, n_partitions);
-		tstate_free(ts);
+		kb_tstate_free(ts);
 		return err;
 	}
 	kb_info("created topic %s with %d partition(s)", name, n_partitions);
@@ -857,14 +583,14 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 
 int kb_store_topic_delete(struct kb_store *s, const char *name)
 {
-	ssize_t i = find_idx(s, name);
+	ssize_t i = kb_topic_idx(s, name);
 	struct kb_tstate *ts;
 	int err;
 
 	if (i < 0)
 		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 	ts = s->topics[i];
-	err = meta_write(s, ts);
+	err = kb_topics_meta_write(s, ts);
 	if (err)
 		return err;
 	memmove(&s->topics[i], &s->topics[i + 1],
@@ -874,7 +600,7 @@ int kb_store_topic_delete(struct kb_store *s, const char *name)
 	unmake_parts(s, ts, 0, ts->t.n_partitions);
 	for (size_t d = 0; d < s->o.n_log_dirs; d++)
 		kb_fsync_dir(s->dfds[d], s->dirs[d]);
-	tstate_free(ts);
+	kb_tstate_free(ts);
 	kb_info("deleted topic %s", name);
 	return KB_ERR_NONE;
 }
@@ -882,7 +608,7 @@ int kb_store_topic_delete(struct kb_store *s, const char *name)
 int kb_store_topic_grow(struct kb_store *s, const char *name,
 			int32_t new_total)
 {
-	ssize_t i = find_idx(s, name);
+	ssize_t i = kb_topic_idx(s, name);
 	struct kb_tstate *ts;
 	int32_t old;
 	void *a;
@@ -907,7 +633,7 @@ int kb_store_topic_grow(struct kb_store *s, const char *name,
 	err = make_parts(s, ts, old, new_total);
 	if (!err) {
 		ts->t.n_partitions = new_total;
-		err = meta_write(s, NULL);
+		err = kb_topics_meta_write(s, NULL);
 		ts->t.n_partitions = old;
 	}
 	if (err) {
@@ -922,7 +648,7 @@ int kb_store_topic_grow(struct kb_store *s, const char *name,
 const struct kb_topic *kb_store_topic_find(struct kb_store *s,
 					   const char *name)
 {
-	ssize_t i = find_idx(s, name);
+	ssize_t i = kb_topic_idx(s, name);
 
 	return i < 0 ? NULL : &s->topics[i]->t;
 }
@@ -949,7 +675,7 @@ const struct kb_topic *kb_store_topic_at(struct kb_store *s, size_t i)
 struct kb_partition *kb_store_partition(struct kb_store *s, const char *topic,
 					int32_t partition)
 {
-	ssize_t i = find_idx(s, topic);
+	ssize_t i = kb_topic_idx(s, topic);
 
 	if (i < 0 || partition < 0 ||
 	    partition >= s->topics[i]->t.n_partitions)
