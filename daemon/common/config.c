@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Parsing kbroker.properties: each line checked against the key table
+ * (config_keys.c); a bad value names its key and line.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -8,127 +12,10 @@
 #include <strings.h>
 
 #include "common/config.h"
+#include "common/config_keys.h"
 #include "common/log.h"
 
-enum key_type { T_INT, T_BOOL, T_STR, T_ONOFF };
-
-struct key_def {
-	const char *name;
-	enum key_type type;
-	size_t off;		/* into struct kb_config, for T_INT/T_BOOL */
-	int size;		/* 4 or 8 for T_INT */
-	int64_t min, max;
-	const char *def;	/* default as text */
-	int alias_of;		/* -1, or index of the key this feeds */
-	int64_t scale;		/* alias unit in ms */
-};
-
-#define OFF(f) offsetof(struct kb_config, f)
-#define SZ(f) ((int)sizeof(((struct kb_config *)0)->f))
-#define INT(n, f, lo, hi, d) { n, T_INT, OFF(f), SZ(f), lo, hi, d, -1, 1 }
-#define BOOL(n, f, d) { n, T_BOOL, OFF(f), SZ(f), 0, 1, d, -1, 1 }
-#define STR(n, d) { n, T_STR, 0, 0, 0, 0, d, -1, 1 }
-
-enum {
-	K_BROKER_ID, K_LISTENERS, K_ADV_LISTENERS, K_PROTO_MAP, K_LOG_DIRS,
-	K_LOG_DIR, K_NUM_PARTITIONS, K_AUTO_CREATE, K_SEGMENT_BYTES, K_ROLL_MS,
-	K_ROLL_HOURS, K_RET_MS, K_RET_MIN, K_RET_HOURS, K_RET_BYTES,
-	K_FLUSH_MSGS, K_FLUSH_MS, K_INDEX_INTERVAL, K_MSG_MAX, K_REQ_MAX,
-	K_IDLE_MS, K_AT_REST, K_OFFSETS_RET_MIN,
-	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
-	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_HS_TIMEOUT,
-	K_SSL_KR_KEY, K_SSL_KR_CHAIN, K_CERT_LIFETIME, K_CERT_BEFORE,
-	K_CERT_RETRY, K_CERT_CMD, K_CERT_CA, K_CTL_SOCK,
-	K_AT_REST_VOLUMES, K_AT_REST_MASTER, K_AT_REST_STATE,
-	K_COUNT
-};
-
-static const struct key_def keys[K_COUNT] = {
-	[K_BROKER_ID] = INT("broker.id", broker_id, 0, INT32_MAX, "0"),
-	[K_LISTENERS] = STR("listeners", "PLAINTEXT://0.0.0.0:9092"),
-	[K_ADV_LISTENERS] = STR("advertised.listeners", NULL),
-	[K_PROTO_MAP] = STR("listener.security.protocol.map",
-			    "PLAINTEXT:PLAINTEXT,SSL:SSL"),
-	[K_LOG_DIRS] = STR("log.dirs", NULL),
-	[K_LOG_DIR] = { "log.dir", T_STR, 0, 0, 0, 0, NULL, K_LOG_DIRS, 1 },
-	[K_NUM_PARTITIONS] = INT("num.partitions", num_partitions, 1,
-				 100000, "1"),
-	[K_AUTO_CREATE] = BOOL("auto.create.topics.enable",
-			       auto_create_topics, "true"),
-	[K_SEGMENT_BYTES] = INT("log.segment.bytes", segment_bytes, 14,
-				INT32_MAX, "1073741824"),
-	[K_ROLL_MS] = INT("log.roll.ms", roll_ms, 1, INT64_MAX, "604800000"),
-	[K_ROLL_HOURS] = { "log.roll.hours", T_INT, OFF(roll_ms), 8, 1,
-			   INT32_MAX, NULL, K_ROLL_MS, 3600000 },
-	[K_RET_MS] = INT("log.retention.ms", retention_ms, -1, INT64_MAX,
-			 "604800000"),
-	[K_RET_MIN] = { "log.retention.minutes", T_INT, OFF(retention_ms), 8,
-			-1, INT32_MAX, NULL, K_RET_MS, 60000 },
-	[K_RET_HOURS] = { "log.retention.hours", T_INT, OFF(retention_ms), 8,
-			  -1, INT32_MAX, NULL, K_RET_MS, 3600000 },
-	[K_RET_BYTES] = INT("log.retention.bytes", retention_bytes, -1,
-			    INT64_MAX, "-1"),
-	[K_FLUSH_MSGS] = INT("log.flush.interval.messages", flush_messages, 1,
-			     INT64_MAX, "9223372036854775807"),
-	[K_FLUSH_MS] = INT("log.flush.interval.ms", flush_ms, -1, INT64_MAX,
-			   "-1"),
-	[K_INDEX_INTERVAL] = INT("log.index.interval.bytes",
-				 index_interval_bytes, 0, INT32_MAX, "4096"),
-	[K_MSG_MAX] = INT("message.max.bytes", message_max_bytes, 0,
-			  INT32_MAX, "1048588"),
-	[K_REQ_MAX] = INT("socket.request.max.bytes", socket_request_max_bytes,
-			  1, INT32_MAX, "104857600"),
-	[K_IDLE_MS] = INT("connections.max.idle.ms", connections_max_idle_ms,
-			  -1, INT64_MAX, "600000"),
-	[K_AT_REST] = { "at.rest.encryption", T_ONOFF, OFF(at_rest_encryption),
-			SZ(at_rest_encryption), 0, 1, "on", -1, 1 },
-	[K_OFFSETS_RET_MIN] = INT("offsets.retention.minutes",
-				  offsets_retention_min, 1, INT32_MAX, "10080"),
-	/* TLS, Kafka's keys; listener.name.<name>.ssl.* override them. */
-	[K_SSL_KS_TYPE] = STR("ssl.keystore.type", "PEM"),
-	[K_SSL_KS_LOC] = STR("ssl.keystore.location", NULL),
-	[K_SSL_KEY_PW] = STR("ssl.key.password", NULL),
-	[K_SSL_TS_TYPE] = STR("ssl.truststore.type", "PEM"),
-	[K_SSL_TS_LOC] = STR("ssl.truststore.location", NULL),
-	[K_SSL_CLIENT_AUTH] = STR("ssl.client.auth", "none"),
-	[K_SSL_PROTOCOLS] = STR("ssl.enabled.protocols", "TLSv1.2,TLSv1.3"),
-	[K_SSL_CIPHERS] = STR("ssl.cipher.suites", NULL),
-	[K_SSL_HS_TIMEOUT] = INT("ssl.handshake.timeout.ms",
-				 ssl_handshake_timeout_ms, 1, INT32_MAX,
-				 "10000"),
-	/* ssl.keystore.type=KEYRING: key and chain from the kernel keyring. */
-	[K_SSL_KR_KEY] = STR("ssl.keystore.keyring.key", NULL),
-	[K_SSL_KR_CHAIN] = STR("ssl.keystore.keyring.chain", NULL),
-	/* 13 months, as MSK renews. */
-	[K_CERT_LIFETIME] = INT("ssl.certificate.lifetime.days",
-				cert_lifetime_days, 1, 36500, "395"),
-	[K_CERT_BEFORE] = INT("ssl.certificate.renew.before.days",
-			      cert_renew_before_days, 0, 36500, "30"),
-	[K_CERT_RETRY] = INT("ssl.certificate.renew.retry.ms",
-			     cert_renew_retry_ms, 100, INT32_MAX, "60000"),
-	[K_CERT_CMD] = STR("ssl.certificate.renew.command", NULL),
-	[K_CERT_CA] = STR("ssl.certificate.ca.location", NULL),
-	[K_CTL_SOCK] = STR("control.socket", "/run/kbroker/kbrokerd.sock"),
-	/* Volumes kbrokerd opens itself, and the master key it uses. */
-	[K_AT_REST_VOLUMES] = STR("at.rest.volumes", NULL),
-	[K_AT_REST_MASTER] = STR("at.rest.master.key", NULL),
-	[K_AT_REST_STATE] = STR("at.rest.state.dir", NULL),
-};
-
-/* ssl.* keys that a listener may override, in table order. */
-static const int tls_keys[] = {
-	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,
-	K_SSL_CLIENT_AUTH, K_SSL_PROTOCOLS, K_SSL_CIPHERS, K_SSL_KR_KEY,
-	K_SSL_KR_CHAIN,
-};
-
 /* Per-listener keys: listener.name.<name>.<key>. */
-static const char *const policy_names[] = {
-	[KB_POLICY_TLS] = "tls",
-	[KB_POLICY_TLS_PLAINTEXT] = "tls_plaintext",
-	[KB_POLICY_PLAINTEXT] = "plaintext",
-};
-
 struct pending_lkey {
 	char *name;		/* listener name */
 	char *key;
@@ -191,26 +78,10 @@ static void store_int(struct kb_config *cfg, const struct key_def *k,
 	}
 }
 
-static int64_t load_int(const struct kb_config *cfg, const struct key_def *k)
-{
-	const char *f = (const char *)cfg + k->off;
-
-	if (k->size == 4) {
-		int32_t x;
-
-		memcpy(&x, f, 4);
-		return x;
-	}
-	int64_t v;
-
-	memcpy(&v, f, 8);
-	return v;
-}
-
 /* Checks and stores a scalar value; strings are validated later. */
 static int apply(struct parse *ps, int ki, const char *v, int line)
 {
-	const struct key_def *k = &keys[ki];
+	const struct key_def *k = &kb_config_keys[ki];
 	struct kb_config *cfg = ps->cfg;
 	int64_t x;
 	bool b;
@@ -443,7 +314,7 @@ static int add_volume(char *item, void *arg)
 
 static const char *raw_or_def(const struct kb_config *cfg, int ki)
 {
-	return cfg->raw[ki] ? cfg->raw[ki] : keys[ki].def;
+	return cfg->raw[ki] ? cfg->raw[ki] : kb_config_keys[ki].def;
 }
 
 static int check_protocol(char *item, void *arg)
@@ -512,15 +383,16 @@ static int finish_tls(struct parse *ps)
 	int k;
 
 	for (k = 0; k < cfg->n_listeners; k++) {
-		for (j = 0; j < sizeof(tls_keys) / sizeof(tls_keys[0]); j++) {
-			int ki = tls_keys[j];
+		for (j = 0; j < KB_N_TLS_KEYS; j++) {
+			int ki = kb_config_tls_keys[j];
 			const char *v = raw_or_def(cfg, ki), *why;
 
 			if (!v)
 				continue;
 			why = set_tls_key(&cfg->listeners[k].tls, ki, v);
 			if (why)
-				return bad(ps, ps->line[ki], keys[ki].name, why);
+				return bad(ps, ps->line[ki],
+					   kb_config_keys[ki].name, why);
 		}
 	}
 	for (i = 0; i < ps->n_lkeys; i++) {
@@ -533,12 +405,13 @@ static int finish_tls(struct parse *ps)
 			continue;
 		snprintf(full, sizeof(full), "listener.name.%s.%s", lk->name,
 			 lk->key);
-		for (j = 0; j < sizeof(tls_keys) / sizeof(tls_keys[0]); j++)
-			if (!strcmp(lk->key, keys[tls_keys[j]].name))
+		for (j = 0; j < KB_N_TLS_KEYS; j++)
+			if (!strcmp(lk->key,
+				    kb_config_keys[kb_config_tls_keys[j]].name))
 				break;
-		if (j == sizeof(tls_keys) / sizeof(tls_keys[0]))
+		if (j == KB_N_TLS_KEYS)
 			return bad(ps, lk->line, full, "unknown key");
-		why = set_tls_key(&l->tls, tls_keys[j], lk->value);
+		why = set_tls_key(&l->tls, kb_config_tls_keys[j], lk->value);
 		if (why)
 			return bad(ps, lk->line, full, why);
 	}
@@ -558,7 +431,7 @@ static int finish_tls(struct parse *ps)
 		if (l->tls.ks_type == KB_KS_PEM && !*l->tls.keystore) {
 			snprintf(why, sizeof(why),
 				 "listener %s serves TLS (policy %s) but has no ssl.keystore.location",
-				 l->name, policy_names[l->policy]);
+				 l->name, kb_policy_name(l->policy));
 			return bad(ps, ps->line[K_LISTENERS], "listeners", why);
 		}
 		if (l->tls.client_auth != KB_AUTH_NONE && !*l->tls.truststore) {
@@ -626,7 +499,7 @@ static int finish(struct parse *ps)
 		if (strcmp(lk->key, "policy"))
 			return bad(ps, lk->line, full, "unknown key");
 		for (p = 0; p < 3; p++)
-			if (!strcasecmp(lk->value, policy_names[p]))
+			if (!strcasecmp(lk->value, kb_policy_name(p)))
 				break;
 		if (p == 3)
 			return bad(ps, lk->line, full,
@@ -691,7 +564,7 @@ static void set_defaults(struct kb_config *cfg)
 	int i;
 
 	for (i = 0; i < K_COUNT; i++) {
-		const struct key_def *k = &keys[i];
+		const struct key_def *k = &kb_config_keys[i];
 		int64_t x;
 
 		if (!k->def || k->alias_of >= 0)
@@ -763,13 +636,13 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 			continue;
 		}
 		for (ki = 0; ki < K_COUNT; ki++)
-			if (!strcmp(key, keys[ki].name))
+			if (!strcmp(key, kb_config_keys[ki].name))
 				break;
 		if (ki == K_COUNT) {
 			ret = bad(&ps, lineno, key, "unknown key");
 			break;
 		}
-		if (keys[ki].type == T_STR && !*val &&
+		if (kb_config_keys[ki].type == T_STR && !*val &&
 		    ki != K_ADV_LISTENERS) {
 			ret = bad(&ps, lineno, key, "empty value");
 			break;
@@ -786,7 +659,7 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 		/* Re-apply aliases first, then the keys that win over them. */
 		set_defaults(cfg);
 		for (i = 0; i < K_COUNT && !ret; i++) {
-			if (keys[i].alias_of < 0 || !cfg->raw[i] ||
+			if (kb_config_keys[i].alias_of < 0 || !cfg->raw[i] ||
 			    overridden(&ps, i))
 				continue;
 			if (i == K_LOG_DIR) {
@@ -797,8 +670,8 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 			}
 		}
 		for (i = 0; i < K_COUNT && !ret; i++)
-			if (keys[i].alias_of < 0 && cfg->raw[i] &&
-			    keys[i].type != T_STR)
+			if (kb_config_keys[i].alias_of < 0 && cfg->raw[i] &&
+			    kb_config_keys[i].type != T_STR)
 				ret = apply(&ps, i, cfg->raw[i], ps.line[i]);
 	}
 	if (!ret)
@@ -865,70 +738,4 @@ void kb_config_free(struct kb_config *cfg)
 	cfg->raw = NULL;
 	cfg->log_dirs = NULL;
 	cfg->n_log_dirs = 0;
-}
-
-size_t kb_config_key_count(void)
-{
-	return K_COUNT;
-}
-
-const char *kb_config_key_name(size_t i)
-{
-	return i < K_COUNT ? keys[i].name : NULL;
-}
-
-bool kb_config_key_value(const struct kb_config *cfg, size_t i, char *buf,
-			 size_t len, bool *is_set)
-{
-	const struct key_def *k;
-
-	if (i >= K_COUNT)
-		return false;
-	k = &keys[i];
-	*is_set = cfg->raw && cfg->raw[i];
-	if (i == K_SSL_KEY_PW)
-		return false;	/* sensitive, like Kafka's password keys */
-	switch (k->type) {
-	case T_INT:
-		if (k->alias_of >= 0) {
-			/* Aliases report what the file said, if anything. */
-			if (!*is_set)
-				return false;
-			snprintf(buf, len, "%s", cfg->raw[i]);
-		} else {
-			snprintf(buf, len, "%" PRId64, load_int(cfg, k));
-		}
-		return true;
-	case T_BOOL:
-		snprintf(buf, len, "%s",
-			 *(bool *)((char *)cfg + k->off) ? "true" : "false");
-		return true;
-	case T_ONOFF:
-		snprintf(buf, len, "%s",
-			 *(bool *)((char *)cfg + k->off) ? "on" : "off");
-		return true;
-	case T_STR:
-		if (*is_set)
-			snprintf(buf, len, "%s", cfg->raw[i]);
-		else if (k->def)
-			snprintf(buf, len, "%s", k->def);
-		else
-			return false;
-		return true;
-	}
-	return false;
-}
-
-int8_t kb_config_key_kafka_type(size_t i)
-{
-	if (i >= K_COUNT)
-		return 0;
-	switch (keys[i].type) {
-	case T_INT:
-		return 5;	/* LONG */
-	case T_BOOL:
-		return 1;	/* BOOLEAN */
-	default:
-		return 2;	/* STRING */
-	}
 }

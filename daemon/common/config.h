@@ -94,6 +94,9 @@ struct kb_config {
 	char **raw;
 };
 
+/* "tls", "tls_plaintext", "plaintext" ("?" for anything else). */
+const char *kb_policy_name(enum kb_listener_policy p);
+
 /* Loads @path into @cfg.  On error logs one line naming the key and line
  * and returns -1. */
 int kb_config_load(const char *path, struct kb_config *cfg);

@@ -23,8 +23,6 @@ struct kb_conn;
  * at least 0x16000000 bytes). */
 #define KB_TLS_RECORD_HANDSHAKE 0x16
 
-const char *kb_policy_name(enum kb_listener_policy p);
-
 /* Builds TLS contexts; -1 (logged) when a keystore is unusable. */
 int kb_listeners_init(struct kb_loop *l);
 /* After binding: registers with the module, or says once that the daemon

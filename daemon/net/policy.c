@@ -14,22 +14,11 @@
 #include "net/loop.h"
 #include "net/transport_tls.h"
 
-static const char *const names[] = {
-	[KB_POLICY_TLS] = "tls",
-	[KB_POLICY_TLS_PLAINTEXT] = "tls_plaintext",
-	[KB_POLICY_PLAINTEXT] = "plaintext",
-};
-
 /* The config's enum is the module's, value for value. */
 _Static_assert((int)KB_POLICY_TLS == KBROKER_POLICY_TLS &&
 	       (int)KB_POLICY_TLS_PLAINTEXT == KBROKER_POLICY_TLS_PLAINTEXT &&
 	       (int)KB_POLICY_PLAINTEXT == KBROKER_POLICY_PLAINTEXT,
 	       "listener policy values differ from the uapi");
-
-const char *kb_policy_name(enum kb_listener_policy p)
-{
-	return (unsigned int)p < 3 ? names[p] : "?";
-}
 
 bool kb_listener_allows(const struct kb_listener *ls, bool tls)
 {
