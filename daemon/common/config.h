@@ -81,6 +81,7 @@ struct kb_config {
 	char at_rest_master_key[256];	/* empty = the default master key */
 	char at_rest_state_dir[KB_PATH_MAX];	/* empty = $KBROKER_STATE_DIR */
 	int64_t offsets_retention_min;	/* committed offsets */
+	int64_t offset_metadata_max;	/* commit metadata bytes */
 	int64_t ssl_handshake_timeout_ms;
 	/* Certificates: renewal and the maintenance window (cert*.c). */
 	int64_t cert_lifetime_days;

@@ -54,6 +54,8 @@ const struct key_def kb_config_keys[K_COUNT] = {
 			SZ(at_rest_encryption), 0, 1, "on", -1, 1 },
 	[K_OFFSETS_RET_MIN] = INT("offsets.retention.minutes",
 				  offsets_retention_min, 1, INT32_MAX, "10080"),
+	[K_OFFSET_META_MAX] = INT("offset.metadata.max.bytes",
+				  offset_metadata_max, 0, INT32_MAX, "4096"),
 	/* TLS, Kafka's keys; listener.name.<name>.ssl.* override them. */
 	[K_SSL_KS_TYPE] = STR("ssl.keystore.type", "PEM"),
 	[K_SSL_KS_LOC] = STR("ssl.keystore.location", NULL),

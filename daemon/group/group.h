@@ -25,7 +25,7 @@
 #define KB_GROUP_MIN_SESSION_MS 6000
 #define KB_GROUP_MAX_SESSION_MS 1800000
 #define KB_GROUP_INITIAL_DELAY_MS 3000
-#define KB_OFFSET_METADATA_MAX 4096
+#define KB_OFFSET_METADATA_MAX 4096	/* offset.metadata.max.bytes default */
 #define KB_OFFSETS_RETENTION_MS (7LL * 24 * 3600 * 1000)
 
 enum kb_group_state {
@@ -90,7 +90,8 @@ struct kb_offset {
 	int32_t partition;
 	int32_t epoch;
 	int64_t offset;
-	char *meta;			/* NULL = null */
+	char *meta;			/* NULL = null; may hold NULs */
+	int32_t meta_len;
 	int64_t commit_ms;		/* wall clock */
 	int64_t expire_ms;		/* v2-4 retention_time, else -1 */
 };

@@ -76,11 +76,10 @@ static bool off_set(struct kb_group *g, const char *topic, int32_t partition,
 	char *m = NULL;
 
 	if (meta_len >= 0) {
-		m = malloc(meta_len + 1);
+		m = malloc(meta_len ? meta_len : 1);
 		if (!m)
 			return false;
 		memcpy(m, meta, meta_len);
-		m[meta_len] = '\0';
 	}
 	if (!o) {
 		if (g->n_offs == g->cap_offs) {
@@ -107,6 +106,7 @@ static bool off_set(struct kb_group *g, const char *topic, int32_t partition,
 	}
 	free(o->meta);
 	o->meta = m;
+	o->meta_len = m ? meta_len : -1;
 	o->offset = offset;
 	o->epoch = epoch;
 	o->commit_ms = commit_ms;
@@ -149,8 +149,7 @@ static size_t group_live(struct kb_wr *w, struct kb_group *g)
 		struct kb_offset *o = &g->offs[i];
 
 		rec_put(w, REC_COMMIT, g->id, o->topic, o->partition,
-			o->offset, o->epoch, o->meta,
-			o->meta ? (int32_t)strlen(o->meta) : -1, o->commit_ms,
+			o->offset, o->epoch, o->meta, o->meta_len, o->commit_ms,
 			o->expire_ms);
 	}
 	return w->len - start;

@@ -78,6 +78,8 @@ int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
 	struct kb_group *g = NULL;
 	int32_t gen, nt, np, t, j, total = 0, k, nc = 0;
 	int64_t retention = -1;
+	int64_t meta_max = req->b->cfg ? req->b->cfg->offset_metadata_max :
+			   KB_OFFSET_METADATA_MAX;
 	int16_t top = 0;
 	int ret = KB_H_CLOSE;
 
@@ -166,7 +168,7 @@ int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
 						     topics[t].name,
 						     p->partition))
 				p->err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-			else if (p->meta.len > KB_OFFSET_METADATA_MAX)
+			else if (p->meta.len > meta_max)
 				p->err = KB_ERR_OFFSET_METADATA_TOO_LARGE;
 			if (p->err)
 				continue;
@@ -218,7 +220,13 @@ static void fetch_part(struct kb_wr *w, int16_t ver, bool flex,
 	kb_wr_i64(w, o ? o->offset : -1);
 	if (ver >= 5)
 		kb_wr_i32(w, o ? o->epoch : -1);
-	kb_wr_vnstr(w, flex, o && o->meta ? o->meta : "");
+	/* Kafka answers a null commit metadata as "" too. */
+	if (flex)
+		kb_wr_cnstr(w, o && o->meta ? o->meta : "",
+			    o && o->meta ? o->meta_len : 0);
+	else
+		kb_wr_nstr(w, o && o->meta ? o->meta : "",
+			   o && o->meta ? o->meta_len : 0);
 	kb_wr_i16(w, 0);
 	kb_wr_tags(w, flex);
 }

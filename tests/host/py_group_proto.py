@@ -4,8 +4,9 @@
 MEMBER_ID_REQUIRED, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 REBALANCE_IN_PROGRESS (Heartbeat and SyncGroup while preparing,
 OffsetCommit while completing), INVALID_SESSION_TIMEOUT, NON_EMPTY_GROUP,
-GROUP_ID_NOT_FOUND, OffsetCommit v1 and v2 retention, classic and flexible
-versions."""
+GROUP_ID_NOT_FOUND, OffsetCommit v1 and v2 retention, commit metadata with
+NUL bytes kept whole and offset.metadata.max.bytes (OFFSET_METADATA_TOO_LARGE)
+across a restart, classic and flexible versions."""
 
 import os
 import socket
@@ -186,7 +187,8 @@ def heartbeat(c, ver, group, gen, member):
     return r.i16()
 
 
-def commit(c, ver, group, gen, member, topic, part, off, retention=-1):
+def commit(c, ver, group, gen, member, topic, part, off, retention=-1,
+           meta="meta"):
     w = W(ver >= 8).s(group).i32(gen).s(member)
     if ver >= 7:
         w.s(None)
@@ -197,7 +199,7 @@ def commit(c, ver, group, gen, member, topic, part, off, retention=-1):
         w.i64(-1)
     if ver >= 6:
         w.i32(-1)
-    w.s("meta").tags().tags().tags()
+    w.s(meta).tags().tags().tags()
     r = c.call(8, ver, w)
     if ver >= 3:
         r.i32()
@@ -208,7 +210,7 @@ def commit(c, ver, group, gen, member, topic, part, off, retention=-1):
     return r.i16()
 
 
-def fetch_offset(c, ver, group, topic, part):
+def fetch_offset(c, ver, group, topic, part, with_meta=False):
     flex = ver >= 6
     if ver >= 8:
         w = W(flex).arr(1).s(group).arr(1).s(topic).arr(1).i32(part)
@@ -231,14 +233,17 @@ def fetch_offset(c, ver, group, topic, part):
     off = r.i64()
     if ver >= 5:
         r.i32()
-    r.string()
+    meta = r.string()
+    if with_meta:
+        return off, r.i16(), meta
     return off, r.i16()
 
 
 def main():
     t = Tap()
     # offsets.retention.minutes is accepted (its default, 7 days).
-    with Broker(extra=["offsets.retention.minutes=10080"]) as b:
+    with Broker(extra=["offsets.retention.minutes=10080",
+                       "offset.metadata.max.bytes=64"]) as b:
         if not t.ok(b.start(), "kbrokerd starts"):
             return t.done()
         a = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -389,7 +394,32 @@ def main():
              "simple OffsetCommit v1")
         t.ok(fetch_offset(c1, 1, "g-v1", "topic", 1)[0] == 42,
              "its offset is there")
+
+        # Commit metadata is bytes: a NUL inside is kept, classic and
+        # flexible, and after a restart; over the limit it is refused.
+        nul = "Hello\0world!"
+        t.ok(commit(c1, 2, "g-meta", -1, "", "topic", 0, 5, meta=nul) == 0 and
+             commit(c1, 8, "g-meta", -1, "", "topic", 1, 6, meta=nul) == 0,
+             "OffsetCommit v2 and v8 with a NUL in the metadata")
+        t.ok(fetch_offset(c1, 1, "g-meta", "topic", 0, True) == (5, 0, nul) and
+             fetch_offset(c1, 8, "g-meta", "topic", 1, True) == (6, 0, nul),
+             "OffsetFetch v1 and v8 give all 12 metadata bytes back")
+        t.ok(commit(c1, 8, "g-meta", -1, "", "topic", 0, 7,
+                    meta="x" * 65) == 12,
+             "65 bytes over offset.metadata.max.bytes=64 -> "
+             "OFFSET_METADATA_TOO_LARGE")
+        t.ok(commit(c1, 8, "g-meta", -1, "", "topic", 0, 8,
+                    meta="y" * 64) == 0, "64 bytes are accepted")
+        t.ok(fetch_offset(c1, 8, "g-meta", "topic", 0, True) == (8, 0, "y" * 64),
+             "and read back")
         t.ok(b.alive(), "kbrokerd still running")
+        c1.s.close()
+        c2.s.close()
+        b.stop()
+        t.ok(b.start(), "kbrokerd restarts")
+        c1 = Conn(b.port)
+        t.ok(fetch_offset(c1, 8, "g-meta", "topic", 1, True) == (6, 0, nul),
+             "the NUL metadata survives the restart")
         if t.failed:
             t.diag(b.log_tail(30))
     return t.done()
