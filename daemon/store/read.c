@@ -189,6 +189,46 @@ out:
 	free(buf);
 }
 
+/*
+ * ListOffsets MAX_TIMESTAMP (-3): the first record holding the largest
+ * timestamp, as Kafka answers since KIP-734 was fixed to name the record,
+ * not its batch.  Segments know the batch; its records tell which one.
+ */
+static int max_timestamp(struct kb_partition *p, int64_t *offset,
+			 int64_t *timestamp)
+{
+	struct kb_segment *best = NULL;
+	struct kb_hdr_iter it;
+	struct kb_batch b;
+	uint64_t pos;
+	int r;
+
+	for (size_t i = 0; i < p->n_segs; i++) {
+		struct kb_segment *seg = &p->segs[i];
+
+		if (seg->max_ts > *timestamp &&
+		    seg->max_ts_off >= p->log_start &&
+		    seg->max_ts_off < p->hw) {
+			*timestamp = seg->max_ts;
+			*offset = seg->max_ts_off;
+			best = seg;
+		}
+	}
+	if (!best)
+		return KB_ERR_NONE;
+	kb_hdr_iter_init_buf(&it, best->fd, kb_idx_lookup(best, *offset),
+			     best->size, p->s->rbuf, KB_RBUF_SIZE);
+	while ((r = kb_hdr_next(&it, &b, &pos)) > 0) {
+		if (kb_batch_last(&b) < *offset)
+			continue;
+		if (b.base == *offset)
+			record_for_time(p, best, &b, pos, *timestamp, offset,
+					timestamp);
+		break;
+	}
+	return r < 0 ? KB_ERR_KAFKA_STORAGE_ERROR : KB_ERR_NONE;
+}
+
 int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				 int64_t *offset, int64_t *timestamp)
 {
@@ -202,19 +242,8 @@ int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 		*offset = p->log_start;
 		return KB_ERR_NONE;
 	}
-	if (ts == -3) {
-		for (size_t i = 0; i < p->n_segs; i++) {
-			struct kb_segment *seg = &p->segs[i];
-
-			if (seg->max_ts > *timestamp &&
-			    seg->max_ts_off >= p->log_start &&
-			    seg->max_ts_off < p->hw) {
-				*timestamp = seg->max_ts;
-				*offset = seg->max_ts_off;
-			}
-		}
-		return KB_ERR_NONE;
-	}
+	if (ts == -3)
+		return max_timestamp(p, offset, timestamp);
 	if (ts < 0)
 		return KB_ERR_NONE;
 	for (size_t i = 0; i < p->n_segs; i++) {

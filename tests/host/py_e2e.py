@@ -8,6 +8,7 @@ describe_configs, delete_topics.
 """
 
 import os
+import socket
 import struct
 import sys
 import time
@@ -22,6 +23,29 @@ from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
 
 T = Tap()
 TMO = 60
+
+
+def max_timestamp(port, topic):
+    """ListOffsets v7 (flexible) with timestamp -3 for partition 0:
+    (error, timestamp, offset)."""
+    name = topic.encode()
+    body = struct.pack(">ib", -1, 0) + bytes([2, len(name) + 1]) + name
+    body += bytes([2]) + struct.pack(">iiq", 0, -1, -3) + b"\0\0\0"
+    hdr = struct.pack(">hhih", 2, 7, 1, 3) + b"py3" + b"\0"
+    with socket.create_connection(("127.0.0.1", port), timeout=TMO) as s:
+        s.sendall(struct.pack(">i", len(hdr + body)) + hdr + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+    # size, correlation id, header tags, throttle, topics, name, partitions
+    pos = 4 + 4 + 1 + 4 + 1
+    pos += buf[pos]
+    pos += 1
+    _, err, ts, off = struct.unpack(">ihqq", buf[pos:pos + 22])
+    return err, ts, off
 
 
 def consume(bootstrap, topic, nparts, want, timeout=TMO, conf=None):
@@ -361,6 +385,10 @@ def main():
             T.ok(got and got[0].offset == 12,
                  "offsets_for_times in a %s batch: offset 12 (%s)"
                  % (codec, got[0].offset if got else None))
+            got = max_timestamp(b.port, t)
+            T.ok(got == (0, now + 190, 19),
+                 "ListOffsets v7 MAX_TIMESTAMP in a %s batch: offset 19, "
+                 "its record's timestamp (%s)" % (codec, got))
 
         # Transactions are not served: init_transactions() must fail at
         # once with a fatal error, not retry until its timeout.

@@ -1177,6 +1177,10 @@ static void test_offset_for_time(void)
 		   off == 10 * c + 5 && ts == base + 500,
 		   "codec %d: time inside a batch finds its record (%" PRId64
 		   " at %" PRId64 ")", c, off, ts);
+		ok(!kb_partition_offset_for_time(p, -3, &off, &ts) &&
+		   off == 10 * c + 9 && ts == base + 900,
+		   "codec %d: -3 names the record with the max timestamp "
+		   "(%" PRId64 " at %" PRId64 ")", c, off, ts);
 	}
 	kb_store_close(s);
 }
