@@ -97,6 +97,15 @@ size_t kb_topic_configs(const struct kb_config *cfg, struct kb_store *st,
 				      key_set(cfg, "log.roll.hours");
 				snprintf(c->value, sizeof(c->value),
 					 "%" PRId64, cfg->roll_ms);
+			} else if (!strcmp(k->name, "flush.ms") &&
+				   cfg->flush_ms < 0) {
+				/*
+				 * The broker's -1 is "never"; Kafka says that
+				 * with Long.MAX_VALUE for the topic key, the
+				 * one value flush.ms accepts back.
+				 */
+				snprintf(c->value, sizeof(c->value), "%" PRId64,
+					 INT64_MAX);
 			}
 		} else {
 			snprintf(c->value, sizeof(c->value), "%s", k->fixed);

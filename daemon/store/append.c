@@ -232,7 +232,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			continue;
 		if (seg->roll_ts < 0)
 			seg->roll_ts = b->max_ts >= 0 ? b->max_ts : now;
-		if (kb_idx_note(seg, b, pos, s->o.index_interval_bytes))
+		if (kb_idx_note(seg, b, pos, p->cfg->index_interval_bytes))
 			kb_warn("%s: out of memory for index entries",
 				p->path);
 		pos += kb_batch_size(b);

@@ -278,6 +278,7 @@ struct kb_log_cfg {
 	int64_t flush_messages;
 	int64_t flush_ms;
 	uint32_t max_message_bytes;
+	uint32_t index_interval_bytes;
 	bool log_append_time;
 };
 
@@ -293,6 +294,7 @@ enum {
 	KB_TCFG_CLEANUP_POLICY,
 	KB_TCFG_MIN_INSYNC,
 	KB_TCFG_COMPRESSION,
+	KB_TCFG_INDEX_INTERVAL,
 	KB_TCFG_N
 };
 

@@ -35,6 +35,7 @@ static const struct tkey keys[KB_TCFG_N] = {
 	[KB_TCFG_CLEANUP_POLICY] = { "cleanup.policy", K_POLICY, 0 },
 	[KB_TCFG_MIN_INSYNC] = { "min.insync.replicas", K_INT, 1 },
 	[KB_TCFG_COMPRESSION] = { "compression.type", K_COMPRESSION, 0 },
+	[KB_TCFG_INDEX_INTERVAL] = { "index.interval.bytes", K_INT, 0 },
 };
 
 /* Messages name the key; one buffer is enough for a single-threaded API. */
@@ -162,6 +163,7 @@ void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c)
 		.flush_messages = o->flush_messages,
 		.flush_ms = o->flush_ms,
 		.max_message_bytes = o->max_message_bytes,
+		.index_interval_bytes = o->index_interval_bytes,
 		.log_append_time = o->log_append_time,
 	};
 }
@@ -203,6 +205,9 @@ void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
 			break;
 		case KB_TCFG_FLUSH_MS:
 			c->flush_ms = x;
+			break;
+		case KB_TCFG_INDEX_INTERVAL:
+			c->index_interval_bytes = (uint32_t)x;
 			break;
 		}
 	}

@@ -221,6 +221,32 @@ def main():
         T.ok(alter(admin, "cfg-t", {"bogus.key": "1"}) == INVALID_CONFIG,
              "alter_configs unknown key: INVALID_CONFIG")
 
+        # Round trip, as a client that reads, changes one key and writes
+        # the set back does: every value described is accepted again, by
+        # AlterConfigs and by IncrementalAlterConfigs v0 and v1.
+        T.ok(create(admin, "cfg-rt", {}) is None, "topic cfg-rt")
+        cfg = describe(admin, "cfg-rt")
+        T.ok(val(cfg, "flush.ms") == "9223372036854775807",
+             "flush.ms described as Kafka's never, Long.MAX_VALUE (%s)"
+             % val(cfg, "flush.ms"))
+        whole = dict((k, e.value) for k, e in cfg.items()
+                     if not e.is_read_only and e.value is not None)
+        whole["retention.ms"] = "86400000"
+        T.ok(alter(admin, "cfg-rt", whole) is None,
+             "describe, change retention.ms, alter_configs the whole set "
+             "(%d keys) back" % len(whole))
+        cfg2 = describe(admin, "cfg-rt")
+        T.ok(all(val(cfg2, k) == v for k, v in whole.items()),
+             "and describe gives the same values back")
+        for ver in (0, 1):
+            r = inc1(b.port, "cfg-rt", [(k, SET, v) for k, v in
+                                        sorted(whole.items())], ver=ver)
+            T.ok(r[0] == 0, "incremental v%d SET of every described value "
+                 "(%s)" % (ver, r,))
+        T.ok(all(not e.is_read_only for e in cfg2.values()),
+             "no topic key described read-only: each one is alterable (%s)"
+             % [k for k, e in cfg2.items() if e.is_read_only])
+
         # IncrementalAlterConfigs.
         r = inc1(b.port, "cfg-t", [("max.message.bytes", SET, "2000"),
                                    ("retention.ms", DELETE, None)])
