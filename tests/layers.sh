@@ -16,9 +16,11 @@ trap 'rm -rf "$d"' EXIT
 rank=0
 for l in $layers; do
 	rank=$((rank + 1))
-	for o in "$O/$l"/*.o; do
+	# Objects of today's sources only: a build dir may hold stale ones.
+	for c in daemon/"$l"/*.c; do
+		f=$l/$(basename "$c" .c)
+		o=$O/$f.o
 		[ -e "$o" ] || continue
-		f=$l/$(basename "$o" .o)
 		nm -g --defined-only "$o" |
 			awk -v f="$f" -v r=$rank '$2 ~ /^[TDBRCVW]$/ { print $3, f, r }'
 		nm -u "$o" | awk -v f="$f" -v r=$rank '{ print $2, f, r }' >>"$d/uses"

@@ -193,6 +193,21 @@ bool kb_static_fenced(struct kb_group *g, const char *iid, const char *mid)
 	return m && strcmp(m->id, mid);
 }
 
+int16_t kb_member_check(struct kb_group *g, const char *member,
+			const char *inst, const int32_t *gen,
+			struct kb_member **mp)
+{
+	*mp = NULL;
+	if (inst && kb_static_fenced(g, inst, member))
+		return KB_ERR_FENCED_INSTANCE_ID;
+	*mp = kb_member_find(g, member);
+	if (!*mp)
+		return KB_ERR_UNKNOWN_MEMBER_ID;
+	if (gen && *gen != g->generation)
+		return KB_ERR_ILLEGAL_GENERATION;
+	return KB_ERR_NONE;
+}
+
 const struct kb_proto *kb_member_proto(const struct kb_member *m,
 				       const char *name)
 {

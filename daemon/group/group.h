@@ -148,6 +148,15 @@ struct kb_member *kb_member_by_instance(struct kb_group *g, const char *iid);
 struct kb_pending *kb_pending_find(struct kb_group *g, const char *id);
 void kb_pending_remove(struct kb_group *g, const char *id);
 bool kb_static_fenced(struct kb_group *g, const char *iid, const char *mid);
+/*
+ * The member checks of SyncGroup, Heartbeat, LeaveGroup and OffsetCommit,
+ * in Kafka's order: a fenced static instance (@inst, may be NULL), the
+ * member, its generation (unless @gen is NULL).  *@mp is the member
+ * found, or NULL.
+ */
+int16_t kb_member_check(struct kb_group *g, const char *member,
+			const char *inst, const int32_t *gen,
+			struct kb_member **mp);
 const char *kb_group_state_name(enum kb_group_state s);
 /* True when the consumer subscription of some member lists @topic. */
 bool kb_group_subscribed(struct kb_group *g, const char *topic);

@@ -1,39 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Group membership APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat
- * and LeaveGroup.  Error precedence follows Kafka's GroupCoordinator so
- * clients see the same codes at the same points.  JoinGroup parks until
- * the join phase completes; SyncGroup parks until the leader's assignment
- * arrives.  A parked request whose deadline passes without the group
- * having moved on is answered REBALANCE_IN_PROGRESS: both librdkafka and
- * the Java client simply rejoin, which re-arms the wait.
+ * Group membership APIs, FindCoordinator and JoinGroup (SyncGroup,
+ * Heartbeat and LeaveGroup are h_group_sync.c's).  Error precedence
+ * follows Kafka's GroupCoordinator so clients see the same codes at the
+ * same points.  JoinGroup parks until the join phase completes.  A parked
+ * request whose deadline passes without the group having moved on is
+ * answered REBALANCE_IN_PROGRESS: both librdkafka and the Java client
+ * simply rejoin, which re-arms the wait.
  */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "proto/errors.h"
-#include "group/group.h"
 #include "common/log.h"
-
-#define container_of(p, type, field) \
-	((type *)((char *)(p) - offsetof(type, field)))
-
-/* A parked JoinGroup or SyncGroup of one member: m->join or m->sync. */
-struct member_wait {
-	struct kb_park park;
-	struct kb_member_wait base;	/* what the state machine sees */
-	struct kb_groups *gs;
-	struct kb_group *g;		/* valid while m is set */
-	struct kb_member *m;
-	bool sync;			/* SyncGroup, else JoinGroup */
-	int16_t ver;
-	bool flex;
-	bool ready;
-	struct kb_wr out;		/* response body once ready */
-};
+#include "group/group.h"
+#include "group/wait.h"
+#include "proto/errors.h"
 
 static char *dupstr(struct kb_str s)
 {
@@ -47,16 +30,6 @@ static char *dupstr(struct kb_str s)
 		p[s.len] = '\0';
 	}
 	return p;
-}
-
-static bool streq(const char *a, const char *b)
-{
-	return a && b && !strcmp(a, b);
-}
-
-static struct kb_bytes rd_vbytes(struct kb_rd *rd, bool flex)
-{
-	return flex ? kb_rd_cbytes(rd) : kb_rd_bytes(rd);
 }
 
 /* ---- FindCoordinator ---- */
@@ -133,200 +106,6 @@ int kb_h_find_coordinator(struct kb_req *req, struct kb_resp *resp)
 	return rd->err ? KB_H_CLOSE : KB_H_DONE;
 }
 
-/* ---- JoinGroup and SyncGroup responses, parked requests ---- */
-
-static void join_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
-		      int32_t gen, const char *ptype, const char *pname,
-		      const char *leader, const char *mid,
-		      struct kb_group *members)
-{
-	struct kb_member *m;
-	int n = 0;
-
-	if (ver >= 2)
-		kb_wr_i32(w, 0);
-	kb_wr_i16(w, err);
-	kb_wr_i32(w, gen);
-	if (ver >= 7) {
-		kb_wr_vnstr(w, flex, ptype);
-		kb_wr_vnstr(w, flex, pname);
-	} else {
-		kb_wr_vstr(w, flex, pname ? pname : "");
-	}
-	kb_wr_vstr(w, flex, leader ? leader : "");
-	if (ver >= 9)
-		kb_wr_bool(w, false);	/* skip_assignment */
-	kb_wr_vstr(w, flex, mid ? mid : "");
-	if (members)
-		n = members->n_members;
-	kb_wr_varray(w, flex, n);
-	for (m = members ? members->members : NULL; m; m = m->next) {
-		const struct kb_proto *p = kb_member_proto(m,
-							   members->protocol);
-
-		kb_wr_vstr(w, flex, m->id);
-		if (ver >= 5)
-			kb_wr_vnstr(w, flex, m->instance_id);
-		/* Not nullable; every member has the chosen protocol anyway. */
-		kb_wr_vbytes(w, flex, p ? p->meta : (const uint8_t *)"",
-			  p ? p->len : 0);
-		kb_wr_tags(w, flex);
-	}
-	kb_wr_tags(w, flex);
-}
-
-static void join_err(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
-		     const char *mid)
-{
-	join_body(w, ver, flex, err, -1, NULL, NULL, "", mid, NULL);
-}
-
-/* The current generation as this member sees it. */
-static void join_current(struct kb_wr *w, int16_t ver, bool flex,
-			 struct kb_group *g, struct kb_member *m,
-			 const char *leader)
-{
-	join_body(w, ver, flex, KB_ERR_NONE, g->generation, g->protocol_type,
-		  g->protocol, leader, m->id,
-		  g->leader == m && !strcmp(leader, m->id) ? g : NULL);
-}
-
-static void sync_body(struct kb_wr *w, int16_t ver, bool flex, int16_t err,
-		      const char *ptype, const char *pname,
-		      const uint8_t *assign, int32_t len)
-{
-	if (ver >= 1)
-		kb_wr_i32(w, 0);
-	kb_wr_i16(w, err);
-	if (ver >= 5) {
-		kb_wr_vnstr(w, flex, ptype);
-		kb_wr_vnstr(w, flex, pname);
-	}
-	/* Not nullable: an error or no assignment is empty bytes. */
-	kb_wr_vbytes(w, flex, assign ? assign : (const uint8_t *)"",
-		  assign ? len : 0);
-	kb_wr_tags(w, flex);
-}
-
-/* Writes @w's answer and detaches it from its member. */
-static void wait_answer(struct member_wait *w, struct kb_group *g,
-			int16_t err)
-{
-	struct kb_member *m = w->m;
-
-	if (!m)
-		return;
-	if (w->sync) {
-		if (err)
-			sync_body(&w->out, w->ver, w->flex, err, NULL, NULL,
-				  NULL, 0);
-		else
-			sync_body(&w->out, w->ver, w->flex, 0,
-				  g->protocol_type, g->protocol, m->assign,
-				  m->assign_len);
-		m->last_hb = kb_now_mono_ms();
-		m->sync = NULL;
-	} else {
-		if (err)
-			join_err(&w->out, w->ver, w->flex, err, m->id);
-		else
-			join_current(&w->out, w->ver, w->flex, g, m,
-				     g->leader ? g->leader->id : "");
-		m->join = NULL;
-	}
-	w->m = NULL;
-	w->g = NULL;
-	w->ready = true;
-	w->gs->b->wake = true;
-}
-
-static void answer(struct kb_member_wait *b, struct kb_group *g,
-		   int16_t err)
-{
-	wait_answer(container_of(b, struct member_wait, base), g, err);
-}
-
-static void wait_free(struct kb_park *pk)
-{
-	struct member_wait *w = (struct member_wait *)pk;
-
-	if (w->m) {
-		/* The client went away: its session runs from now. */
-		*(w->sync ? &w->m->sync : &w->m->join) = NULL;
-		w->m->last_hb = kb_now_mono_ms();
-	}
-	kb_wr_free(&w->out);
-	free(w);
-}
-
-static bool wait_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
-{
-	struct member_wait *w = (struct member_wait *)pk;
-
-	if (!w->ready && w->g && expired)
-		kb_group_tick(w->gs, w->g);
-	if (!w->ready) {
-		if (!expired)
-			return false;
-		/* Join not complete at an early deadline, or the leader is
-		 * alive but has not assigned: the member rejoins. */
-		if (!w->sync) {
-			w->m->joined = false;
-			w->m->last_hb = kb_now_mono_ms();
-		}
-		wait_answer(w, w->g, KB_ERR_REBALANCE_IN_PROGRESS);
-	}
-	kb_wr_raw(&resp->w, w->out.buf, w->out.len);
-	return true;
-}
-
-static struct member_wait *wait_new(struct kb_groups *gs,
-				    struct kb_req *req, bool sync)
-{
-	struct member_wait *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	w->gs = gs;
-	w->sync = sync;
-	w->ver = req->hdr.api_version;
-	w->flex = req->flex;
-	w->park.poll = wait_poll;
-	w->park.free = wait_free;
-	w->base.answer = answer;
-	kb_wr_init(&w->out, 256);
-	return w;
-}
-
-/* Parks @w on @m, answering the request it replaces. */
-static void wait_attach(struct member_wait *w, struct kb_group *g,
-			struct kb_member *m)
-{
-	struct kb_member_wait **slot = w->sync ? &m->sync : &m->join;
-
-	if (*slot)
-		kb_member_wait_answer(*slot, g, KB_ERR_REBALANCE_IN_PROGRESS);
-	*slot = &w->base;
-	if (!w->sync)
-		m->joined = true;
-	w->m = m;
-	w->g = g;
-}
-
-/* Answers at once when @w is already answered, else parks it until @dl. */
-static int wait_park(struct member_wait *w, struct kb_resp *resp,
-		     int64_t dl)
-{
-	if (w->ready) {
-		kb_wr_raw(&resp->w, w->out.buf, w->out.len);
-		wait_free(&w->park);
-		return KB_H_DONE;
-	}
-	w->park.deadline_ms = dl;
-	resp->park = &w->park;
-	return KB_H_PARK;
-}
-
 /* ---- JoinGroup ---- */
 
 static void new_member_id(char *buf, size_t len, const char *prefix)
@@ -397,7 +176,7 @@ static bool join_parse(struct kb_req *req, struct join_req *j)
 		return false;
 	for (i = 0; i < n; i++) {
 		struct kb_str name = kb_rd_vstr(rd, flex);
-		struct kb_bytes meta = rd_vbytes(rd, flex);
+		struct kb_bytes meta = kb_rd_vbytes(rd, flex);
 		struct kb_proto *p = &j->protos[j->n_protos];
 
 		kb_rd_vtags(rd, flex);
@@ -465,7 +244,7 @@ static void maybe_prepare(struct kb_groups *gs, struct kb_group *g,
 
 static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 				    const char *id, struct join_req *j,
-				    struct member_wait *jw)
+				    struct kb_group_wait *jw)
 {
 	struct kb_member *m = calloc(1, sizeof(*m)), **pp;
 
@@ -492,7 +271,7 @@ static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 		free(g->protocol_type);
 		g->protocol_type = strdup(j->ptype);
 	}
-	wait_attach(jw, g, m);
+	kb_wait_attach(jw, g, m);
 	kb_info("group %s: member %s joins%s%s", g->id, m->id,
 		m->instance_id ? " as static " : "",
 		m->instance_id ? m->instance_id : "");
@@ -503,7 +282,7 @@ static struct kb_member *add_member(struct kb_groups *gs, struct kb_group *g,
 /* A known static instance joins with a new member id. */
 static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 			      struct kb_member *m, const char *new_id,
-			      struct join_req *j, struct member_wait *jw,
+			      struct join_req *j, struct kb_group_wait *jw,
 			      struct kb_wr *w, int16_t ver, bool flex)
 {
 	char *id = strdup(new_id);
@@ -526,21 +305,23 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 	switch (g->state) {
 	case KB_GS_STABLE:
 		sel = kb_group_select_protocol(g);
-		if (streq(sel, g->protocol)) {
+		if (kb_streq(sel, g->protocol)) {
 			/* Same protocol: keep the assignment, no rebalance;
 			 * the old leader id keeps this one from assigning. */
-			join_current(w, ver, flex, g, m, leader ? leader : "");
+			kb_join_current(w, ver, flex, g, m,
+					leader ? leader : "");
 			break;
 		}
-		wait_attach(jw, g, m);
-		kb_group_prepare_rebalance(gs, g, "static member protocol change");
+		kb_wait_attach(jw, g, m);
+		kb_group_prepare_rebalance(gs, g,
+					   "static member protocol change");
 		break;
 	case KB_GS_COMPLETING:
-		wait_attach(jw, g, m);
+		kb_wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, "static member rejoined");
 		break;
 	default:
-		wait_attach(jw, g, m);
+		kb_wait_attach(jw, g, m);
 		break;
 	}
 	free(leader);
@@ -548,7 +329,7 @@ static int16_t replace_static(struct kb_groups *gs, struct kb_group *g,
 }
 
 static int16_t join(struct kb_req *req, struct kb_groups *gs,
-		    struct join_req *j, struct member_wait *jw,
+		    struct join_req *j, struct kb_group_wait *jw,
 		    struct kb_wr *w, struct kb_group **gout)
 {
 	int16_t ver = req->hdr.api_version;
@@ -596,7 +377,7 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 			p->expire = kb_now_mono_ms() + j->session_ms;
 			p->next = g->pending;
 			g->pending = p;
-			join_err(w, ver, flex, KB_ERR_MEMBER_ID_REQUIRED, id);
+			kb_join_err(w, ver, flex, KB_ERR_MEMBER_ID_REQUIRED, id);
 			return KB_ERR_NONE;
 		}
 		if (!add_member(gs, g, id, j, jw))
@@ -619,28 +400,28 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 	switch (g->state) {
 	case KB_GS_PREPARING:
 		member_set_protos(m, j);
-		wait_attach(jw, g, m);
+		kb_wait_attach(jw, g, m);
 		break;
 	case KB_GS_COMPLETING:
 		if (protos_match(m, j)) {
 			/* Lost the first response: same answer again. */
-			join_current(w, ver, flex, g, m,
-				     g->leader ? g->leader->id : "");
+			kb_join_current(w, ver, flex, g, m,
+					g->leader ? g->leader->id : "");
 			break;
 		}
 		member_set_protos(m, j);
-		wait_attach(jw, g, m);
+		kb_wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, "member metadata changed");
 		break;
 	case KB_GS_STABLE:
 		if (g->leader != m && protos_match(m, j)) {
-			join_current(w, ver, flex, g, m,
-				     g->leader ? g->leader->id : "");
+			kb_join_current(w, ver, flex, g, m,
+					g->leader ? g->leader->id : "");
 			m->last_hb = kb_now_mono_ms();
 			break;
 		}
 		member_set_protos(m, j);
-		wait_attach(jw, g, m);
+		kb_wait_attach(jw, g, m);
 		kb_group_prepare_rebalance(gs, g, g->leader == m ?
 					   "leader rejoined" :
 					   "member metadata changed");
@@ -656,7 +437,7 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 	int16_t ver = req->hdr.api_version;
 	struct join_req j = { 0 };
 	struct kb_groups *gs;
-	struct member_wait *jw;
+	struct kb_group_wait *jw;
 	struct kb_group *g = NULL;
 	int16_t err;
 
@@ -665,10 +446,10 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 		return KB_H_CLOSE;
 	}
 	gs = kb_groups_get(req->b);
-	jw = gs ? wait_new(gs, req, false) : NULL;
+	jw = gs ? kb_wait_new(gs, req, false) : NULL;
 	if (!jw) {
-		join_err(&resp->w, ver, req->flex,
-			 KB_ERR_COORDINATOR_NOT_AVAILABLE, j.member_id);
+		kb_join_err(&resp->w, ver, req->flex,
+			    KB_ERR_COORDINATOR_NOT_AVAILABLE, j.member_id);
 		join_req_free(&j);
 		return KB_H_DONE;
 	}
@@ -676,342 +457,16 @@ int kb_h_join_group(struct kb_req *req, struct kb_resp *resp)
 	err = join(req, gs, &j, jw, &resp->w, &g);
 	join_req_free(&j);
 	if (err) {
-		join_err(&resp->w, ver, req->flex, err, "");
-		wait_free(&jw->park);
+		kb_join_err(&resp->w, ver, req->flex, err, "");
+		kb_wait_free(&jw->park);
 		return KB_H_DONE;
 	}
 	if (!jw->m && !jw->ready) {
 		/* Answered at once (MEMBER_ID_REQUIRED, current generation). */
-		wait_free(&jw->park);
+		kb_wait_free(&jw->park);
 		return KB_H_DONE;
 	}
 	kb_group_try_complete_join(gs, g);
-	return wait_park(jw, resp, kb_group_join_deadline(g, kb_now_mono_ms()));
-}
-
-/* ---- SyncGroup ---- */
-
-/* Whether the @n assignments and the tags after them are all there. */
-static bool assignments_whole(struct kb_rd rd, bool flex, int32_t n)
-{
-	for (int32_t i = 0; i < n && !rd.err; i++) {
-		kb_rd_vstr(&rd, flex);
-		rd_vbytes(&rd, flex);
-		kb_rd_vtags(&rd, flex);
-	}
-	kb_rd_vtags(&rd, flex);
-	return !rd.err;
-}
-
-/* Stores the leader's assignment; members it left out get none. */
-static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
-			    int32_t n)
-{
-	struct kb_member *m;
-	int32_t i;
-
-	for (m = g->members; m; m = m->next) {
-		free(m->assign);
-		m->assign = NULL;
-		m->assign_len = 0;
-	}
-	for (i = 0; i < n && !rd->err; i++) {
-		struct kb_str id = kb_rd_vstr(rd, flex);
-		struct kb_bytes a = rd_vbytes(rd, flex);
-
-		kb_rd_vtags(rd, flex);
-		if (rd->err)
-			return;
-		for (m = g->members; m; m = m->next) {
-			if ((size_t)id.len != strlen(m->id) ||
-			    memcmp(id.ptr, m->id, id.len) || a.len <= 0)
-				continue;
-			free(m->assign);
-			m->assign = malloc(a.len);
-			if (m->assign) {
-				memcpy(m->assign, a.ptr, a.len);
-				m->assign_len = a.len;
-			}
-		}
-	}
-}
-
-/*
- * What SyncGroup and Heartbeat both check first, in Kafka's order: the
- * group id, the group, a fenced static member, the member, its
- * generation.  Sets *gp and *mp as far as it got.
- */
-static int16_t member_check(struct kb_groups *gs, const char *group,
-			    const char *member, const char *inst, int32_t gen,
-			    struct kb_group **gp, struct kb_member **mp)
-{
-	struct kb_group *g = *group ? kb_group_find(gs, group) : NULL;
-
-	*gp = g;
-	*mp = NULL;
-	if (!*group)
-		return KB_ERR_INVALID_GROUP_ID;
-	if (!g)
-		return KB_ERR_UNKNOWN_MEMBER_ID;
-	if (g->state == KB_GS_DEAD)
-		return KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	if (inst && kb_static_fenced(g, inst, member))
-		return KB_ERR_FENCED_INSTANCE_ID;
-	*mp = kb_member_find(g, member);
-	if (!*mp)
-		return KB_ERR_UNKNOWN_MEMBER_ID;
-	if (gen != g->generation)
-		return KB_ERR_ILLEGAL_GENERATION;
-	return KB_ERR_NONE;
-}
-
-int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
-{
-	struct kb_rd *rd = &req->rd;
-	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex;
-	struct kb_groups *gs = kb_groups_get(req->b);
-	struct kb_str gid, mid, iid = { 0 }, ptype = { 0 }, pname = { 0 };
-	char group[1024], member[512], inst[512], pt[256], pn[256];
-	struct member_wait *sw;
-	struct kb_group *g;
-	struct kb_member *m, *l;
-	int64_t now, dl;
-	int32_t gen, n;
-	int16_t err = 0;
-
-	gid = kb_rd_vstr(rd, flex);
-	gen = kb_rd_i32(rd);
-	mid = kb_rd_vstr(rd, flex);
-	if (ver >= 3)
-		iid = kb_rd_vnstr(rd, flex);
-	if (ver >= 5) {
-		ptype = kb_rd_vnstr(rd, flex);
-		pname = kb_rd_vnstr(rd, flex);
-	}
-	n = kb_rd_varray(rd, flex);
-	/* The whole request is read before anything is acted on. */
-	if (rd->err || !assignments_whole(*rd, flex, n) ||
-	    !kb_str_copy(group, sizeof(group), gid) ||
-	    !kb_str_copy(member, sizeof(member), mid) ||
-	    (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid)) ||
-	    (ptype.ptr && !kb_str_copy(pt, sizeof(pt), ptype)) ||
-	    (pname.ptr && !kb_str_copy(pn, sizeof(pn), pname)))
-		return KB_H_CLOSE;
-	if (!gs) {
-		err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-		goto out;
-	}
-	kb_groups_tick(gs);
-	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
-			   &m);
-	if (err)
-		goto out;
-	if ((ptype.ptr && !streq(pt, g->protocol_type)) ||
-	    (pname.ptr && !streq(pn, g->protocol)))
-		err = KB_ERR_INCONSISTENT_GROUP_PROTOCOL;
-	else if (g->state == KB_GS_EMPTY)
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	else if (g->state == KB_GS_PREPARING)
-		err = KB_ERR_REBALANCE_IN_PROGRESS;
-	if (err)
-		goto out;
-	m->last_hb = kb_now_mono_ms();
-	if (g->state == KB_GS_STABLE) {
-		sync_body(&resp->w, ver, flex, 0, g->protocol_type,
-			  g->protocol, m->assign, m->assign_len);
-		return KB_H_DONE;
-	}
-	/* CompletingRebalance. */
-	sw = wait_new(gs, req, true);
-	if (!sw) {
-		err = KB_ERR_UNKNOWN_SERVER_ERROR;
-		goto out;
-	}
-	wait_attach(sw, g, m);
-	if (g->leader == m) {
-		struct kb_member *o;
-
-		take_assignment(g, rd, flex, n);
-		g->state = KB_GS_STABLE;
-		kb_info("group %s: generation %d is stable", g->id,
-			g->generation);
-		for (o = g->members; o; o = o->next)
-			if (o->sync)
-				kb_member_wait_answer(o->sync, g, KB_ERR_NONE);
-	}
-	/* Until the leader's session would expire. */
-	l = g->leader;
-	now = kb_now_mono_ms();
-	dl = l ? l->last_hb + l->session_ms : now + m->session_ms;
-	return wait_park(sw, resp, dl < now + 20 ? now + 20 : dl);
-out:
-	sync_body(&resp->w, ver, flex, err, NULL, NULL, NULL, 0);
-	return KB_H_DONE;
-}
-
-/* ---- Heartbeat ---- */
-
-int kb_h_heartbeat(struct kb_req *req, struct kb_resp *resp)
-{
-	struct kb_rd *rd = &req->rd;
-	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex;
-	struct kb_groups *gs = kb_groups_get(req->b);
-	struct kb_str gid, mid, iid = { 0 };
-	char group[1024], member[512], inst[512];
-	struct kb_group *g;
-	struct kb_member *m;
-	int16_t err = 0;
-	int32_t gen;
-
-	gid = kb_rd_vstr(rd, flex);
-	gen = kb_rd_i32(rd);
-	mid = kb_rd_vstr(rd, flex);
-	if (ver >= 3)
-		iid = kb_rd_vnstr(rd, flex);
-	kb_rd_vtags(rd, flex);
-	if (rd->err || !kb_str_copy(group, sizeof(group), gid) ||
-	    !kb_str_copy(member, sizeof(member), mid) ||
-	    (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid)))
-		return KB_H_CLOSE;
-	if (!gs) {
-		err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-		goto out;
-	}
-	kb_groups_tick(gs);
-	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
-			   &m);
-	if (!err && g->state == KB_GS_EMPTY)
-		err = KB_ERR_UNKNOWN_MEMBER_ID;
-	if (err)
-		goto out;
-	m->last_hb = kb_now_mono_ms();
-	if (g->state == KB_GS_PREPARING)
-		err = KB_ERR_REBALANCE_IN_PROGRESS;
-out:
-	if (ver >= 1)
-		kb_wr_i32(&resp->w, 0);
-	kb_wr_i16(&resp->w, err);
-	kb_wr_tags(&resp->w, flex);
-	return KB_H_DONE;
-}
-
-/* ---- LeaveGroup ---- */
-
-static int16_t leave_one(struct kb_groups *gs, struct kb_group *g,
-			 const char *mid, const char *iid)
-{
-	struct kb_member *m;
-
-	if (!g)
-		return KB_ERR_UNKNOWN_MEMBER_ID;
-	if (!*mid) {
-		/* Administrative removal by instance id. */
-		m = kb_member_by_instance(g, iid);
-		if (!m)
-			return KB_ERR_UNKNOWN_MEMBER_ID;
-		kb_group_remove_member(gs, g, m, "removed by instance id");
-		return KB_ERR_NONE;
-	}
-	if (kb_pending_find(g, mid)) {
-		kb_pending_remove(g, mid);
-		kb_group_try_complete_join(gs, g);
-		return KB_ERR_NONE;
-	}
-	if (iid && kb_static_fenced(g, iid, mid))
-		return KB_ERR_FENCED_INSTANCE_ID;
-	m = kb_member_find(g, mid);
-	if (!m)
-		return KB_ERR_UNKNOWN_MEMBER_ID;
-	kb_group_remove_member(gs, g, m, "left the group");
-	return KB_ERR_NONE;
-}
-
-/*
- * Whether the @n members of a LeaveGroup v3+ and the tags after them are
- * all there and fit, so none leaves before a truncated request closes.
- */
-static bool leavers_whole(struct kb_rd rd, bool flex, int16_t ver, int32_t n)
-{
-	char member[512], inst[512];
-
-	for (int32_t i = 0; i < n && !rd.err; i++) {
-		struct kb_str mid = kb_rd_vstr(&rd, flex);
-		struct kb_str iid = kb_rd_vnstr(&rd, flex);
-
-		if (ver >= 5)
-			kb_rd_vnstr(&rd, flex);	/* reason */
-		kb_rd_vtags(&rd, flex);
-		if (!rd.err && (!kb_str_copy(member, sizeof(member), mid) ||
-				(iid.ptr &&
-				 !kb_str_copy(inst, sizeof(inst), iid))))
-			return false;
-	}
-	kb_rd_vtags(&rd, flex);
-	return !rd.err;
-}
-
-int kb_h_leave_group(struct kb_req *req, struct kb_resp *resp)
-{
-	struct kb_rd *rd = &req->rd;
-	struct kb_wr *w = &resp->w;
-	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex;
-	struct kb_groups *gs = kb_groups_get(req->b);
-	char group[1024], member[512], inst[512];
-	struct kb_group *g = NULL;
-	int16_t top = 0, err;
-	int32_t n, i;
-
-	if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
-		return KB_H_CLOSE;
-	if (gs) {
-		kb_groups_tick(gs);
-		g = kb_group_find(gs, group);
-	}
-	if (!*group)
-		top = KB_ERR_INVALID_GROUP_ID;
-	else if (!gs || (g && g->state == KB_GS_DEAD))
-		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	if (ver <= 2) {
-		if (!kb_str_copy(member, sizeof(member), kb_rd_vstr(rd, flex)))
-			return KB_H_CLOSE;
-		kb_rd_vtags(rd, flex);
-		if (rd->err)
-			return KB_H_CLOSE;
-		err = top ? top : leave_one(gs, g, member, NULL);
-		if (ver >= 1)
-			kb_wr_i32(w, 0);
-		kb_wr_i16(w, err);
-		kb_wr_tags(w, flex);
-		return KB_H_DONE;
-	}
-	n = kb_rd_varray(rd, flex);
-	if (rd->err || n < 0 || !leavers_whole(*rd, flex, ver, n))
-		return KB_H_CLOSE;
-	kb_wr_i32(w, 0);
-	kb_wr_i16(w, top);
-	kb_wr_varray(w, flex, top ? 0 : n);
-	for (i = 0; i < n; i++) {
-		struct kb_str mid = kb_rd_vstr(rd, flex);
-		struct kb_str iid = kb_rd_vnstr(rd, flex);
-
-		if (ver >= 5)
-			kb_rd_vnstr(rd, flex);	/* reason */
-		kb_rd_vtags(rd, flex);
-		if (rd->err || !kb_str_copy(member, sizeof(member), mid) ||
-		    (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid)))
-			return KB_H_CLOSE;
-		if (top)
-			continue;
-		err = leave_one(gs, g, member, iid.ptr ? inst : NULL);
-		kb_wr_vstr(w, flex, member);
-		kb_wr_vnstr(w, flex, iid.ptr ? inst : NULL);
-		kb_wr_i16(w, err);
-		kb_wr_tags(w, flex);
-	}
-	kb_rd_vtags(rd, flex);
-	kb_wr_tags(w, flex);
-	return rd->err ? KB_H_CLOSE : KB_H_DONE;
+	return kb_wait_park(jw, resp,
+			    kb_group_join_deadline(g, kb_now_mono_ms()));
 }

@@ -34,6 +34,7 @@ static int16_t commit_check(struct kb_groups *gs, struct kb_group **gp,
 {
 	struct kb_group *g = kb_group_find(gs, group);
 	struct kb_member *m;
+	int16_t err;
 
 	if (!g) {
 		if (gen >= 0)
@@ -46,13 +47,9 @@ static int16_t commit_check(struct kb_groups *gs, struct kb_group **gp,
 	if (g->state == KB_GS_DEAD)
 		return KB_ERR_COORDINATOR_NOT_AVAILABLE;
 	if (gen >= 0 || *member || inst) {
-		if (inst && kb_static_fenced(g, inst, member))
-			return KB_ERR_FENCED_INSTANCE_ID;
-		m = kb_member_find(g, member);
-		if (!m)
-			return KB_ERR_UNKNOWN_MEMBER_ID;
-		if (gen != g->generation)
-			return KB_ERR_ILLEGAL_GENERATION;
+		err = kb_member_check(g, member, inst, &gen, &m);
+		if (err)
+			return err;
 		if (g->state == KB_GS_COMPLETING)
 			return KB_ERR_REBALANCE_IN_PROGRESS;
 		m->last_hb = kb_now_mono_ms();

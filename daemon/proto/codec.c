@@ -484,3 +484,8 @@ void kb_wr_vbytes(struct kb_wr *w, bool flex, const void *p, int32_t len)
 	else
 		kb_wr_bytes(w, p, len);
 }
+
+struct kb_bytes kb_rd_vbytes(struct kb_rd *rd, bool flex)
+{
+	return flex ? kb_rd_cbytes(rd) : kb_rd_bytes(rd);
+}

@@ -66,6 +66,7 @@ struct kb_bytes kb_rd_nbytes(struct kb_rd *rd);
 struct kb_bytes kb_rd_cbytes(struct kb_rd *rd);
 struct kb_bytes kb_rd_cnbytes(struct kb_rd *rd);
 struct kb_bytes kb_rd_vnbytes(struct kb_rd *rd, bool flex);
+struct kb_bytes kb_rd_vbytes(struct kb_rd *rd, bool flex);
 /* Array length: -1 for null; an impossible count (more elements than
  * bytes left) is an error, so callers may size allocations from it. */
 int32_t kb_rd_array(struct kb_rd *rd);
