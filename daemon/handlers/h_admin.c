@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CreateTopics, DeleteTopics, CreatePartitions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers/api.h"
@@ -76,211 +77,223 @@ static int32_t read_assignments(struct kb_rd *rd, bool flex, int32_t me,
 	return n;
 }
 
-/*
- * Reads the configs of one topic into @in and @ops; returns
- * KB_ERR_INVALID_CONFIG with *@why when one cannot be taken as it is.
- */
-static int16_t read_configs(struct kb_rd *rd, bool flex, struct cfg_in *in,
-			    struct kb_cfg_op *ops, size_t *n, const char **why)
+/* A config of a CreateTopics topic, as the request has it. */
+struct ct_cfg {
+	struct kb_str key, value;
+};
+
+struct ct_topic {
+	struct kb_str name;
+	int32_t np;			/* num_partitions, -1 default */
+	int16_t rf;			/* replication_factor, -1 default */
+	int32_t na;			/* partitions assigned, <= 0 none */
+	bool assign_ok;			/* every assignment is just us */
+	int32_t nc;
+	struct ct_cfg *cfgs;
+};
+
+/* A whole CreateTopics request, decoded before any topic is made. */
+struct ct_req {
+	int32_t n;
+	struct ct_topic *topics;
+	bool validate_only;
+};
+
+static void ct_free(struct ct_req *cr)
 {
-	int32_t nc = kb_rd_varray(rd, flex), k;
-	int16_t err = 0;
-
-	*n = 0;
-	for (k = 0; k < nc && !rd->err; k++) {
-		struct kb_str key = kb_rd_vstr(rd, flex);
-		struct kb_str val = kb_rd_vnstr(rd, flex);
-
-		kb_rd_vtags(rd, flex);
-		if (err)
-			continue;
-		if (*n == KB_MAX_TOPIC_CONFIGS) {
-			err = KB_ERR_INVALID_CONFIG;
-			*why = "too many configs";
-		} else if (!kb_str_copy(in[*n].key, sizeof(in[*n].key), key)) {
-			err = KB_ERR_INVALID_CONFIG;
-			*why = "config name too long";
-		} else if (!val.ptr) {
-			err = KB_ERR_INVALID_CONFIG;
-			*why = "null config values are not supported";
-		} else if (!kb_str_copy(in[*n].value, sizeof(in[*n].value),
-					val)) {
-			err = KB_ERR_INVALID_CONFIG;
-			*why = "config value too long";
-		} else {
-			ops[*n].key = in[*n].key;
-			ops[*n].value = in[*n].value;
-			(*n)++;
-		}
-	}
-	return err;
+	for (int32_t i = 0; cr->topics && i < cr->n; i++)
+		free(cr->topics[i].cfgs);
+	free(cr->topics);
 }
 
-static bool create_topics_valid(struct kb_rd rd, int16_t ver, bool flex)
+static bool ct_decode(struct kb_req *req, struct ct_req *cr)
 {
-	int32_t nt, i, k, nc;
-	bool ok;
+	struct kb_rd *rd = &req->rd;
+	int32_t me = req->b->cfg->broker_id;
+	bool flex = req->flex;
 
-	nt = kb_rd_varray(&rd, flex);
-	for (i = 0; i < nt && !rd.err; i++) {
-		kb_rd_vstr(&rd, flex);
-		kb_rd_i32(&rd);
-		kb_rd_i16(&rd);
-		read_assignments(&rd, flex, 0, true, &ok);
-		nc = kb_rd_varray(&rd, flex);
-		for (k = 0; k < nc && !rd.err; k++) {
-			kb_rd_vstr(&rd, flex);
-			kb_rd_vnstr(&rd, flex);
-			kb_rd_vtags(&rd, flex);
+	cr->n = kb_rd_varray(rd, flex);
+	if (rd->err || cr->n < 0)
+		return false;
+	cr->topics = calloc(cr->n ? cr->n : 1, sizeof(*cr->topics));
+	if (!cr->topics)
+		return false;
+	for (int32_t i = 0; i < cr->n; i++) {
+		struct ct_topic *t = &cr->topics[i];
+
+		t->name = kb_rd_vstr(rd, flex);
+		t->np = kb_rd_i32(rd);
+		t->rf = kb_rd_i16(rd);
+		t->na = read_assignments(rd, flex, me, true, &t->assign_ok);
+		t->nc = kb_rd_varray(rd, flex);
+		if (rd->err)
+			return false;
+		t->cfgs = calloc(t->nc > 0 ? t->nc : 1, sizeof(*t->cfgs));
+		if (!t->cfgs)
+			return false;
+		for (int32_t k = 0; k < t->nc; k++) {
+			t->cfgs[k].key = kb_rd_vstr(rd, flex);
+			t->cfgs[k].value = kb_rd_vnstr(rd, flex);
+			kb_rd_vtags(rd, flex);
 		}
-		kb_rd_vtags(&rd, flex);
+		kb_rd_vtags(rd, flex);
 	}
-	kb_rd_i32(&rd);
+	kb_rd_i32(rd);			/* timeout_ms: creation is synchronous */
+	if (req->hdr.api_version >= 1)
+		cr->validate_only = kb_rd_bool(rd);
+	kb_rd_vtags(rd, flex);
+	return !rd->err;
+}
+
+/*
+ * Copies the configs of one topic into @in and @ops; returns
+ * KB_ERR_INVALID_CONFIG with *@why when one cannot be taken as it is.
+ */
+static int16_t take_configs(const struct ct_topic *t, struct cfg_in *in,
+			    struct kb_cfg_op *ops, size_t *n, const char **why)
+{
+	*n = 0;
+	for (int32_t k = 0; k < t->nc; k++) {
+		const struct ct_cfg *c = &t->cfgs[k];
+
+		*why = *n == KB_MAX_TOPIC_CONFIGS ? "too many configs" :
+		       !kb_str_copy(in[*n].key, sizeof(in[*n].key), c->key) ?
+		       "config name too long" :
+		       !c->value.ptr ? "null config values are not supported" :
+		       !kb_str_copy(in[*n].value, sizeof(in[*n].value),
+				    c->value) ? "config value too long" : NULL;
+		if (*why)
+			return KB_ERR_INVALID_CONFIG;
+		ops[*n].key = in[*n].key;
+		ops[*n].value = in[*n].value;
+		(*n)++;
+	}
+	return KB_ERR_NONE;
+}
+
+/* The first reason, in Kafka's order, why @t cannot be created as asked. */
+static int16_t ct_check(struct kb_broker *b, const struct ct_topic *t,
+			const char *name, bool name_ok, int16_t cerr)
+{
+	if (!name_ok)
+		return KB_ERR_INVALID_TOPIC_EXCEPTION;
+	if (kb_store_topic_find(b->store, name))
+		return KB_ERR_TOPIC_ALREADY_EXISTS;
+	if (t->na > 0 && (t->np != -1 || t->rf != -1))
+		return KB_ERR_INVALID_REQUEST;
+	if (t->na > 0 && !t->assign_ok)
+		return KB_ERR_INVALID_REPLICA_ASSIGNMENT;
+	if (t->rf != -1 && t->rf != 1)
+		return KB_ERR_INVALID_REPLICATION_FACTOR;
+	return cerr;
+}
+
+/* CreateTopics v5+: the configs the topic got (or would get). */
+static void ct_write_configs(struct kb_broker *b, struct kb_wr *w,
+			     const char *name, const struct kb_topic *t,
+			     const struct kb_cfg_op *ops, size_t nc)
+{
+	struct kb_topic_config tc[32];
+	size_t n, c;
+
+	n = kb_topic_configs(b->cfg, b->store, t ? name : NULL, tc, 32);
+	/* validate_only: what the topic would get. */
+	for (c = 0; !t && c < n; c++) {
+		for (size_t o = 0; o < nc; o++) {
+			if (strcmp(ops[o].key, tc[c].name))
+				continue;
+			snprintf(tc[c].value, sizeof(tc[c].value), "%s",
+				 ops[o].value);
+			tc[c].source = 1;
+		}
+	}
+	kb_wr_carray(w, (int32_t)n);
+	for (c = 0; c < n; c++) {
+		kb_wr_cstr(w, tc[c].name, -1);
+		kb_wr_cnstr(w, tc[c].value, -1);
+		kb_wr_bool(w, tc[c].read_only);
+		kb_wr_i8(w, tc[c].source);
+		kb_wr_bool(w, false);
+		kb_wr_tags(w, true);
+	}
+}
+
+/* Creates (or, validate_only, checks) one topic and writes its result. */
+static void ct_topic(struct kb_req *req, struct kb_wr *w,
+		     const struct ct_topic *ct, bool validate_only)
+{
+	static struct cfg_in in[KB_MAX_TOPIC_CONFIGS];
+	struct kb_cfg_op ops[KB_MAX_TOPIC_CONFIGS];
+	struct kb_broker *b = req->b;
+	int16_t ver = req->hdr.api_version, err, cerr;
+	char name[KB_TOPIC_NAME_MAX + 1];
+	const struct kb_topic *t = NULL;
+	const char *why = NULL;
+	bool flex = req->flex, name_ok;
+	int32_t np = ct->np;
+	size_t nc;
+
+	cerr = take_configs(ct, in, ops, &nc, &why);
+	name_ok = kb_str_copy(name, sizeof(name), ct->name) &&
+		  kb_topic_name_valid(name);
+	err = ct_check(b, ct, name, name_ok, cerr);
+	if (ct->na > 0)
+		np = ct->na;
+	if (np == -1)
+		np = b->cfg->num_partitions;
+	if (!err && (np <= 0 || np > KB_MAX_TOPIC_PARTITIONS))
+		err = KB_ERR_INVALID_PARTITIONS;
+	if (!err) {
+		err = store_err(kb_store_topic_create_cfg(b->store, name, np,
+							  ops, nc,
+							  validate_only, &why),
+				"creating topic", name);
+		if (!err && !validate_only)
+			kb_dbg("created topic %s with %d partition(s)", name,
+			       np);
+	}
+	if (!err && !validate_only)
+		t = kb_store_topic_find(b->store, name);
+
+	if (flex)
+		kb_wr_cstr(w, ct->name.ptr, ct->name.len);
+	else
+		kb_wr_str(w, ct->name.ptr, ct->name.len);
+	if (ver >= 7) {
+		static const uint8_t zero[16];
+
+		kb_wr_uuid(w, t ? t->id : zero);
+	}
+	kb_wr_i16(w, err);
 	if (ver >= 1)
-		kb_rd_bool(&rd);
-	kb_rd_vtags(&rd, flex);
-	return !rd.err && nt >= 0;
+		kb_wr_vnstr(w, flex, !err ? NULL : why ? why : err_text(err));
+	if (ver >= 5) {
+		kb_wr_i32(w, err ? -1 : np);
+		kb_wr_i16(w, err ? -1 : 1);
+		if (err)
+			kb_wr_carray(w, -1);
+		else
+			ct_write_configs(b, w, name, t, ops, nc);
+	}
+	kb_wr_tags(w, flex);
 }
 
 int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp)
 {
-	struct kb_rd *rd = &req->rd, tail;
 	struct kb_wr *w = &resp->w;
-	struct kb_broker *b = req->b;
-	int16_t ver = req->hdr.api_version;
-	int32_t me = b->cfg->broker_id, nt, i, k;
-	bool flex = req->flex, validate_only = false;
+	struct ct_req cr = { 0 };
 
-	if (!create_topics_valid(*rd, ver, flex))
+	if (!ct_decode(req, &cr)) {
+		ct_free(&cr);
 		return KB_H_CLOSE;
-	/* validate_only sits after the topics: peek at it first. */
-	tail = *rd;
-	nt = kb_rd_varray(&tail, flex);
-	for (i = 0; i < nt; i++) {
-		bool ok;
-		int32_t nc;
-
-		kb_rd_vstr(&tail, flex);
-		kb_rd_i32(&tail);
-		kb_rd_i16(&tail);
-		read_assignments(&tail, flex, me, true, &ok);
-		nc = kb_rd_varray(&tail, flex);
-		for (k = 0; k < nc; k++) {
-			kb_rd_vstr(&tail, flex);
-			kb_rd_vnstr(&tail, flex);
-			kb_rd_vtags(&tail, flex);
-		}
-		kb_rd_vtags(&tail, flex);
 	}
-	kb_rd_i32(&tail);
-	if (ver >= 1)
-		validate_only = kb_rd_bool(&tail);
-
-	if (ver >= 2)
+	if (req->hdr.api_version >= 2)
 		kb_wr_i32(w, 0);
-	nt = kb_rd_varray(rd, flex);
-	kb_wr_varray(w, flex, nt);
-	for (i = 0; i < nt; i++) {
-		static struct cfg_in in[KB_MAX_TOPIC_CONFIGS];
-		struct kb_cfg_op ops[KB_MAX_TOPIC_CONFIGS];
-		char name[KB_TOPIC_NAME_MAX + 1];
-		struct kb_str s = kb_rd_vstr(rd, flex);
-		int32_t np = kb_rd_i32(rd), na;
-		int16_t rf = kb_rd_i16(rd), err = 0, cerr;
-		const struct kb_topic *t = NULL;
-		const char *why = NULL;
-		bool assign_ok;
-		size_t nc;
-
-		na = read_assignments(rd, flex, me, true, &assign_ok);
-		cerr = read_configs(rd, flex, in, ops, &nc, &why);
-		kb_rd_vtags(rd, flex);
-
-		if (!kb_str_copy(name, sizeof(name), s) ||
-		    !kb_topic_name_valid(name))
-			err = KB_ERR_INVALID_TOPIC_EXCEPTION;
-		else if (kb_store_topic_find(b->store, name))
-			err = KB_ERR_TOPIC_ALREADY_EXISTS;
-		else if (na > 0 && (np != -1 || rf != -1))
-			err = KB_ERR_INVALID_REQUEST;
-		else if (na > 0 && !assign_ok)
-			err = KB_ERR_INVALID_REPLICA_ASSIGNMENT;
-		else if (rf != -1 && rf != 1)
-			err = KB_ERR_INVALID_REPLICATION_FACTOR;
-		else if (cerr)
-			err = cerr;
-		if (na > 0)
-			np = na;
-		if (np == -1)
-			np = b->cfg->num_partitions;
-		if (!err && (np <= 0 || np > KB_MAX_TOPIC_PARTITIONS))
-			err = KB_ERR_INVALID_PARTITIONS;
-		if (!err) {
-			err = store_err(kb_store_topic_create_cfg(b->store,
-								  name, np,
-								  ops, nc,
-								  validate_only,
-								  &why),
-					"creating topic", name);
-			if (!err && !validate_only)
-				kb_dbg("created topic %s with %d partition(s)",
-					name, np);
-		}
-		if (!err && !validate_only)
-			t = kb_store_topic_find(b->store, name);
-
-		if (flex)
-			kb_wr_cstr(w, s.ptr, s.len);
-		else
-			kb_wr_str(w, s.ptr, s.len);
-		if (ver >= 7) {
-			static const uint8_t zero[16];
-
-			kb_wr_uuid(w, t ? t->id : zero);
-		}
-		kb_wr_i16(w, err);
-		if (ver >= 1)
-			kb_wr_vnstr(w, flex, !err ? NULL :
-				    why ? why : err_text(err));
-		if (ver >= 5) {
-			struct kb_topic_config tc[32];
-			size_t n, c;
-
-			kb_wr_i32(w, err ? -1 : np);
-			kb_wr_i16(w, err ? -1 : 1);
-			if (err) {
-				kb_wr_carray(w, -1);
-			} else {
-				n = kb_topic_configs(b->cfg, b->store,
-						     t ? name : NULL, tc, 32);
-				/* validate_only: what the topic would get. */
-				for (c = 0; !t && c < n; c++) {
-					for (size_t o = 0; o < nc; o++) {
-						if (strcmp(ops[o].key,
-							   tc[c].name))
-							continue;
-						snprintf(tc[c].value,
-							 sizeof(tc[c].value),
-							 "%s", ops[o].value);
-						tc[c].source = 1;
-					}
-				}
-				kb_wr_carray(w, (int32_t)n);
-				for (c = 0; c < n; c++) {
-					kb_wr_cstr(w, tc[c].name, -1);
-					kb_wr_cnstr(w, tc[c].value, -1);
-					kb_wr_bool(w, tc[c].read_only);
-					kb_wr_i8(w, tc[c].source);
-					kb_wr_bool(w, false);
-					kb_wr_tags(w, true);
-				}
-			}
-		}
-		kb_wr_tags(w, flex);
-	}
-	kb_wr_tags(w, flex);
-	if (validate_only)
-		return KB_H_DONE;
+	kb_wr_varray(w, req->flex, cr.n);
+	for (int32_t i = 0; i < cr.n; i++)
+		ct_topic(req, w, &cr.topics[i], cr.validate_only);
+	kb_wr_tags(w, req->flex);
+	ct_free(&cr);
 	return KB_H_DONE;
 }
 

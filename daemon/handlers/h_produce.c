@@ -1,30 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Produce: append each partition's record batches to its log. */
+/*
+ * Produce: the request is decoded whole, then checked, then each
+ * partition's record batches are appended to its log.
+ */
 #include <string.h>
 
 #include "handlers/api.h"
 #include "proto/errors.h"
+#include "proto/tplist.h"
 #include "common/log.h"
 #include "store/store.h"
 
-/* Walks the request without acting, so a truncated frame appends nothing. */
-static bool produce_valid(struct kb_rd rd, bool flex)
-{
-	int32_t nt, np, i, j;
+struct produce_part {
+	int32_t idx;
+	struct kb_bytes records;
+};
 
-	nt = kb_rd_varray(&rd, flex);
-	for (i = 0; i < nt && !rd.err; i++) {
-		kb_rd_vstr(&rd, flex);
-		np = kb_rd_varray(&rd, flex);
-		for (j = 0; j < np && !rd.err; j++) {
-			kb_rd_i32(&rd);
-			kb_rd_vnbytes(&rd, flex);
-			kb_rd_vtags(&rd, flex);
-		}
-		kb_rd_vtags(&rd, flex);
-	}
-	kb_rd_vtags(&rd, flex);
-	return !rd.err && nt >= 0;
+/* A whole Produce request, decoded before anything is appended. */
+struct produce_req {
+	struct kb_str txn;		/* transactional_id, v3+ */
+	int16_t acks;
+	struct kb_tp_list topics;	/* of struct produce_part */
+};
+
+static void produce_read_part(struct kb_rd *rd, bool flex, int16_t ver,
+			      void *part)
+{
+	struct produce_part *pp = part;
+
+	(void)ver;
+	pp->idx = kb_rd_i32(rd);
+	pp->records = kb_rd_vnbytes(rd, flex);
+	kb_rd_vtags(rd, flex);
+}
+
+/* Reads the whole request; false when it is truncated or malformed (or
+ * memory runs out), so that such a frame appends nothing. */
+static bool produce_decode(struct kb_req *req, struct produce_req *pr)
+{
+	struct kb_rd *rd = &req->rd;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex;
+
+	pr->txn = ver >= 3 ? kb_rd_vnstr(rd, flex) : (struct kb_str){ 0 };
+	pr->acks = kb_rd_i16(rd);
+	kb_rd_i32(rd);		/* timeout_ms: appends are synchronous */
+	if (!kb_tp_decode(rd, flex, ver, &pr->topics,
+			  sizeof(struct produce_part), produce_read_part))
+		return false;
+	kb_rd_vtags(rd, flex);
+	return !rd->err;
 }
 
 static void write_part(struct kb_wr *w, int16_t ver, bool flex, int32_t idx,
@@ -44,121 +69,122 @@ static void write_part(struct kb_wr *w, int16_t ver, bool flex, int32_t idx,
 	kb_wr_tags(w, flex);
 }
 
+/* Appends one partition's records; r->error set on failure. */
+static void produce_part(struct kb_broker *b, int16_t ver,
+			 const struct kb_topic *t,
+			 const struct produce_part *pp,
+			 struct kb_append_result *r)
+{
+	struct kb_partition *p;
+	int ret;
+
+	p = kb_store_partition(b->store, t->name, pp->idx);
+	if (!p) {
+		r->error = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	if (!pp->records.ptr || pp->records.len <= 0) {
+		r->error = KB_ERR_INVALID_RECORD;
+		return;
+	}
+	if (ver < 3) {
+		/*
+		 * v0-2 carry message format v0/v1, which is not stored; they
+		 * are advertised because librdkafka before 2.10 compresses
+		 * only for brokers that list Produce v0.
+		 */
+		r->error = KB_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+		return;
+	}
+	ret = kb_partition_append(p, pp->records.ptr, pp->records.len, r);
+	if (ret < 0) {
+		kb_log_once(KB_LOG_ERR, "append to %s-%d failed: %s", t->name,
+			    pp->idx, strerror(-ret));
+		r->error = KB_ERR_KAFKA_STORAGE_ERROR;
+	}
+}
+
+/* The topic's partitions, each appended unless @err; true when any
+ * partition failed.  Sets *@appended when records were added. */
+static bool produce_topic(struct kb_req *req, struct kb_wr *w,
+			  const struct kb_tp_topic *pt, int16_t err,
+			  bool *appended)
+{
+	struct kb_broker *b = req->b;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex, failed = false;
+	char name[KB_TOPIC_NAME_MAX + 1];
+	const struct kb_topic *t = NULL;
+
+	kb_tp_write_name(w, flex, pt->name);
+	if (!err) {
+		if (!kb_str_copy(name, sizeof(name), pt->name) ||
+		    !kb_topic_name_valid(name))
+			err = KB_ERR_INVALID_TOPIC_EXCEPTION;
+		else
+			t = kb_store_topic_get_or_create(
+				b->store, name, kb_auto_partitions(b), &err);
+	}
+	kb_wr_varray(w, flex, pt->n);
+	for (int32_t j = 0; j < pt->n; j++) {
+		const struct produce_part *pp = kb_tp_part(pt, sizeof(*pp), j);
+		struct kb_append_result r = {
+			.error = err, .base_offset = -1,
+			.log_append_time = -1, .log_start_offset = -1,
+		};
+
+		if (!r.error && t)
+			produce_part(b, ver, t, pp, &r);
+		if (r.error) {
+			r.base_offset = -1;
+			failed = true;
+		} else if (t) {
+			*appended = true;
+		}
+		write_part(w, ver, flex, pp->idx, &r);
+	}
+	kb_wr_tags(w, flex);
+	return failed;
+}
+
 int kb_h_produce(struct kb_req *req, struct kb_resp *resp)
 {
-	struct kb_rd *rd = &req->rd;
 	struct kb_wr *w = &resp->w;
-	struct kb_broker *b = req->b;
-	int16_t ver = req->hdr.api_version, acks, topic_err = 0;
-	bool flex = req->flex, appended = false, failed = false;
-	struct kb_str txn;
-	int32_t nt, np, i, j;
+	struct produce_req pr = { 0 };
+	bool appended = false, failed = false;
+	int16_t topic_err = 0;
 
-	txn = ver >= 3 ? kb_rd_vnstr(rd, flex) : (struct kb_str){ 0 };
-	acks = kb_rd_i16(rd);
-	kb_rd_i32(rd);		/* timeout_ms: appends are synchronous */
-	if (rd->err || !produce_valid(*rd, flex))
+	if (!produce_decode(req, &pr)) {
+		kb_tp_free(&pr.topics);
 		return KB_H_CLOSE;
+	}
 	/* Transactions are not supported: refuse rather than write records a
 	 * read_committed consumer could never see committed. */
-	if (txn.ptr)
+	if (pr.txn.ptr)
 		topic_err = KB_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-	else if (acks != 0 && acks != 1 && acks != -1)
+	else if (pr.acks != 0 && pr.acks != 1 && pr.acks != -1)
 		topic_err = KB_ERR_INVALID_REQUIRED_ACKS;
 
-	nt = kb_rd_varray(rd, flex);
-	kb_wr_varray(w, flex, nt);
-	for (i = 0; i < nt; i++) {
-		char name[KB_TOPIC_NAME_MAX + 1];
-		const struct kb_topic *t = NULL;
-		struct kb_str s = kb_rd_vstr(rd, flex);
-		int16_t err = topic_err;
-
-		if (flex)
-			kb_wr_cstr(w, s.ptr, s.len);
-		else
-			kb_wr_str(w, s.ptr, s.len);
-		if (!err) {
-			if (!kb_str_copy(name, sizeof(name), s) ||
-			    !kb_topic_name_valid(name))
-				err = KB_ERR_INVALID_TOPIC_EXCEPTION;
-			else
-				t = kb_store_topic_get_or_create(
-					b->store, name, kb_auto_partitions(b),
-					&err);
-		}
-		np = kb_rd_varray(rd, flex);
-		kb_wr_varray(w, flex, np);
-		for (j = 0; j < np; j++) {
-			int32_t idx = kb_rd_i32(rd);
-			struct kb_bytes rec = kb_rd_vnbytes(rd, flex);
-			struct kb_append_result r = {
-				.error = err, .base_offset = -1,
-				.log_append_time = -1, .log_start_offset = -1,
-			};
-			struct kb_partition *p = NULL;
-			int ret;
-
-			kb_rd_vtags(rd, flex);
-			if (!r.error && t) {
-				p = kb_store_partition(b->store, t->name, idx);
-				if (!p)
-					r.error =
-					    KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-			}
-			if (!r.error && p) {
-				if (!rec.ptr || rec.len <= 0) {
-					r.error = KB_ERR_INVALID_RECORD;
-				} else if (ver < 3) {
-					/*
-					 * v0-2 carry message format v0/v1,
-					 * which is not stored; they are
-					 * advertised because librdkafka
-					 * before 2.10 compresses only for
-					 * brokers that list Produce v0.
-					 */
-					r.error =
-					KB_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
-				} else {
-					ret = kb_partition_append(p, rec.ptr,
-								  rec.len, &r);
-					if (ret < 0) {
-						kb_log_once(KB_LOG_ERR,
-							    "append to %s-%d failed: %s",
-							    t->name, idx,
-							    strerror(-ret));
-						r.error =
-						    KB_ERR_KAFKA_STORAGE_ERROR;
-					} else if (!r.error) {
-						appended = true;
-					}
-				}
-			}
-			if (r.error) {
-				r.base_offset = -1;
-				failed = true;
-			}
-			write_part(w, ver, flex, idx, &r);
-		}
-		kb_rd_vtags(rd, flex);
-		kb_wr_tags(w, flex);
-	}
-	kb_rd_vtags(rd, flex);
-	if (ver >= 1)
+	kb_wr_varray(w, req->flex, pr.topics.n);
+	for (int32_t i = 0; i < pr.topics.n; i++)
+		failed |= produce_topic(req, w, &pr.topics.topics[i],
+					topic_err, &appended);
+	kb_tp_free(&pr.topics);
+	if (req->hdr.api_version >= 1)
 		kb_wr_i32(w, 0);	/* throttle_time_ms */
-	kb_wr_tags(w, flex);
+	kb_wr_tags(w, req->flex);
 	if (appended)
-		b->wake = true;
+		req->b->wake = true;
 	/*
 	 * acks=0: the client expects no response at all.  As in Kafka, an
 	 * error closes the connection instead, so the producer notices and
 	 * refreshes its metadata rather than losing records unseen.
 	 */
-	if (acks == 0 && failed) {
+	if (pr.acks == 0 && failed) {
 		resp->close_why = "acks=0 Produce failed for a partition";
 		return KB_H_CLOSE;
 	}
-	if (acks == 0)
+	if (pr.acks == 0)
 		resp->none = true;
 	return KB_H_DONE;
 }
