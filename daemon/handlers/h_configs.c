@@ -218,11 +218,107 @@ static bool keystore_value(struct kb_broker *b, int li, char *buf, size_t len,
 	return true;
 }
 
+/* The configs of a topic the request asks for. */
+static void describe_topic(struct kb_wr *w, int16_t ver, bool flex,
+			   bool synonyms, struct kb_rd keys, int32_t nk,
+			   const struct kb_topic_config *tc, size_t n)
+{
+	size_t cnt = 0, c;
+
+	for (c = 0; c < n; c++)
+		cnt += wanted(keys, nk, flex, tc[c].name);
+	kb_wr_varray(w, flex, (int32_t)cnt);
+	for (c = 0; c < n; c++)
+		if (wanted(keys, nk, flex, tc[c].name))
+			write_entry(w, ver, flex, synonyms, tc[c].name,
+				    tc[c].value, tc[c].source, tc[c].type,
+				    tc[c].read_only, tc[c].synonym,
+				    tc[c].dflt, tc[c].dflt_source);
+}
+
+/* The broker's configs the request asks for: per listener keystores in
+ * Kafka's dynamic form, then the config file's keys. */
+static void describe_broker(struct kb_req *req, struct kb_wr *w,
+			    bool synonyms, struct kb_rd keys, int32_t nk)
+{
+	const struct kb_config *cfg = req->b->cfg;
+	int16_t ver = req->hdr.api_version;
+	size_t nkeys = kb_config_key_count(), cnt = 0, c;
+	char val[512], kn2[KB_NAME_MAX + 40];
+	bool flex = req->flex, set;
+	int li;
+
+	for (c = 0; c < nkeys; c++)
+		cnt += kb_config_key_value(cfg, c, val, sizeof(val), &set) &&
+		       wanted(keys, nk, flex, kb_config_key_name(c));
+	for (li = 0; li < cfg->n_listeners; li++) {
+		snprintf(kn2, sizeof(kn2),
+			 "listener.name.%s.ssl.keystore.location",
+			 cfg->listeners[li].name);
+		cnt += wanted(keys, nk, flex, kn2) &&
+		       keystore_value(req->b, li, val, sizeof(val), &set);
+	}
+	kb_wr_varray(w, flex, (int32_t)cnt);
+	for (li = 0; li < cfg->n_listeners; li++) {
+		snprintf(kn2, sizeof(kn2),
+			 "listener.name.%s.ssl.keystore.location",
+			 cfg->listeners[li].name);
+		if (!wanted(keys, nk, flex, kn2) ||
+		    !keystore_value(req->b, li, val, sizeof(val), &set))
+			continue;
+		write_entry(w, ver, flex, synonyms, kn2, val,
+			    set ? SRC_DYNAMIC_BROKER : SRC_STATIC_BROKER,
+			    TYPE_STRING, false, NULL, NULL, 0);
+	}
+	for (c = 0; c < nkeys; c++) {
+		const char *kn = kb_config_key_name(c);
+
+		if (!kb_config_key_value(cfg, c, val, sizeof(val), &set) ||
+		    !wanted(keys, nk, flex, kn))
+			continue;
+		write_entry(w, ver, flex, synonyms, kn, val,
+			    set ? SRC_STATIC_BROKER : SRC_DEFAULT,
+			    kb_config_key_kafka_type(c), true, kn, val,
+			    set ? SRC_STATIC_BROKER : SRC_DEFAULT);
+	}
+}
+
+/* Whether resource @type/@s is one this broker describes; the topic's
+ * configs into @tc (*@n of them) when it is a topic. */
+static int16_t describe_check(struct kb_req *req, int8_t type,
+			      struct kb_str s, const char **msg,
+			      struct kb_topic_config *tc, size_t *n)
+{
+	char name[KB_TOPIC_NAME_MAX + 1], me[16];
+
+	*n = 0;
+	snprintf(me, sizeof(me), "%d", req->b->cfg->broker_id);
+	if (type == RES_TOPIC) {
+		if (!kb_str_copy(name, sizeof(name), s) ||
+		    !kb_store_topic_find(req->b->store, name)) {
+			*msg = "unknown topic";
+			return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		}
+		*n = kb_topic_configs(req->b->cfg, req->b->store, name, tc,
+				      32);
+		return KB_ERR_NONE;
+	}
+	if (type == RES_BROKER) {
+		if (s.len && ((size_t)s.len != strlen(me) ||
+			      memcmp(s.ptr, me, s.len))) {
+			*msg = "not this broker's id";
+			return KB_ERR_INVALID_REQUEST;
+		}
+		return KB_ERR_NONE;
+	}
+	*msg = "only TOPIC and BROKER resources are served";
+	return KB_ERR_INVALID_REQUEST;
+}
+
 int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 {
 	struct kb_rd *rd = &req->rd, scan;
 	struct kb_wr *w = &resp->w;
-	const struct kb_config *cfg = req->b->cfg;
 	int16_t ver = req->hdr.api_version;
 	bool flex = req->flex, synonyms = false;
 	int32_t nr, i, k, nk;
@@ -251,12 +347,11 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 	for (i = 0; i < nr; i++) {
 		int8_t type = kb_rd_i8(rd);
 		struct kb_str s = kb_rd_vstr(rd, flex);
-		struct kb_rd keys;
-		char name[KB_TOPIC_NAME_MAX + 1], me[16];
-		int16_t err = 0;
-		const char *msg = NULL;
-		size_t n = 0, c;
 		struct kb_topic_config tc[32];
+		const char *msg = NULL;
+		struct kb_rd keys;
+		int16_t err;
+		size_t n;
 
 		nk = kb_rd_varray(rd, flex);
 		keys = *rd;
@@ -264,26 +359,7 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 			kb_rd_vstr(rd, flex);
 		kb_rd_vtags(rd, flex);
 
-		snprintf(me, sizeof(me), "%d", cfg->broker_id);
-		if (type == RES_TOPIC) {
-			if (!kb_str_copy(name, sizeof(name), s) ||
-			    !kb_store_topic_find(req->b->store, name)) {
-				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-				msg = "unknown topic";
-			} else {
-				n = kb_topic_configs(cfg, req->b->store, name,
-						     tc, 32);
-			}
-		} else if (type == RES_BROKER) {
-			if (s.len && ((size_t)s.len != strlen(me) ||
-				      memcmp(s.ptr, me, s.len))) {
-				err = KB_ERR_INVALID_REQUEST;
-				msg = "not this broker's id";
-			}
-		} else {
-			err = KB_ERR_INVALID_REQUEST;
-			msg = "only TOPIC and BROKER resources are served";
-		}
+		err = describe_check(req, type, s, &msg, tc, &n);
 		kb_wr_i16(w, err);
 		kb_wr_vnstr(w, flex, msg);
 		kb_wr_i8(w, type);
@@ -291,71 +367,12 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 			kb_wr_cstr(w, s.ptr, s.len);
 		else
 			kb_wr_str(w, s.ptr, s.len);
-		if (err) {
+		if (err)
 			kb_wr_varray(w, flex, 0);
-		} else if (type == RES_TOPIC) {
-			size_t cnt = 0;
-
-			for (c = 0; c < n; c++)
-				cnt += wanted(keys, nk, flex, tc[c].name);
-			kb_wr_varray(w, flex, (int32_t)cnt);
-			for (c = 0; c < n; c++)
-				if (wanted(keys, nk, flex, tc[c].name))
-					write_entry(w, ver, flex, synonyms,
-						    tc[c].name, tc[c].value,
-						    tc[c].source, tc[c].type,
-						    tc[c].read_only,
-						    tc[c].synonym, tc[c].dflt,
-						    tc[c].dflt_source);
-		} else {
-			size_t nkeys = kb_config_key_count(), cnt = 0;
-			char val[512], kn2[KB_NAME_MAX + 40];
-			bool set;
-			int li;
-
-			for (c = 0; c < nkeys; c++)
-				cnt += kb_config_key_value(cfg, c, val,
-							   sizeof(val), &set) &&
-				       wanted(keys, nk, flex,
-					      kb_config_key_name(c));
-			/* Per listener keystore, Kafka's dynamic form. */
-			for (li = 0; li < cfg->n_listeners; li++) {
-				snprintf(kn2, sizeof(kn2),
-					 "listener.name.%s.ssl.keystore.location",
-					 cfg->listeners[li].name);
-				cnt += wanted(keys, nk, flex, kn2) &&
-				       keystore_value(req->b, li, val,
-						      sizeof(val), &set);
-			}
-			kb_wr_varray(w, flex, (int32_t)cnt);
-			for (li = 0; li < cfg->n_listeners; li++) {
-				snprintf(kn2, sizeof(kn2),
-					 "listener.name.%s.ssl.keystore.location",
-					 cfg->listeners[li].name);
-				if (!wanted(keys, nk, flex, kn2) ||
-				    !keystore_value(req->b, li, val,
-						    sizeof(val), &set))
-					continue;
-				write_entry(w, ver, flex, synonyms, kn2, val,
-					    set ? SRC_DYNAMIC_BROKER :
-					    SRC_STATIC_BROKER, TYPE_STRING,
-					    false, NULL, NULL, 0);
-			}
-			for (c = 0; c < nkeys; c++) {
-				const char *kn = kb_config_key_name(c);
-
-				if (!kb_config_key_value(cfg, c, val,
-							 sizeof(val), &set) ||
-				    !wanted(keys, nk, flex, kn))
-					continue;
-				write_entry(w, ver, flex, synonyms, kn, val,
-					    set ? SRC_STATIC_BROKER :
-					    SRC_DEFAULT,
-					    kb_config_key_kafka_type(c), true,
-					    kn, val, set ? SRC_STATIC_BROKER :
-					    SRC_DEFAULT);
-			}
-		}
+		else if (type == RES_TOPIC)
+			describe_topic(w, ver, flex, synonyms, keys, nk, tc, n);
+		else
+			describe_broker(req, w, synonyms, keys, nk);
 		kb_wr_tags(w, flex);
 	}
 	kb_wr_tags(w, flex);

@@ -105,51 +105,70 @@ static struct kb_pstate *work_state(struct kb_partition *p, size_t *n_work,
 	return &s->pwork[(*n_work)++];
 }
 
-int kb_partition_append(struct kb_partition *p, const uint8_t *records,
-			size_t len, struct kb_append_result *res)
+static int storage_error(struct kb_append_result *res, int err)
+{
+	res->error = KB_ERR_KAFKA_STORAGE_ERROR;
+	res->error_message = "log storage error";
+	res->base_offset = -1;
+	return err;
+}
+
+/* One append's progress, shared by its steps. */
+struct append {
+	const uint8_t *records;
+	size_t len;
+	size_t n;			/* batches, in s->batches */
+	size_t n_work;			/* producer states, in s->pwork */
+	int64_t now;
+	int64_t first, next;		/* first offset given, log end after */
+	uint64_t total;			/* bytes to write */
+	int64_t msgs;
+};
+
+/* Checks every batch before anything is written: 0, a KB_ERR_* code
+ * (> 0, in @res) or a negative errno. */
+static int check_batches(struct kb_partition *p, struct append *a,
+			 struct kb_append_result *res)
 {
 	struct kb_store *s = p->s;
-	struct kb_segment *seg;
-	size_t n = 0, n_work = 0, off = 0, n_iov = 0;
-	int64_t now = kb_now_real_ms(), next = p->log_end, first = -1;
-	uint64_t total = 0, pos;
-	int64_t msgs = 0;
-	int err;
+	size_t off = 0;
 
-	*res = (struct kb_append_result){ .base_offset = -1,
-		.log_append_time = -1, .log_start_offset = p->log_start };
-	if (!len) {
-		res->error = KB_ERR_CORRUPT_MESSAGE;
-		res->error_message = "no record batches";
-		return 0;
-	}
-	/* Check everything before writing anything. */
-	while (off < len) {
+	while (off < a->len) {
 		struct kb_batch *b;
-		int e;
+		int e, err;
 
-		err = grow_scratch(s, n + 1);
+		err = grow_scratch(s, a->n + 1);
 		if (err)
-			goto storage;
-		b = &s->batches[n];
-		e = kb_batch_check(records + off, len - off,
+			return err;
+		b = &s->batches[a->n];
+		e = kb_batch_check(a->records + off, a->len - off,
 				   p->cfg->max_message_bytes, b,
 				   &res->error_message);
 		if (e) {
 			res->error = (int16_t)e;
-			return 0;
+			return e;
 		}
-		s->dup_bases[n++] = -1;
+		s->dup_bases[a->n++] = -1;
 		off += kb_batch_size(b);
 	}
-	for (size_t i = 0; i < n; i++) {
+	return 0;
+}
+
+/* Idempotent producer checks and offsets for each batch; a retried batch
+ * keeps its first offset in s->dup_bases.  0 or a KB_ERR_* in @res. */
+static int assign_offsets(struct kb_partition *p, struct append *a,
+			  struct kb_append_result *res)
+{
+	struct kb_store *s = p->s;
+
+	for (size_t i = 0; i < a->n; i++) {
 		struct kb_batch *b = &s->batches[i];
 		struct kb_pstate *st;
 		size_t w;
 		int e;
 
 		if (b->pid >= 0) {
-			st = work_state(p, &n_work, b->pid);
+			st = work_state(p, &a->n_work, b->pid);
 			w = (size_t)(st - s->pwork);
 			e = kb_prod_check(s->pwork_new[w] ? NULL : st, b,
 					  p->log_start > 0, &s->dup_bases[i]);
@@ -159,33 +178,32 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 				res->error = (int16_t)e;
 				res->error_message =
 					"idempotent producer check failed";
-				return 0;
+				return e;
 			}
-			kb_prod_apply(st, s->pwork_new[w], b, next);
+			kb_prod_apply(st, s->pwork_new[w], b, a->next);
 			s->pwork_new[w] = false;
 		}
-		if (first < 0)
-			first = next;
-		b->base = next;
-		next += (int64_t)b->last_delta + 1;
-		total += kb_batch_size(b);
-		msgs += b->count;
+		if (a->first < 0)
+			a->first = a->next;
+		b->base = a->next;
+		a->next += (int64_t)b->last_delta + 1;
+		a->total += kb_batch_size(b);
+		a->msgs += b->count;
 	}
-	if (first < 0) {
-		/* Every batch was a retry of one already written. */
-		res->base_offset = s->dup_bases[0];
-		return 0;
-	}
-	if (kb_part_should_roll(p, total, next - 1, now)) {
-		err = kb_part_roll(p, now);
-		if (err)
-			goto storage;
-	}
-	seg = kb_part_active(p);
-	off = 0;
-	for (size_t i = 0; i < n; i++) {
+	return 0;
+}
+
+/* The headers, rewritten with their offsets (and LogAppendTime), and the
+ * record bytes in place: the iovec to write.  Returns its length. */
+static size_t build_iov(struct kb_partition *p, struct append *a,
+			struct kb_append_result *res)
+{
+	struct kb_store *s = p->s;
+	size_t off = 0, n_iov = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
 		struct kb_batch *b = &s->batches[i];
-		const uint8_t *src = records + off;
+		const uint8_t *src = a->records + off;
 		uint8_t *h = s->hdrs + i * KB_B_HDR;
 		size_t sz = kb_batch_size(b);
 
@@ -201,9 +219,9 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			/* maxTimestamp and attributes are under the CRC. */
 			b->attr |= KB_ATTR_LOG_APPEND_TIME;
 			kb_put_be16(h + KB_B_ATTR, (uint16_t)b->attr);
-			b->max_ts = now;
-			res->log_append_time = now;
-			kb_put_be64(h + KB_B_MAX_TS, (uint64_t)now);
+			b->max_ts = a->now;
+			res->log_append_time = a->now;
+			kb_put_be64(h + KB_B_MAX_TS, (uint64_t)a->now);
 			c = kb_crc32c(0, h + KB_B_ATTR, KB_B_HDR - KB_B_ATTR);
 			c = kb_crc32c(c, src + KB_B_HDR, sz - KB_B_HDR);
 			kb_put_be32(h + KB_B_CRC, c);
@@ -213,25 +231,25 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			s->iov[n_iov++] = (struct iovec){
 				(void *)(src + KB_B_HDR), sz - KB_B_HDR };
 	}
-	err = kb_writev_all(seg->fd, s->iov, (int)n_iov, (off_t)seg->size);
-	if (err) {
-		errno = -err;
-		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
-		       seg->base);
-		if (ftruncate(seg->fd, (off_t)seg->size))
-			kb_err("%s: cannot undo a partial write: %m", p->path);
-		goto storage;
-	}
-	pos = seg->size;
+	return n_iov;
+}
+
+/* After the write: index entries, segment size, log end, producers. */
+static void commit_append(struct kb_partition *p, struct kb_segment *seg,
+			  struct append *a)
+{
+	struct kb_store *s = p->s;
+	uint64_t pos = seg->size;
+
 	if (!seg->size)
 		seg->roll_ts = -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < a->n; i++) {
 		struct kb_batch *b = &s->batches[i];
 
 		if (s->dup_bases[i] >= 0)
 			continue;
 		if (seg->roll_ts < 0)
-			seg->roll_ts = b->max_ts >= 0 ? b->max_ts : now;
+			seg->roll_ts = b->max_ts >= 0 ? b->max_ts : a->now;
 		if (kb_idx_note(seg, b, pos, p->cfg->index_interval_bytes))
 			kb_warn("%s: out of memory for index entries",
 				p->path);
@@ -239,26 +257,68 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 	}
 	seg->size = pos;
 	write_behind(seg);
-	p->log_end = next;
-	p->hw = next;
-	for (size_t i = 0; i < n_work; i++)
+	p->log_end = a->next;
+	p->hw = a->next;
+	for (size_t i = 0; i < a->n_work; i++)
 		if (!s->pwork_new[i] && kb_prod_put(&p->prod, &s->pwork[i]))
 			kb_err("%s: out of memory for producer state",
 			       p->path);
 	p->dirty = true;
-	p->unflushed += msgs;
-	res->base_offset = first;
+	p->unflushed += a->msgs;
+}
+
+int kb_partition_append(struct kb_partition *p, const uint8_t *records,
+			size_t len, struct kb_append_result *res)
+{
+	struct append a = {
+		.records = records, .len = len, .now = kb_now_real_ms(),
+		.first = -1, .next = p->log_end,
+	};
+	struct kb_segment *seg;
+	size_t n_iov;
+	int err;
+
+	*res = (struct kb_append_result){ .base_offset = -1,
+		.log_append_time = -1, .log_start_offset = p->log_start };
+	if (!len) {
+		res->error = KB_ERR_CORRUPT_MESSAGE;
+		res->error_message = "no record batches";
+		return 0;
+	}
+	err = check_batches(p, &a, res);
+	if (err)
+		return err < 0 ? storage_error(res, err) : 0;
+	if (assign_offsets(p, &a, res))
+		return 0;
+	if (a.first < 0) {
+		/* Every batch was a retry of one already written. */
+		res->base_offset = p->s->dup_bases[0];
+		return 0;
+	}
+	if (kb_part_should_roll(p, a.total, a.next - 1, a.now)) {
+		err = kb_part_roll(p, a.now);
+		if (err)
+			return storage_error(res, err);
+	}
+	seg = kb_part_active(p);
+	n_iov = build_iov(p, &a, res);
+	err = kb_writev_all(seg->fd, p->s->iov, (int)n_iov,
+			    (off_t)seg->size);
+	if (err) {
+		errno = -err;
+		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
+		       seg->base);
+		if (ftruncate(seg->fd, (off_t)seg->size))
+			kb_err("%s: cannot undo a partial write: %m", p->path);
+		return storage_error(res, err);
+	}
+	commit_append(p, seg, &a);
+	res->base_offset = a.first;
 	if (p->unflushed >= p->cfg->flush_messages) {
 		err = kb_part_flush(p);
 		if (err)
-			goto storage;
+			return storage_error(res, err);
 	}
 	return 0;
-storage:
-	res->error = KB_ERR_KAFKA_STORAGE_ERROR;
-	res->error_message = "log storage error";
-	res->base_offset = -1;
-	return err;
 }
-
 /* Segment holding @off: the last one whose base is <= @off. */
