@@ -549,7 +549,7 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	if (!guard_parse(skb, state->pf, &p))
 		return NF_ACCEPT;
 	lport = out ? p.th->source : p.th->dest;
-	l = kbroker_listener_by_port(ntohs(lport));
+	l = kbroker_listener_by_port(state->net, ntohs(lport));
 	if (!l)
 		return NF_ACCEPT;
 	policy = READ_ONCE(l->policy);

@@ -25,17 +25,24 @@ void kbroker_genl_exit(void);
 
 /* main.c: the maintenance window and events. */
 int kbroker_update_begin(void);
+void kbroker_update_lock(void);
 void kbroker_update_end(void);
 struct sk_buff *kbroker_event_new(u32 type, void **hdr);
-void kbroker_event_send(struct sk_buff *skb, void *hdr);
+void kbroker_event_send(struct sk_buff *skb, void *hdr, struct net *net);
 extern const struct nla_policy kbroker_set_state_policy[];
 int kbroker_nl_set_state(struct sk_buff *skb, struct genl_info *info);
 
-/* listener.c: listeners, their policy and counters. */
+/*
+ * listener.c: listeners, their policy and counters.  A listener belongs to
+ * the network namespace that registered it and is found by (netns, port)
+ * by the hooks; its name is unique host-wide (it names a sysfs directory).
+ */
 struct kbroker_listener {
 	struct kobject kobj;
 	struct list_head node;		/* kbroker_listeners, RCU */
+	struct list_head gone;		/* being removed with its netns */
 	struct rcu_head rcu;
+	possible_net_t net;		/* no reference: netns exit deletes */
 	u16 port;
 	u32 policy;			/* enum kbroker_policy */
 	bool dead;			/* deleted, under kbroker_update_begin */
@@ -45,8 +52,10 @@ struct kbroker_listener {
 
 int kbroker_listeners_init(struct kobject *parent);
 void kbroker_listeners_exit(void);
-struct kbroker_listener *kbroker_listener_by_port(u16 port);
-struct kbroker_listener *kbroker_listener_get(const char *name);
+struct kbroker_listener *kbroker_listener_by_port(const struct net *net,
+						  u16 port);
+struct kbroker_listener *kbroker_listener_get(const struct net *net,
+					      const char *name);
 void kbroker_listener_put(struct kbroker_listener *l);
 
 static inline void kbroker_count(struct kbroker_listener *l,
@@ -62,6 +71,8 @@ int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info);
 int kbroker_nl_listener_del(struct sk_buff *skb, struct genl_info *info);
 int kbroker_nl_listener_get(struct sk_buff *skb, struct genl_info *info);
 int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb);
+extern const struct nla_policy kbroker_listener_set_policy[];
+int kbroker_nl_listener_set(struct sk_buff *skb, struct genl_info *info);
 
 /* sock.c: SOCK_ATTACH. */
 extern const struct nla_policy kbroker_sock_attach_policy[];

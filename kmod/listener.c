@@ -7,14 +7,23 @@
  * A listener is a kobject: its memory lives until the last open sysfs file
  * and the last RCU reader are gone.  The list is changed under the update
  * mutex (main.c) and read under RCU by the netfilter hooks.
+ *
+ * A listener belongs to the network namespace of the process that added
+ * it: the hooks act on it only there, netlink shows it only there, and it
+ * is deleted with the namespace.  Its policy changes through one function,
+ * kbroker_listener_set(), for sysfs and netlink alike: CAP_NET_ADMIN over
+ * the listener's namespace, refused in MAINTENANCE.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/kobject.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <net/genetlink.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "kbroker.h"
 
@@ -33,13 +42,19 @@ static struct kbroker_listener *to_listener(struct kobject *kobj)
 	return container_of(kobj, struct kbroker_listener, kobj);
 }
 
+static struct net *kbroker_listener_net(const struct kbroker_listener *l)
+{
+	return read_pnet(&l->net);
+}
+
 /* Under RCU (the hooks) or the update mutex. */
-struct kbroker_listener *kbroker_listener_by_port(u16 port)
+struct kbroker_listener *kbroker_listener_by_port(const struct net *net,
+						  u16 port)
 {
 	struct kbroker_listener *l;
 
 	list_for_each_entry_rcu(l, &kbroker_listeners, node, true)
-		if (l->port == port)
+		if (l->port == port && net_eq(kbroker_listener_net(l), net))
 			return l;
 	return NULL;
 }
@@ -54,14 +69,16 @@ static struct kbroker_listener *kbroker_listener_find(const char *name)
 	return NULL;
 }
 
-/* A reference to the listener called @name, or NULL. */
-struct kbroker_listener *kbroker_listener_get(const char *name)
+/* A reference to the listener called @name in @net, or NULL. */
+struct kbroker_listener *kbroker_listener_get(const struct net *net,
+					      const char *name)
 {
 	struct kbroker_listener *l;
 
 	rcu_read_lock();
 	l = kbroker_listener_find(name);
-	if (l && !kobject_get_unless_zero(&l->kobj))
+	if (l && (!net_eq(kbroker_listener_net(l), net) ||
+		  !kobject_get_unless_zero(&l->kobj)))
 		l = NULL;
 	rcu_read_unlock();
 	return l;
@@ -98,7 +115,41 @@ static void kbroker_listener_event(struct kbroker_listener *l, u32 policy)
 		nlmsg_free(ev);
 		return;
 	}
-	kbroker_event_send(ev, hdr);
+	kbroker_event_send(ev, hdr, kbroker_listener_net(l));
+}
+
+/*
+ * The one place a listener's policy changes, from sysfs or netlink.
+ * @admin: the caller has CAP_NET_ADMIN over the listener's namespace,
+ * as each interface checks it.  0 or -EPERM, -EBUSY, -ENODEV.
+ */
+static int kbroker_listener_set(struct kbroker_listener *l, int policy,
+				bool admin)
+{
+	int ret;
+
+	if (!admin)
+		return -EPERM;
+	ret = kbroker_update_begin();
+	if (ret)
+		return ret;
+	if (l->dead) {
+		ret = -ENODEV;
+	} else if (policy >= 0 && l->policy != policy) {
+		/* The hooks read it per segment: effective at once. */
+		WRITE_ONCE(l->policy, policy);
+		pr_info("listener %s: policy %s\n", l->name,
+			kbroker_policy_names[policy]);
+		kbroker_listener_event(l, policy);
+	}
+	kbroker_update_end();
+	return ret;
+}
+
+/* sysfs writers: CAP_NET_ADMIN in the user namespace owning the netns. */
+static bool kbroker_listener_sysfs_admin(struct kbroker_listener *l)
+{
+	return ns_capable(kbroker_listener_net(l)->user_ns, CAP_NET_ADMIN);
 }
 
 /* sysfs: listeners/<name>/{port,policy,counters...} */
@@ -129,20 +180,16 @@ static ssize_t policy_store(struct kobject *kobj, struct kobj_attribute *attr,
 	policy = sysfs_match_string(kbroker_policy_names, buf);
 	if (policy < 0)
 		return -EINVAL;
-	ret = kbroker_update_begin();
-	if (ret)
-		return ret;
-	if (l->dead) {
-		ret = -ENODEV;
-	} else if (l->policy != policy) {
-		/* The hooks read it per segment: effective at once. */
-		WRITE_ONCE(l->policy, policy);
-		pr_info("listener %s: policy %s\n", l->name,
-			kbroker_policy_names[policy]);
-		kbroker_listener_event(l, policy);
-	}
-	kbroker_update_end();
+	ret = kbroker_listener_set(l, policy, kbroker_listener_sysfs_admin(l));
 	return ret ? ret : count;
+}
+
+/* The namespace's inode number, as in /proc/PID/ns/net. */
+static ssize_t netns_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  kbroker_listener_net(to_listener(kobj))->ns.inum);
 }
 
 #define KBROKER_COUNTER_ATTR(_name, _counter)				\
@@ -165,9 +212,11 @@ KBROKER_COUNTER_ATTR(tracked, KBROKER_COUNTER_TRACKED);
 
 static struct kobj_attribute port_attr = __ATTR_RO(port);
 static struct kobj_attribute policy_attr = __ATTR_RW(policy);
+static struct kobj_attribute netns_attr = __ATTR_RO(netns);
 
 static struct attribute *kbroker_listener_attrs[] = {
 	&port_attr.attr,
+	&netns_attr.attr,
 	&policy_attr.attr,
 	&connections_attr.attr,
 	&tls_attr.attr,
@@ -215,6 +264,13 @@ const struct nla_policy kbroker_listener_get_policy[KBROKER_A_MAX + 1] = {
 				      .len = KBROKER_LISTENER_NAME_MAX },
 };
 
+const struct nla_policy kbroker_listener_set_policy[KBROKER_A_MAX + 1] = {
+	[KBROKER_A_LISTENER_NAME] = { .type = NLA_NUL_STRING,
+				      .len = KBROKER_LISTENER_NAME_MAX },
+	[KBROKER_A_LISTENER_POLICY] =
+		NLA_POLICY_MAX(NLA_U32, __KBROKER_POLICY_MAX - 1),
+};
+
 /* The listener named in the request, validated; NULL after an extack. */
 static const char *kbroker_req_name(struct genl_info *info)
 {
@@ -246,6 +302,7 @@ int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	if (!l)
 		return -ENOMEM;
 	strscpy(l->name, name, sizeof(l->name));
+	write_pnet(&l->net, genl_info_net(info));
 	l->port = port;
 	if (info->attrs[KBROKER_A_LISTENER_POLICY])
 		l->policy = nla_get_u32(info->attrs[KBROKER_A_LISTENER_POLICY]);
@@ -260,8 +317,9 @@ int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 		ret = -EEXIST;
 		goto err_unlock;
 	}
-	if (kbroker_listener_by_port(port)) {
-		NL_SET_ERR_MSG(info->extack, "port taken by another listener");
+	if (kbroker_listener_by_port(genl_info_net(info), port)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "port taken by another listener in this netns");
 		ret = -EADDRINUSE;
 		goto err_unlock;
 	}
@@ -310,7 +368,7 @@ int kbroker_nl_listener_del(struct sk_buff *skb, struct genl_info *info)
 	if (ret)
 		return ret;
 	l = kbroker_listener_find(name);
-	if (!l) {
+	if (!l || !net_eq(kbroker_listener_net(l), genl_info_net(info))) {
 		kbroker_update_end();
 		return -ENOENT;
 	}
@@ -358,7 +416,7 @@ int kbroker_nl_listener_get(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	l = kbroker_listener_get(name);
+	l = kbroker_listener_get(genl_info_net(info), name);
 	if (!l) {
 		ret = -ENOENT;
 		goto err_free;
@@ -379,9 +437,36 @@ err_free:
 	return ret;
 }
 
-/* cb->args[0]: listeners already sent; a delete between parts may skip one. */
+int kbroker_nl_listener_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kbroker_listener *l;
+	const char *name;
+	int policy = -1;
+	int ret;
+
+	name = kbroker_req_name(info);
+	if (!name)
+		return -EINVAL;
+	if (info->attrs[KBROKER_A_LISTENER_POLICY])
+		policy = nla_get_u32(info->attrs[KBROKER_A_LISTENER_POLICY]);
+	l = kbroker_listener_get(genl_info_net(info), name);
+	if (!l)
+		return -ENOENT;
+	ret = kbroker_listener_set(l, policy,
+				   netlink_ns_capable(skb,
+						      genl_info_net(info)->user_ns,
+						      CAP_NET_ADMIN));
+	kbroker_listener_put(l);
+	return ret;
+}
+
+/*
+ * The caller's namespace's listeners.  cb->args[0]: list entries already
+ * walked; a delete between parts may skip one.
+ */
 int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct net *net = sock_net(cb->skb->sk);
 	struct kbroker_listener *l;
 	long idx = 0;
 	void *hdr;
@@ -390,6 +475,10 @@ int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	list_for_each_entry_rcu(l, &kbroker_listeners, node) {
 		if (idx++ < cb->args[0])
 			continue;
+		if (!net_eq(kbroker_listener_net(l), net)) {
+			cb->args[0] = idx;
+			continue;
+		}
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &kbroker_genl_family,
 				  NLM_F_MULTI, KBROKER_CMD_LISTENER_GET);
@@ -406,23 +495,62 @@ int kbroker_nl_listener_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/*
+ * Deletes @net's listeners (every listener when @net is NULL), whatever
+ * the state: the namespace or the module is going away.
+ */
+static void kbroker_listeners_remove(struct net *net)
+{
+	struct kbroker_listener *l, *tmp;
+	LIST_HEAD(gone);
+
+	kbroker_update_lock();
+	list_for_each_entry_safe(l, tmp, &kbroker_listeners, node) {
+		if (net && !net_eq(kbroker_listener_net(l), net))
+			continue;
+		l->dead = true;
+		list_del_rcu(&l->node);
+		kbroker_listener_count--;
+		/* RCU readers may still walk through node. */
+		list_add(&l->gone, &gone);
+	}
+	kbroker_update_end();
+	list_for_each_entry_safe(l, tmp, &gone, gone) {
+		list_del(&l->gone);
+		if (net)
+			pr_info("listener %s: its network namespace is gone\n",
+				l->name);
+		kbroker_listener_destroy(l);
+	}
+}
+
+static void __net_exit kbroker_listeners_net_exit(struct net *net)
+{
+	kbroker_listeners_remove(net);
+}
+
+static struct pernet_operations kbroker_listeners_net_ops = {
+	.exit = kbroker_listeners_net_exit,
+};
+
 int kbroker_listeners_init(struct kobject *parent)
 {
+	int ret;
+
 	kbroker_listeners_kset = kset_create_and_add("listeners", NULL, parent);
-	return kbroker_listeners_kset ? 0 : -ENOMEM;
+	if (!kbroker_listeners_kset)
+		return -ENOMEM;
+	ret = register_pernet_subsys(&kbroker_listeners_net_ops);
+	if (ret)
+		kset_unregister(kbroker_listeners_kset);
+	return ret;
 }
 
 /* Module exit: netlink is gone, nothing adds or deletes any more. */
 void kbroker_listeners_exit(void)
 {
-	struct kbroker_listener *l, *tmp;
-
-	list_for_each_entry_safe(l, tmp, &kbroker_listeners, node) {
-		l->dead = true;
-		list_del_rcu(&l->node);
-		kbroker_listener_count--;
-		kbroker_listener_destroy(l);
-	}
+	unregister_pernet_subsys(&kbroker_listeners_net_ops);
+	kbroker_listeners_remove(NULL);
 	kset_unregister(kbroker_listeners_kset);
 	/* kfree_rcu callbacks need no module code, but be tidy. */
 	rcu_barrier();

@@ -51,6 +51,12 @@ int kbroker_update_begin(void)
 	return 0;
 }
 
+/* The same lock whatever the state: for cleanups that cannot wait. */
+void kbroker_update_lock(void)
+{
+	mutex_lock(&kbroker_update_mutex);
+}
+
 void kbroker_update_end(void)
 {
 	mutex_unlock(&kbroker_update_mutex);
@@ -72,11 +78,18 @@ struct sk_buff *kbroker_event_new(u32 type, void **hdr)
 	return skb;
 }
 
-/* Sends and consumes @skb; nobody listening is not an error. */
-void kbroker_event_send(struct sk_buff *skb, void *hdr)
+/*
+ * Sends and consumes @skb, to the subscribers in @net, or in every network
+ * namespace when @net is NULL; nobody listening is not an error.
+ */
+void kbroker_event_send(struct sk_buff *skb, void *hdr, struct net *net)
 {
 	genlmsg_end(skb, hdr);
-	genlmsg_multicast(&kbroker_genl_family, skb, 0, 0, GFP_KERNEL);
+	if (net)
+		genlmsg_multicast_netns(&kbroker_genl_family, net, skb, 0, 0,
+					GFP_KERNEL);
+	else
+		genlmsg_multicast_allns(&kbroker_genl_family, skb, 0, 0);
 }
 
 const struct nla_policy kbroker_set_state_policy[KBROKER_A_MAX + 1] = {
@@ -103,7 +116,7 @@ int kbroker_nl_set_state(struct sk_buff *skb, struct genl_info *info)
 	/* Sent under the mutex so events arrive in the order of changes. */
 	ev = kbroker_event_new(KBROKER_EVENT_STATE, &hdr);
 	if (ev && !nla_put_u32(ev, KBROKER_A_STATE, state))
-		kbroker_event_send(ev, hdr);
+		kbroker_event_send(ev, hdr, NULL);
 	else
 		nlmsg_free(ev);
 	mutex_unlock(&kbroker_update_mutex);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Generic netlink family "kbroker": how kbrokerd and kbrokerctl talk to the
- * module.  Every op is admin-only and every op has its own strict policy;
+ * module.  Every op is admin-only (CAP_NET_ADMIN in the initial user
+ * namespace: listener names, listener slots, the state and volume keys are
+ * host-wide) and every op has its own strict policy;
  * the commands and attributes are documented in
  * include/uapi/linux/kbroker.h and Documentation/netlink/kbroker.rst.
  */
@@ -78,6 +80,13 @@ static const struct genl_ops kbroker_genl_ops[] = {
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
+		.cmd = KBROKER_CMD_LISTENER_SET,
+		.doit = kbroker_nl_listener_set,
+		.policy = kbroker_listener_set_policy,
+		.maxattr = KBROKER_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
 		.cmd = KBROKER_CMD_SOCK_ATTACH,
 		.doit = kbroker_nl_sock_attach,
 		.policy = kbroker_sock_attach_policy,
@@ -130,6 +139,8 @@ struct genl_family kbroker_genl_family __ro_after_init = {
 	.name = KBROKER_GENL_NAME,
 	.version = KBROKER_GENL_VERSION,
 	.module = THIS_MODULE,
+	/* Listeners are per netns; state and volumes are host-wide. */
+	.netnsok = true,
 	.ops = kbroker_genl_ops,
 	.n_ops = ARRAY_SIZE(kbroker_genl_ops),
 	.mcgrps = kbroker_genl_mcgrps,

@@ -70,9 +70,10 @@ static int kbroker_sock_check(struct socket *sock, struct kbroker_listener *l,
 	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {
 		NL_SET_ERR_MSG(info->extack, "socket not connected");
 		ret = -ENOTCONN;
-	} else if (inet_sk(sk)->inet_num != l->port) {
+	} else if (inet_sk(sk)->inet_num != l->port ||
+		   !net_eq(sock_net(sk), read_pnet(&l->net))) {
 		NL_SET_ERR_MSG(info->extack,
-			       "socket's local port is not the listener's");
+			       "socket's local port or netns is not the listener's");
 		ret = -EADDRNOTAVAIL;
 	} else if (flags & KBROKER_SOCK_TLS) {
 		*found = kbroker_sock_ktls(sk);
@@ -112,7 +113,8 @@ int kbroker_nl_sock_attach(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	l = kbroker_listener_get(nla_data(info->attrs[KBROKER_A_LISTENER_NAME]));
+	l = kbroker_listener_get(genl_info_net(info),
+				 nla_data(info->attrs[KBROKER_A_LISTENER_NAME]));
 	if (!l) {
 		NL_SET_ERR_MSG(info->extack, "no such listener");
 		return -ENOENT;

@@ -58,6 +58,20 @@ static inline int kbt_listener_del(struct kbnl_t *t, const char *name)
 	return genl_talk(t->fd, &m, NULL);
 }
 
+/* LISTENER_SET; @policy < 0 leaves it out. */
+static inline int kbt_listener_set(struct kbnl_t *t, const char *name,
+				   int policy)
+{
+	struct genl_msg m;
+	uint32_t p = policy;
+
+	genl_init(&m, t->family, KBROKER_CMD_LISTENER_SET, KBROKER_GENL_VERSION);
+	genl_put(&m, KBROKER_A_LISTENER_NAME, name, strlen(name) + 1);
+	if (policy >= 0)
+		genl_put(&m, KBROKER_A_LISTENER_POLICY, &p, sizeof(p));
+	return genl_talk(t->fd, &m, NULL);
+}
+
 static inline int kbt_set_state(struct kbnl_t *t, uint32_t state)
 {
 	struct genl_msg m;

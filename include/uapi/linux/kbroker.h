@@ -3,10 +3,18 @@
  * kbroker: kernel side of a Kafka-protocol broker's encryption.
  *
  * Generic netlink family "kbroker", version KBROKER_GENL_VERSION.
- * Every command requires CAP_NET_ADMIN in the caller's network namespace
- * (GENL_ADMIN_PERM); attributes are validated strictly: an unknown
- * attribute, a wrong type or a string that is too long is refused with
- * -EINVAL and an extended ack naming the attribute.
+ * The family is present in every network namespace.  Every command
+ * requires CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM):
+ * listener names and slots, the state and volume keys are host-wide.
+ * Listeners belong to the network namespace of the socket that added
+ * them: LISTENER_* and SOCK_ATTACH see only the caller's namespace's
+ * listeners, the module enforces a listener's policy only on traffic in
+ * that namespace, and a listener is deleted with its namespace.  Ports
+ * are unique per namespace, names host-wide.  GET_STATUS, SET_STATE and
+ * VOLUME_* act on the host whatever the caller's namespace.
+ * Attributes are validated strictly: an unknown attribute, a wrong type
+ * or a string that is too long is refused with -EINVAL and an extended
+ * ack naming the attribute.
  *
  * KBROKER_CMD_GET_STATUS
  *   Request:  no attributes.
@@ -27,12 +35,21 @@
  *   Creates /sys/kernel/kbroker/listeners/<name>/ and starts enforcing the
  *   policy on connections to the port.  Register a listener before listen()
  *   on its port: connections the module did not see start are not tracked.
- *   Errors: -EEXIST name taken; -EADDRINUSE port taken; -ENOSPC more than
- *   KBROKER_LISTENERS_MAX; -EBUSY in MAINTENANCE.
+ *   Errors: -EEXIST name taken; -EADDRINUSE port taken in this network
+ *   namespace; -ENOSPC more than KBROKER_LISTENERS_MAX; -EBUSY in
+ *   MAINTENANCE.
  *
  * KBROKER_CMD_LISTENER_DEL
  *   Request:  KBROKER_A_LISTENER_NAME
  *   Stops enforcement on the port and removes the sysfs directory.
+ *   Errors: -ENOENT; -EBUSY in MAINTENANCE.
+ *
+ * KBROKER_CMD_LISTENER_SET
+ *   Request:  KBROKER_A_LISTENER_NAME
+ *             KBROKER_A_LISTENER_POLICY  NLA_U32  optional, the new policy
+ *   Changes the listener as a write to its sysfs files does (the same
+ *   function): CAP_NET_ADMIN over the listener's network namespace,
+ *   multicast as KBROKER_EVENT_POLICY when the policy changes.
  *   Errors: -ENOENT; -EBUSY in MAINTENANCE.
  *
  * KBROKER_CMD_LISTENER_GET (do with a name, or dump without)
@@ -65,7 +82,8 @@
  *   KBROKER_EVENT_POLICY: KBROKER_A_LISTENER_NAME and _POLICY, the new
  *                         policy; connections it forbids should be closed
  *                         (the module resets them at their next segment).
- *   Subscribing needs CAP_NET_ADMIN.
+ *   Subscribing needs CAP_NET_ADMIN.  STATE events reach subscribers in
+ *   every network namespace, POLICY events those in the listener's.
  *
  * Commands are numbered from 1 and never renumbered; new commands and
  * attributes are only ever appended.
@@ -146,7 +164,8 @@ enum kbroker_event {
 /*
  * Commands.  Numbers are fixed once released; each is documented above its
  * implementation's policy table and in Documentation/netlink/kbroker.rst.
- * LISTENER_* and SOCK_ATTACH: listener policy and kTLS (kmod/listener.c);
+ * LISTENER_* and SOCK_ATTACH: listener policy and kTLS (kmod/listener.c,
+ * kmod/sock.c);
  * SET_STATE: the maintenance window (kmod/main.c);
  * VOLUME_*: per-volume data keys (kmod/volume.c).
  */
@@ -164,6 +183,7 @@ enum kbroker_cmd {
 	KBROKER_CMD_VOLUME_REWRAP,
 	KBROKER_CMD_VOLUME_LIST,
 	KBROKER_CMD_EVENT,
+	KBROKER_CMD_LISTENER_SET,
 	__KBROKER_CMD_MAX,
 };
 
