@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "group/group.h"
 #include "common/log.h"
@@ -73,8 +74,9 @@ int kb_h_list_groups(struct kb_req *req, struct kb_resp *resp)
 	return KB_H_DONE;
 }
 
-static void describe_one(struct kb_wr *w, int16_t ver, bool flex,
-			 const char *id, struct kb_group *g, int16_t err)
+static void describe_one(struct kb_req *req, struct kb_wr *w, int16_t ver,
+			 bool flex, bool ops, const char *id,
+			 struct kb_group *g, int16_t err)
 {
 	bool stable = g && g->state == KB_GS_STABLE;
 	struct kb_member *m;
@@ -101,22 +103,30 @@ static void describe_one(struct kb_wr *w, int16_t ver, bool flex,
 		kb_wr_tags(w, flex);
 	}
 	if (ver >= 3)
-		kb_wr_i32(w, INT32_MIN);	/* authorized ops: not asked */
+		kb_wr_i32(w, ops && !err ?
+			  kb_authorized_ops(req, KB_ACL_RES_GROUP, id) :
+			  INT32_MIN);	/* INT32_MIN: not asked */
 	kb_wr_tags(w, flex);
 }
 
 int kb_h_describe_groups(struct kb_req *req, struct kb_resp *resp)
 {
-	struct kb_rd *rd = &req->rd;
+	struct kb_rd *rd = &req->rd, scan;
 	struct kb_wr *w = &resp->w;
 	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex;
+	bool flex = req->flex, ops = false;
 	struct kb_groups *gs = kb_groups_get(req->b);
 	int32_t n, i;
 
 	n = kb_rd_varray(rd, flex);
 	if (rd->err || n < 0)
 		return KB_H_CLOSE;
+	/* include_authorized_operations follows the ids. */
+	scan = *rd;
+	for (i = 0; i < n && !scan.err; i++)
+		kb_rd_vstr(&scan, flex);
+	if (ver >= 3)
+		ops = kb_rd_bool(&scan);
 	if (gs)
 		kb_groups_tick(gs);
 	if (ver >= 1)
@@ -128,13 +138,13 @@ int kb_h_describe_groups(struct kb_req *req, struct kb_resp *resp)
 		if (!kb_str_copy(id, sizeof(id), kb_rd_vstr(rd, flex)))
 			return KB_H_CLOSE;
 		if (!gs)
-			describe_one(w, ver, flex, id, NULL,
+			describe_one(req, w, ver, flex, ops, id, NULL,
 				     KB_ERR_COORDINATOR_NOT_AVAILABLE);
 		else if (!*id)
-			describe_one(w, ver, flex, id, NULL,
+			describe_one(req, w, ver, flex, ops, id, NULL,
 				     KB_ERR_INVALID_GROUP_ID);
 		else
-			describe_one(w, ver, flex, id, kb_group_find(gs, id),
+			describe_one(req, w, ver, flex, ops, id, kb_group_find(gs, id),
 				     0);
 	}
 	if (ver >= 3)

@@ -47,6 +47,8 @@ const struct kb_api kb_apis[KB_API_COUNT] = {
 				     kb_h_create_topics),
 	[KB_API_DELETE_TOPICS] = API("DeleteTopics", 0, 6, 4,
 				     kb_h_delete_topics),
+	[KB_API_DELETE_RECORDS] = API("DeleteRecords", 0, 2, 2,
+				      kb_h_delete_records),
 	[KB_API_INIT_PRODUCER_ID] = API("InitProducerId", 0, 4, 2,
 					kb_h_init_producer_id),
 	[KB_API_ADD_PARTITIONS_TO_TXN] = API("AddPartitionsToTxn", 0, 3, 3,

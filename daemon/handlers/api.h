@@ -43,6 +43,7 @@ int kb_h_fetch(struct kb_req *req, struct kb_resp *resp);
 int kb_h_list_offsets(struct kb_req *req, struct kb_resp *resp);
 int kb_h_create_topics(struct kb_req *req, struct kb_resp *resp);
 int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp);
+int kb_h_delete_records(struct kb_req *req, struct kb_resp *resp);
 int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp);
 int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_alter_configs(struct kb_req *req, struct kb_resp *resp);

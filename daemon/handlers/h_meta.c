@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "store/store.h"
 
 #define NO_AUTH_OPS INT32_MIN	/* authorized operations not computed */
 
-static void write_topic(struct kb_req *req, struct kb_wr *w,
+static void write_topic(struct kb_req *req, struct kb_wr *w, bool ops,
 			const struct kb_topic *t, const char *name,
 			const uint8_t *id, int16_t err)
 {
@@ -44,7 +45,9 @@ static void write_topic(struct kb_req *req, struct kb_wr *w,
 		kb_wr_tags(w, flex);
 	}
 	if (ver >= 8)
-		kb_wr_i32(w, NO_AUTH_OPS);
+		kb_wr_i32(w, ops && t && !err ?
+			  kb_authorized_ops(req, KB_ACL_RES_TOPIC, t->name) :
+			  NO_AUTH_OPS);
 	kb_wr_tags(w, flex);
 }
 
@@ -65,6 +68,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 	struct kb_wr *w = &resp->w;
 	int16_t ver = req->hdr.api_version;
 	bool flex = req->flex, allow = true, all;
+	bool topic_ops = false, cluster_ops = false;
 	struct kb_broker *b = req->b;
 	int32_t n, i;
 	size_t k;
@@ -87,9 +91,9 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 	if (ver >= 4)
 		allow = kb_rd_bool(&scan);
 	if (ver >= 8 && ver <= 10)
-		kb_rd_bool(&scan);
+		cluster_ops = kb_rd_bool(&scan);
 	if (ver >= 8)
-		kb_rd_bool(&scan);
+		topic_ops = kb_rd_bool(&scan);
 	kb_rd_vtags(&scan, flex);
 	if (scan.err)
 		return KB_H_CLOSE;
@@ -106,7 +110,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 
 		kb_wr_varray(w, flex, (int32_t)nt);
 		for (k = 0; k < nt; k++)
-			write_topic(req, w, kb_store_topic_at(b->store, k),
+			write_topic(req, w, topic_ops, kb_store_topic_at(b->store, k),
 				    NULL, NULL, 0);
 	} else {
 		kb_wr_varray(w, flex, n);
@@ -128,7 +132,7 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 				t = kb_store_topic_find_id(b->store, id);
 				if (!t)
 					err = KB_ERR_UNKNOWN_TOPIC_ID;
-				write_topic(req, w, t, NULL, id, err);
+				write_topic(req, w, topic_ops, t, NULL, id, err);
 				continue;
 			}
 			if (!kb_str_copy(name, sizeof(name), s) ||
@@ -139,18 +143,20 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 				snprintf(shown, sizeof(shown), "%.*s",
 					 s.len > KB_TOPIC_NAME_MAX ?
 					 KB_TOPIC_NAME_MAX : s.len, s.ptr);
-				write_topic(req, w, NULL, shown, NULL,
+				write_topic(req, w, topic_ops, NULL, shown, NULL,
 					    KB_ERR_INVALID_TOPIC_EXCEPTION);
 				continue;
 			}
 			t = kb_store_topic_get_or_create(
 				b->store, name, allow ? kb_auto_partitions(b) : 0,
 				&err);
-			write_topic(req, w, t, name, NULL, err);
+			write_topic(req, w, topic_ops, t, name, NULL, err);
 		}
 	}
 	if (ver >= 8 && ver <= 10)
-		kb_wr_i32(w, NO_AUTH_OPS);
+		kb_wr_i32(w, cluster_ops ?
+			  kb_authorized_ops(req, KB_ACL_RES_CLUSTER, NULL) :
+			  NO_AUTH_OPS);
 	kb_wr_tags(w, flex);
 	return KB_H_DONE;
 }
@@ -161,8 +167,7 @@ int kb_h_describe_cluster(struct kb_req *req, struct kb_resp *resp)
 	struct kb_wr *w = &resp->w;
 	int8_t endpoint_type = 1;
 	int16_t err = 0;
-
-	kb_rd_bool(rd);		/* include_cluster_authorized_operations */
+	bool ops = kb_rd_bool(rd);	/* include_cluster_authorized_operations */
 	if (req->hdr.api_version >= 1)
 		endpoint_type = kb_rd_i8(rd);
 	kb_rd_tags(rd);	/* always flexible */
@@ -187,7 +192,8 @@ int kb_h_describe_cluster(struct kb_req *req, struct kb_resp *resp)
 		kb_wr_cnstr(w, NULL, -1);
 		kb_wr_tags(w, true);
 	}
-	kb_wr_i32(w, NO_AUTH_OPS);
+	kb_wr_i32(w, ops ? kb_authorized_ops(req, KB_ACL_RES_CLUSTER, NULL) :
+		  NO_AUTH_OPS);
 	kb_wr_tags(w, true);
 	return KB_H_DONE;
 }

@@ -536,6 +536,36 @@ static int drop_head(struct kb_partition *p, size_t n, const char *why)
 	return 0;
 }
 
+int kb_partition_delete_records(struct kb_partition *p, int64_t offset,
+				int64_t *low)
+{
+	size_t n = 0;
+	int err;
+
+	if (offset == -1)
+		offset = p->hw;
+	*low = p->log_start;
+	if (offset < 0 || offset > p->hw)
+		return KB_ERR_OFFSET_OUT_OF_RANGE;
+	if (offset <= p->log_start)
+		return KB_ERR_NONE;
+	/* The start is durable before any segment goes, as for retention. */
+	if (write_log_start(p, offset))
+		return KB_ERR_KAFKA_STORAGE_ERROR;
+	kb_info("%s: DeleteRecords: log start %" PRId64 " -> %" PRId64,
+		p->path, p->log_start, offset);
+	p->log_start = offset;
+	while (n + 1 < p->n_segs && p->segs[n + 1].base <= offset)
+		n++;
+	if (n) {
+		err = drop_head(p, n, "DeleteRecords");
+		if (err)
+			kb_warn("%s: DeleteRecords: %s", p->path, strerror(-err));
+	}
+	*low = p->log_start;
+	return KB_ERR_NONE;
+}
+
 /*
  * Deletes the oldest segments past retention.ms or retention.bytes.  As in
  * Kafka, that can include the active segment once it is wholly expired: a

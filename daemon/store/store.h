@@ -234,6 +234,13 @@ int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
  * empties the log, which then starts at @offset.  Producer state is rebuilt.
  */
 int kb_partition_truncate(struct kb_partition *p, int64_t offset);
+/*
+ * DeleteRecords: moves the log start up to @offset (-1: the high
+ * watermark), durably, and deletes the segments wholly below it.  Returns
+ * a Kafka error code; @low gets the log start after the call.
+ */
+int kb_partition_delete_records(struct kb_partition *p, int64_t offset,
+				int64_t *low);
 
 /* Producer ids for InitProducerId: unique across restarts. */
 int kb_store_next_producer_id(struct kb_store *s, int64_t *pid);

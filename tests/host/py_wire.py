@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kb import Broker, Reader, Tap, free_port, produce_v3_body  # noqa: E402
+from confluent_kafka import Consumer  # noqa: E402
 
 T = Tap()
 
@@ -573,6 +574,141 @@ def check_listener_key():
             T.diag(b.log_tail(20))
 
 
+def delete_records(c, topic, part, offset, ver=1):
+    """DeleteRecords v0/v1 (classic): (low watermark, error)."""
+    body = struct.pack(">i", 1) + s16(topic) + struct.pack(">iiq", 1, part,
+                                                           offset)
+    r = c.call(21, ver, body + struct.pack(">i", 15000))
+    r.i32()
+    r.i32()
+    r.string()
+    r.i32()
+    r.i32()
+    return r.i64(), r.i16()
+
+
+def check_delete_records(b):
+    """DeleteRecords moves the log start; Fetch below it is out of range,
+    and a librdkafka consumer from the beginning starts at it."""
+    c = Conn(b.port)
+    T.ok(create_topic(c, "w-delrec", 1) == 0, "topic w-delrec")
+    for i in range(10):
+        produce(c, "w-delrec", 0, [b"r%d" % i])
+    T.ok(delete_records(c, "w-delrec", 0, 4) == (4, 0),
+         "DeleteRecords v1 to offset 4: low watermark 4")
+    T.ok(delete_records(c, "w-delrec", 0, 2, ver=0) == (4, 0),
+         "DeleteRecords below the start changes nothing: low watermark 4")
+    T.ok(delete_records(c, "w-delrec", 0, 11) == (4, 1),
+         "DeleteRecords past the high watermark: OFFSET_OUT_OF_RANGE")
+    T.ok(delete_records(c, "w-nope", 0, 1)[1] == 3,
+         "DeleteRecords on an unknown topic: UNKNOWN_TOPIC_OR_PARTITION")
+    res, _ = fetch(c, [("w-delrec", 0, 3)], 0, ver=5)
+    T.ok(res[("w-delrec", 0)]["err"] == 1,
+         "Fetch at 3, below the new start: OFFSET_OUT_OF_RANGE")
+    res, _ = fetch(c, [("w-delrec", 0, 4)], 0, ver=5)
+    got = res[("w-delrec", 0)]
+    T.ok(got["err"] == 0 and got["log_start"] == 4 and
+         values_of(got["records"])[0][:1] == [b"r4"],
+         "Fetch at 4 reads r4, log start 4 (%s)" % got["log_start"])
+    cons = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "w-dr",
+                     "auto.offset.reset": "earliest"})
+    cons.subscribe(["w-delrec"])
+    vals, deadline = [], time.monotonic() + 30
+    while len(vals) < 6 and time.monotonic() < deadline:
+        m = cons.poll(1)
+        if m is not None and not m.error():
+            vals.append(m.value())
+    cons.close()
+    T.ok(vals == [b"r%d" % i for i in range(4, 10)],
+         "a librdkafka consumer from the beginning reads r4..r9 (%s)" % vals)
+    T.ok(delete_records(c, "w-delrec", 0, -1) == (10, 0),
+         "DeleteRecords to -1 (high watermark): low watermark 10")
+    c.close()
+
+
+def popcount_ops(ops):
+    return sorted(i for i in range(32) if ops >= 0 and ops & (1 << i))
+
+
+def check_authorized_ops(b):
+    """include_*_authorized_operations without an authorizer: everything
+    Kafka defines for the resource type (8 topic, 7 cluster, 3 group
+    operations), INT32_MIN when not asked."""
+    c = Conn(b.port)
+    create_topic(c, "w-ops", 1)
+    for want in (True, False):
+        body = struct.pack(">i", 1) + s16("w-ops") + struct.pack(
+            ">bbb", 0, want, want)
+        r = c.call(3, 8, body)
+        r.i32()
+        for _ in range(r.i32()):
+            r.i32()
+            r.string()
+            r.i32()
+            r.string()
+        r.string()
+        r.i32()
+        tops = None
+        for _ in range(r.i32()):
+            r.i16()
+            r.string()
+            r.i8()
+            for _ in range(r.i32()):
+                r.i16()
+                r.i32()
+                r.i32()
+                r.i32()
+                for _ in range(3):
+                    for _ in range(r.i32()):
+                        r.i32()
+            tops = r.i32()
+        cops = r.i32()
+        if want:
+            T.ok(popcount_ops(tops) == [3, 4, 5, 6, 7, 8, 10, 11] and
+                 popcount_ops(cops) == [5, 7, 8, 9, 10, 11, 12],
+                 "Metadata v8 asked: 8 topic and 7 cluster operations "
+                 "(%s, %s)" % (tops, cops))
+        else:
+            T.ok(tops == cops == -2 ** 31,
+                 "Metadata v8 not asked: INT32_MIN (%s, %s)" % (tops, cops))
+    r = c.call(15, 3, struct.pack(">i", 1) + s16("w-ops-g") + b"\1")
+    r.i32()
+    r.i32()
+    r.i16()
+    r.string()
+    r.string()
+    r.string()
+    r.string()
+    r.i32()
+    gops = r.i32()
+    T.ok(popcount_ops(gops) == [3, 6, 8],
+         "DescribeGroups v3 asked: READ, DELETE, DESCRIBE (%s)" % gops)
+    # DescribeCluster v0 is flexible: request header v2, response v1.
+    c.corr += 1
+    msg = struct.pack(">hhi", 60, 0, c.corr) + s16("py_wire") + b"\0"
+    msg += b"\1\0"
+    c.s.sendall(struct.pack(">i", len(msg)) + msg)
+    n = struct.unpack(">i", c.recvn(4))[0]
+    r = Reader(c.recvn(n), True)
+    r.i32()
+    r.tags()
+    r.i32()
+    err = r.i16()
+    r.string()
+    r.string()
+    r.i32()
+    for _ in range(r.array()):
+        r.i32()
+        r.string()
+        r.i32()
+        r.string()
+        r.tags()
+    cops = r.i32()
+    T.ok(err == 0 and popcount_ops(cops) == [5, 7, 8, 9, 10, 11, 12],
+         "DescribeCluster asked: 7 cluster operations (%s)" % cops)
+    c.close()
+
+
 def main():
     with Broker(extra=["auto.create.topics.enable=false"]) as b:
         if not T.ok(b.start(), "kbrokerd starts"):
@@ -581,6 +717,15 @@ def main():
             check_fetch(b)
         except (EOFError, OSError, ValueError, struct.error) as e:
             T.ok(False, "Fetch checks ran to the end: %s" % e)
+        try:
+            check_delete_records(b)
+        except (EOFError, OSError, ValueError, struct.error) as e:
+            T.ok(False, "DeleteRecords checks ran to the end: %s" % e)
+        try:
+            check_authorized_ops(b)
+        except (EOFError, OSError, ValueError, struct.error) as e:
+            T.ok(False, "authorized operations checks ran to the end: %s"
+                 % e)
         try:
             check_txn(b)
         except (EOFError, OSError, ValueError, struct.error) as e:

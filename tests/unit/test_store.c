@@ -1185,6 +1185,46 @@ static void test_offset_for_time(void)
 	kb_store_close(s);
 }
 
+/* DeleteRecords: the start moves durably, whole segments below it go. */
+static void test_delete_records(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	uint8_t buf[4096];
+	int64_t low;
+
+	fresh();
+	o.segment_bytes = 400;
+	s = open_store(&o);
+	kb_store_topic_create(s, "dr", 1);
+	p = kb_store_partition(s, "dr", 0);
+	for (int i = 0; i < 20; i++) {
+		struct bopt bo = plain(2);
+
+		append(p, buf, make_batch(buf, &bo), NULL);
+	}
+	ok(kb_partition_delete_records(p, 41, &low) ==
+	   KB_ERR_OFFSET_OUT_OF_RANGE && low == 0,
+	   "past the high watermark: OFFSET_OUT_OF_RANGE, start kept");
+	ok(!kb_partition_delete_records(p, 25, &low) && low == 25 &&
+	   kb_partition_log_start(p) == 25, "start moves to 25, mid-batch");
+	ok(!kb_partition_delete_records(p, 3, &low) && low == 25,
+	   "a lower offset changes nothing");
+	ok(!kb_partition_read(p, 24, 1 << 20, true, &rr) &&
+	   rr.error == KB_ERR_OFFSET_OUT_OF_RANGE,
+	   "read below the start: OFFSET_OUT_OF_RANGE");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "dr", 0);
+	ok(p && kb_partition_log_start(p) == 25 &&
+	   kb_partition_log_end(p) == 40, "start 25 after reopen");
+	ok(p && !kb_partition_delete_records(p, -1, &low) && low == 40,
+	   "-1: up to the high watermark");
+	kb_store_close(s);
+}
+
 static void test_truncate(void)
 {
 	struct kb_store_opts o = opts();
@@ -1754,6 +1794,7 @@ int main(void)
 	test_idempotence();
 	test_topics();
 	test_offset_for_time();
+	test_delete_records();
 	test_truncate();
 	test_flush_policy();
 	test_topic_config();
