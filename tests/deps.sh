@@ -13,7 +13,8 @@ libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
 kcat librdkafka-dev python3-confluent-kafka python3-kafka zlib1g-dev
 liblz4-dev libsnappy-dev libzstd-dev
 clang libclang-rt-14-dev valgrind systemd man-db python3-yaml
-golang-go golang-github-shopify-sarama-dev"
+golang-go golang-github-shopify-sarama-dev
+libzookeeper-mt-dev zookeeper"
 
 # make run MODE=host: the stack on this kernel, so its headers too.
 if [ "$MODE" = host ]; then
