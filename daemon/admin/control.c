@@ -19,6 +19,7 @@
 
 #include "admin/control.h"
 #include "certs/cert.h"
+#include "cluster/cluster.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "net/loop.h"
@@ -103,6 +104,28 @@ static int listener_mask(struct kb_loop *l, const char *name)
 	return -1;
 }
 
+static void cluster_status(struct kb_loop *l, int fd, bool json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!l->b->cluster) {
+		kb_fd_reply(fd, "error: this broker is not in a cluster (zookeeper.connect is not set)\n");
+		return;
+	}
+	f = open_memstream(&text, &len);
+	if (!f) {
+		kb_fd_reply(fd, "error: out of memory\n");
+		return;
+	}
+	kb_cluster_status(l->b->cluster, f, json);
+	fputs("ok\n", f);
+	fclose(f);
+	kb_fd_reply(fd, text);
+	free(text);
+}
+
 static void command(struct kb_loop *l, int fd, char *line)
 {
 	char why[256], *arg;
@@ -128,6 +151,10 @@ static void command(struct kb_loop *l, int fd, char *line)
 		free(text);
 		return;
 	}
+	if (!strcmp(line, "cluster")) {
+		cluster_status(l, fd, arg && !strcmp(arg, "json"));
+		return;
+	}
 	if (!strcmp(line, "rotate")) {
 		if (arg && *arg && (mask = listener_mask(l, arg)) < 0) {
 			kb_fd_reply(fd, "error: no such listener\n");
@@ -144,7 +171,7 @@ static void command(struct kb_loop *l, int fd, char *line)
 		}
 		return;
 	}
-	kb_fd_reply(fd, "error: unknown command (status, rotate [LISTENER])\n");
+	kb_fd_reply(fd, "error: unknown command (status, rotate [LISTENER], cluster [json])\n");
 }
 
 static void on_accept(struct kb_loop *l, struct kb_watch *w)

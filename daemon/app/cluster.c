@@ -38,10 +38,36 @@ static void new_cluster_id(char out[23])
 	out[22] = '\0';
 }
 
+static int write_meta(const struct kb_broker *b, const char *path)
+{
+	char tmp[4112];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		kb_err("%s: %m", tmp);
+		return -1;
+	}
+	fprintf(f, "#\n#Written by kbrokerd\nversion=0\ncluster.id=%s\nbroker.id=%d\n",
+		b->cluster_id, b->cfg->broker_id);
+	if (fflush(f) || fsync(fileno(f))) {
+		kb_err("%s: %m", tmp);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		kb_err("%s: %m", path);
+		return -1;
+	}
+	return 0;
+}
+
 int kb_cluster_meta_load(struct kb_broker *b)
 {
 	const struct kb_config *cfg = b->cfg;
-	char path[4096], tmp[4112], line[512];
+	char path[4096], line[512];
 	bool have_id = false;
 	long stored_broker = -1;
 	FILE *f;
@@ -73,24 +99,29 @@ int kb_cluster_meta_load(struct kb_broker *b)
 		return -1;
 	}
 	new_cluster_id(b->cluster_id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		kb_err("%s: %m", tmp);
+	if (write_meta(b, path))
 		return -1;
-	}
-	fprintf(f, "#\n#Written by kbrokerd\nversion=0\ncluster.id=%s\nbroker.id=%d\n",
-		b->cluster_id, cfg->broker_id);
-	if (fflush(f) || fsync(fileno(f))) {
-		kb_err("%s: %m", tmp);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		kb_err("%s: %m", path);
-		return -1;
-	}
+	b->cluster_id_fresh = true;
 	kb_info("new cluster id %s written to %s", b->cluster_id, path);
+	return 0;
+}
+
+int kb_cluster_meta_adopt(struct kb_broker *b, const char *id)
+{
+	char path[4096];
+
+	if (!strcmp(b->cluster_id, id))
+		return 0;
+	snprintf(path, sizeof(path), "%s/meta.properties", b->cfg->log_dirs[0]);
+	/* Log dirs of another cluster hold that cluster's data: never mix. */
+	if (!b->cluster_id_fresh) {
+		kb_err("%s: the log dirs belong to cluster %s, but ZooKeeper's cluster is %s: refusing to mix them (point zookeeper.connect at the right cluster, or use empty log dirs)",
+		       path, b->cluster_id, id);
+		return -1;
+	}
+	snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", id);
+	if (write_meta(b, path))
+		return -1;
+	kb_info("joined cluster %s: written to %s", id, path);
 	return 0;
 }

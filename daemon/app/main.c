@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "admin/control.h"
+#include "app/cluster_join.h"
 #include "keys/atrest.h"
 #include "common/broker.h"
 #include "certs/cert.h"
@@ -152,7 +153,18 @@ int main(int argc, char **argv)
 		kb_err("opening the log store: %s", strerror(-c));
 		goto out_vol;
 	}
-	if (kb_loop_init(&loop, &b) || kb_loop_listen(&loop))
+	if (kb_loop_init(&loop, &b))
+		goto out_loop;
+	/* A cluster broker: ZooKeeper first, then listeners, then register. */
+	c = kb_broker_cluster_join(&b, &loop);
+	if (c > 0)
+		ret = 0;
+	if (c || kb_loop_listen(&loop))
+		goto out_loop;
+	c = kb_broker_cluster_register(&b, &loop);
+	if (c > 0)
+		ret = 0;
+	if (c)
 		goto out_loop;
 	kb_ctl_open(&loop);
 	kb_info("kbrokerd %s started: broker.id %d, cluster %s", KB_VERSION,
@@ -166,6 +178,7 @@ out_loop:
 	/* Stop accepting and drop connections before the final flush. */
 	kb_ctl_close(&loop);
 	kb_loop_fini(&loop);
+	kb_broker_cluster_close(&b);
 	c = kb_store_flush_all(b.store);
 	if (c < 0) {
 		kb_err("flushing the log store: %s", strerror(-c));

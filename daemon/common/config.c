@@ -445,6 +445,56 @@ static int finish_tls(struct parse *ps)
 	return 0;
 }
 
+/*
+ * zookeeper.connect makes this broker one of a cluster; the inter-broker
+ * listener is then the named one, else the first SSL listener, else the
+ * first.  With encryption.in.cluster it must serve TLS only.
+ */
+static int finish_cluster(struct parse *ps)
+{
+	struct kb_config *cfg = ps->cfg;
+	const struct kb_listener_cfg *l;
+	const char *v = cfg->raw[K_IBL];
+	char why[300];
+	int i;
+
+	if (copy_str(cfg->zk_connect, sizeof(cfg->zk_connect),
+		     raw_or_def(cfg, K_ZK_CONNECT) ?: ""))
+		return bad(ps, ps->line[K_ZK_CONNECT], "zookeeper.connect",
+			   "too long");
+	if (copy_str(cfg->broker_rack, sizeof(cfg->broker_rack),
+		     raw_or_def(cfg, K_RACK) ?: ""))
+		return bad(ps, ps->line[K_RACK], "broker.rack",
+			   "too long (at most 63 characters)");
+	cfg->inter_broker_listener = -1;
+	if (v) {
+		l = find_listener(cfg, v);
+		if (!l)
+			return bad(ps, ps->line[K_IBL],
+				   "inter.broker.listener.name",
+				   "no such listener in listeners");
+		cfg->inter_broker_listener = (int)(l - cfg->listeners);
+	} else {
+		for (i = 0; i < cfg->n_listeners; i++)
+			if (cfg->listeners[i].proto == KB_SEC_SSL)
+				break;
+		cfg->inter_broker_listener = i < cfg->n_listeners ? i : 0;
+	}
+	if (!cfg->zk_connect[0] || !cfg->encryption_in_cluster)
+		return 0;
+	l = &cfg->listeners[cfg->inter_broker_listener];
+	if (l->proto != KB_SEC_SSL || l->policy != KB_POLICY_TLS) {
+		snprintf(why, sizeof(why),
+			 "encryption.in.cluster=true needs the inter-broker listener %s to serve TLS only (security protocol SSL, policy tls); it is %s with policy %s",
+			 l->name, l->proto == KB_SEC_SSL ? "SSL" : "PLAINTEXT",
+			 kb_policy_name(l->policy));
+		return bad(ps, ps->line[K_ENC_IN_CLUSTER] ?
+			   ps->line[K_ENC_IN_CLUSTER] : ps->line[K_LISTENERS],
+			   "encryption.in.cluster", why);
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int finish(struct parse *ps)
 {
@@ -536,6 +586,8 @@ static int finish(struct parse *ps)
 	    (cfg->at_rest_state_dir[0] && cfg->at_rest_state_dir[0] != '/'))
 		return bad(ps, ps->line[K_AT_REST_STATE], "at.rest.state.dir",
 			   "expected an absolute path");
+	if (finish_cluster(ps))
+		return -1;
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
 			cfg->raw[K_LOG_DIRS]);

@@ -90,6 +90,15 @@ struct kb_config {
 	char cert_renew_command[KB_PATH_MAX];
 	char cert_ca[KB_PATH_MAX];	/* verifies renewed chains */
 	char control_socket[KB_PATH_MAX];
+	/* Cluster membership (daemon/cluster/): off unless zookeeper.connect
+	 * is set, then a broker of the cluster it names. */
+	char zk_connect[KB_PATH_MAX];
+	int64_t zk_session_timeout_ms;
+	int64_t zk_connection_timeout_ms;
+	char broker_rack[KB_NAME_MAX];
+	int inter_broker_listener;	/* index in listeners */
+	bool encryption_in_cluster;
+	int32_t default_replication_factor;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

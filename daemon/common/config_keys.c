@@ -85,6 +85,20 @@ const struct key_def kb_config_keys[K_COUNT] = {
 	[K_AT_REST_VOLUMES] = STR("at.rest.volumes", NULL),
 	[K_AT_REST_MASTER] = STR("at.rest.master.key", NULL),
 	[K_AT_REST_STATE] = STR("at.rest.state.dir", NULL),
+	/* A cluster on ZooKeeper, Kafka's keys (cluster/cluster.h). */
+	[K_ZK_CONNECT] = STR("zookeeper.connect", NULL),
+	[K_ZK_SESSION] = INT("zookeeper.session.timeout.ms",
+			     zk_session_timeout_ms, 1000, INT32_MAX, "18000"),
+	[K_ZK_CONN_TIMEOUT] = INT("zookeeper.connection.timeout.ms",
+				  zk_connection_timeout_ms, 100, INT32_MAX,
+				  "18000"),
+	[K_RACK] = STR("broker.rack", NULL),
+	[K_IBL] = STR("inter.broker.listener.name", NULL),
+	/* Fixed when the cluster is created, as MSK's in-cluster setting. */
+	[K_ENC_IN_CLUSTER] = BOOL("encryption.in.cluster",
+				  encryption_in_cluster, "true"),
+	[K_DEFAULT_RF] = INT("default.replication.factor",
+			     default_replication_factor, 1, 16, "1"),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {

@@ -90,7 +90,7 @@ int kbctl_refuse_in_maintenance(void)
 }
 
 /* Prints the daemon's reply; 0 when it ends in "ok". */
-static int show(const char *r)
+int kbctl_show_reply(const char *r)
 {
 	const char *last;
 	size_t n = strlen(r);
@@ -135,7 +135,7 @@ int kbctl_cert(int argc, char **argv)
 		kbctl_daemon_error(ret);
 		return 1;
 	}
-	ret = show(r ? r : "error: no answer\n");
+	ret = kbctl_show_reply(r ? r : "error: no answer\n");
 	free(r);
 	return ret;
 }

@@ -18,6 +18,9 @@ int kbctl_ca(int argc, char **argv);
 const char *kbctl_socket_path(void);
 int kbctl_daemon(const char *cmd, char **reply);
 void kbctl_daemon_error(int err);
+/* Prints a reply; 0 when it ends in "ok", 1 (error shown) otherwise. */
+int kbctl_show_reply(const char *r);
+int kbctl_cluster(int argc, char **argv);
 /* Changes call this first: 1 (reason printed) in MAINTENANCE. */
 int kbctl_refuse_in_maintenance(void);
 int kbctl_volume(int argc, char **argv);

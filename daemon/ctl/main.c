@@ -16,6 +16,7 @@ static const struct kbctl_cmd cmds[] = {
 	{ "volume", kbctl_volume, "encrypted volumes: format, open, close, status, rewrap, probe" },
 	{ "listener", kbctl_listener, "list, add, delete listeners; set a policy" },
 	{ "state", kbctl_state, "show the state, or set active|maintenance" },
+	{ "cluster", kbctl_cluster, "status [--json]: brokers, controller, partitions, in-cluster encryption" },
 };
 
 static void usage(FILE *f)

@@ -55,11 +55,18 @@ int kb_h_txn_unsupported(struct kb_req *req, struct kb_resp *resp);
 void kb_api_versions_body(struct kb_wr *w, int16_t ver, int16_t error);
 
 /* Partitions of a topic that Metadata or Produce may auto-create, 0 when
- * auto.create.topics.enable is off. */
+ * auto.create.topics.enable is off, or in a cluster, whose topics are
+ * made through ZooKeeper (h_meta.c). */
 static inline int32_t kb_auto_partitions(const struct kb_broker *b)
 {
-	return b->cfg->auto_create_topics ? b->cfg->num_partitions : 0;
+	return b->cfg->auto_create_topics && !b->cluster ?
+	       b->cfg->num_partitions : 0;
 }
+
+/* Produce, Fetch, ListOffsets: 0 when this broker may serve @partition
+ * (always standalone), else the Kafka error to answer (leader.c). */
+int16_t kb_leader_check(struct kb_broker *b, const char *topic,
+			int32_t partition, int32_t leader_epoch);
 
 
 /* Config entries of a topic as DescribeConfigs reports them. */

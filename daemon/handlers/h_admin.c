@@ -6,6 +6,7 @@
 
 #include "handlers/api.h"
 #include "proto/errors.h"
+#include "cluster/cluster.h"
 #include "common/log.h"
 #include "store/store.h"
 
@@ -51,6 +52,8 @@ static const char *err_text(int16_t err)
 		return "unknown topic id";
 	case KB_ERR_KAFKA_STORAGE_ERROR:
 		return "storage error";
+	case KB_ERR_POLICY_VIOLATION:
+		return "deleting topics and adding partitions are not done in a cluster yet";
 	}
 	return NULL;
 }
@@ -90,7 +93,43 @@ struct ct_topic {
 	bool assign_ok;			/* every assignment is just us */
 	int32_t nc;
 	struct ct_cfg *cfgs;
+	/* In a cluster: the assignment, partition i's replicas at i * asg_rf. */
+	int32_t *asg;
+	int32_t asg_rf;
 };
+
+/* In a cluster: reads one assignments array into a new *@out; *ok false
+ * when the counts differ or are out of range. */
+static int32_t read_assign_list(struct kb_rd *rd, bool flex, int32_t **out,
+				int32_t *rf, bool *ok)
+{
+	int32_t n = kb_rd_varray(rd, flex), i, k, nb;
+
+	*ok = true;
+	*rf = -1;
+	*out = NULL;
+	if (n > 0 && n <= KB_MAX_TOPIC_PARTITIONS)
+		*out = calloc((size_t)n * 16, sizeof(**out));
+	if (n > 0 && !*out)
+		*ok = false;
+	for (i = 0; i < n && !rd->err; i++) {
+		int32_t idx = kb_rd_i32(rd);
+
+		nb = kb_rd_varray(rd, flex);
+		if (*rf < 0)
+			*rf = nb;
+		if (nb != *rf || nb < 1 || nb > 16 || idx != i)
+			*ok = false;
+		for (k = 0; k < nb && !rd->err; k++) {
+			int32_t id = kb_rd_i32(rd);
+
+			if (*ok)
+				(*out)[i * *rf + k] = id;
+		}
+		kb_rd_vtags(rd, flex);
+	}
+	return n;
+}
 
 /* A whole CreateTopics request, decoded before any topic is made. */
 struct ct_req {
@@ -101,8 +140,10 @@ struct ct_req {
 
 static void ct_free(struct ct_req *cr)
 {
-	for (int32_t i = 0; cr->topics && i < cr->n; i++)
+	for (int32_t i = 0; cr->topics && i < cr->n; i++) {
 		free(cr->topics[i].cfgs);
+		free(cr->topics[i].asg);
+	}
 	free(cr->topics);
 }
 
@@ -124,7 +165,12 @@ static bool ct_decode(struct kb_req *req, struct ct_req *cr)
 		t->name = kb_rd_vstr(rd, flex);
 		t->np = kb_rd_i32(rd);
 		t->rf = kb_rd_i16(rd);
-		t->na = read_assignments(rd, flex, me, true, &t->assign_ok);
+		if (req->b->cluster)
+			t->na = read_assign_list(rd, flex, &t->asg, &t->asg_rf,
+						 &t->assign_ok);
+		else
+			t->na = read_assignments(rd, flex, me, true,
+						 &t->assign_ok);
 		t->nc = kb_rd_varray(rd, flex);
 		if (rd->err)
 			return false;
@@ -183,7 +229,7 @@ static int16_t ct_check(struct kb_broker *b, const struct ct_topic *t,
 		return KB_ERR_INVALID_REQUEST;
 	if (t->na > 0 && !t->assign_ok)
 		return KB_ERR_INVALID_REPLICA_ASSIGNMENT;
-	if (t->rf != -1 && t->rf != 1)
+	if (t->rf != -1 && t->rf != 1 && !b->cluster)
 		return KB_ERR_INVALID_REPLICATION_FACTOR;
 	return cerr;
 }
@@ -231,6 +277,8 @@ static void ct_topic(struct kb_req *req, struct kb_wr *w,
 	const char *why = NULL;
 	bool flex = req->flex, name_ok;
 	int32_t np = ct->np;
+	int16_t resp_rf = 1;
+	uint8_t cid[16] = { 0 };
 	size_t nc;
 
 	cerr = take_configs(ct, in, ops, &nc, &why);
@@ -243,7 +291,28 @@ static void ct_topic(struct kb_req *req, struct kb_wr *w,
 		np = b->cfg->num_partitions;
 	if (!err && (np <= 0 || np > KB_MAX_TOPIC_PARTITIONS))
 		err = KB_ERR_INVALID_PARTITIONS;
-	if (!err) {
+	if (!err && b->cluster) {
+		const char *keys[KB_MAX_TOPIC_CONFIGS];
+		const char *vals[KB_MAX_TOPIC_CONFIGS];
+		struct kb_cluster_new_topic nt = {
+			.name = name, .n_parts = np,
+			.rf = ct->rf != -1 ? ct->rf :
+			      (int16_t)b->cfg->default_replication_factor,
+			.assign = ct->na > 0 ? ct->asg : NULL,
+			.assign_rf = ct->asg_rf,
+			.cfg_keys = keys, .cfg_vals = vals,
+			.n_cfg = nc, .validate_only = validate_only,
+		};
+
+		for (size_t c = 0; c < nc; c++) {
+			keys[c] = ops[c].key;
+			vals[c] = ops[c].value;
+		}
+		err = kb_cluster_create_topic(b->cluster, &nt, &why);
+		resp_rf = ct->na > 0 ? (int16_t)ct->asg_rf : nt.rf;
+		if (!validate_only)
+			memcpy(cid, nt.id, 16);
+	} else if (!err) {
 		err = store_err(kb_store_topic_create_cfg(b->store, name, np,
 							  ops, nc,
 							  validate_only, &why),
@@ -252,7 +321,7 @@ static void ct_topic(struct kb_req *req, struct kb_wr *w,
 			kb_dbg("created topic %s with %d partition(s)", name,
 			       np);
 	}
-	if (!err && !validate_only)
+	if (!err && !validate_only && !b->cluster)
 		t = kb_store_topic_find(b->store, name);
 
 	if (flex)
@@ -262,14 +331,14 @@ static void ct_topic(struct kb_req *req, struct kb_wr *w,
 	if (ver >= 7) {
 		static const uint8_t zero[16];
 
-		kb_wr_uuid(w, t ? t->id : zero);
+		kb_wr_uuid(w, t ? t->id : b->cluster && !err ? cid : zero);
 	}
 	kb_wr_i16(w, err);
 	if (ver >= 1)
 		kb_wr_vnstr(w, flex, !err ? NULL : why ? why : err_text(err));
 	if (ver >= 5) {
 		kb_wr_i32(w, err ? -1 : np);
-		kb_wr_i16(w, err ? -1 : 1);
+		kb_wr_i16(w, err ? -1 : resp_rf);
 		if (err)
 			kb_wr_carray(w, -1);
 		else
@@ -350,6 +419,10 @@ int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
 			if (!t)
 				err = KB_ERR_UNKNOWN_TOPIC_ID;
 		}
+		if (t && b->cluster) {
+			err = KB_ERR_POLICY_VIOLATION;
+			t = NULL;
+		}
 		if (t) {
 			memcpy(id, t->id, 16);
 			snprintf(name, sizeof(name), "%s", t->name);
@@ -416,6 +489,8 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 			t = kb_store_topic_find(b->store, name);
 		if (!t)
 			err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		else if (b->cluster)
+			err = KB_ERR_POLICY_VIOLATION;
 		else if (count <= t->n_partitions ||
 			 count > KB_MAX_TOPIC_PARTITIONS)
 			err = KB_ERR_INVALID_PARTITIONS;

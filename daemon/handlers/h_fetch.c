@@ -18,6 +18,7 @@
 struct fetch_part {
 	int32_t topic;		/* index in fetch->topics */
 	int32_t partition;
+	int32_t leader_epoch;		/* -1 unknown */
 	int64_t offset;
 	int32_t max_bytes;
 	int16_t error;
@@ -88,6 +89,12 @@ static int64_t fetch_read(struct kb_fetch *f)
 		fp->error = 0;
 		if (ft->bad_name) {
 			fp->error = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+			any_err = true;
+			continue;
+		}
+		fp->error = kb_leader_check(f->b, ft->name, fp->partition,
+					    fp->leader_epoch);
+		if (fp->error) {
 			any_err = true;
 			continue;
 		}
@@ -257,8 +264,7 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 
 			fp->topic = t;
 			fp->partition = kb_rd_i32(rd);
-			if (ver >= 9)
-				kb_rd_i32(rd);	/* current_leader_epoch */
+			fp->leader_epoch = ver >= 9 ? kb_rd_i32(rd) : -1;
 			fp->offset = kb_rd_i64(rd);
 			if (ver >= 12)
 				kb_rd_i32(rd);	/* last_fetched_epoch */

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Metadata and DescribeCluster: one broker, leader of everything. */
+/*
+ * Metadata and DescribeCluster.  Standalone, one broker leads everything;
+ * in a cluster the brokers are the live ones registered in ZooKeeper,
+ * each with its endpoint of the listener the client came in on, and the
+ * controller is the elected one.
+ */
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
+#include "common/log.h"
 #include "handlers/api.h"
 #include "handlers/authz.h"
 #include "proto/errors.h"
@@ -51,15 +58,168 @@ static void write_topic(struct kb_req *req, struct kb_wr *w, bool ops,
 	kb_wr_tags(w, flex);
 }
 
+/* A topic of the cluster: partition state from ZooKeeper. */
+static void write_ctopic(struct kb_req *req, struct kb_wr *w,
+			 const char *name, const uint8_t *id, int32_t n,
+			 int16_t err)
+{
+	struct kb_cluster *cl = req->b->cluster;
+	int16_t ver = req->hdr.api_version;
+	static const uint8_t zero_id[16];
+	bool flex = req->flex;
+	int32_t i, k, off;
+
+	kb_wr_i16(w, err);
+	if (ver >= 12)
+		kb_wr_vnstr(w, flex, name);
+	else
+		kb_wr_vstr(w, flex, name);
+	if (ver >= 10)
+		kb_wr_uuid(w, id ? id : zero_id);
+	if (ver >= 1)
+		kb_wr_bool(w, false);	/* is_internal */
+	kb_wr_varray(w, flex, err ? 0 : n);
+	for (i = 0; !err && i < n; i++) {
+		struct kb_cluster_partition st;
+
+		if (!kb_cluster_partition(cl, name, i, &st))
+			memset(&st, 0, sizeof(st));
+		kb_wr_i16(w, st.leader < 0 ? KB_ERR_LEADER_NOT_AVAILABLE : 0);
+		kb_wr_i32(w, i);
+		kb_wr_i32(w, st.leader);
+		if (ver >= 7)
+			kb_wr_i32(w, st.leader_epoch);
+		kb_wr_varray(w, flex, st.n_replicas);
+		for (k = 0; k < st.n_replicas; k++)
+			kb_wr_i32(w, st.replicas[k]);
+		kb_wr_varray(w, flex, st.n_isr);
+		for (k = 0; k < st.n_isr; k++)
+			kb_wr_i32(w, st.isr[k]);
+		if (ver >= 5) {
+			for (k = 0, off = 0; k < st.n_replicas; k++)
+				off += !kb_cluster_broker_is_live(cl,
+								  st.replicas[k]);
+			kb_wr_varray(w, flex, off);
+			for (k = 0; k < st.n_replicas; k++)
+				if (!kb_cluster_broker_is_live(cl,
+							       st.replicas[k]))
+					kb_wr_i32(w, st.replicas[k]);
+		}
+		kb_wr_tags(w, flex);
+	}
+	if (ver >= 8)
+		kb_wr_i32(w, NO_AUTH_OPS);
+	kb_wr_tags(w, flex);
+}
+
+/*
+ * A topic a client asked for in a cluster: as it is, or auto-created in
+ * ZooKeeper (answered LEADER_NOT_AVAILABLE until leaders are elected, as
+ * Kafka does).
+ */
+static void cluster_topic(struct kb_req *req, struct kb_wr *w,
+			  const char *name, bool allow)
+{
+	struct kb_cluster *cl = req->b->cluster;
+	const struct kb_config *cfg = req->b->cfg;
+	struct kb_cluster_new_topic nt = {
+		.name = name,
+		.n_parts = cfg->num_partitions,
+		.rf = (int16_t)cfg->default_replication_factor,
+	};
+	const char *found, *why;
+	const uint8_t *id = NULL;
+	int32_t n = 0;
+	int16_t err;
+
+	found = kb_cluster_topic_find(cl, name, NULL, &id, &n);
+	if (found) {
+		write_ctopic(req, w, name, id, n, 0);
+		return;
+	}
+	if (!allow || !cfg->auto_create_topics) {
+		write_ctopic(req, w, name, NULL, 0,
+			     KB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+		return;
+	}
+	err = kb_cluster_create_topic(cl, &nt, &why);
+	if (err && err != KB_ERR_TOPIC_ALREADY_EXISTS)
+		kb_log_once(KB_LOG_WARN, "auto-creating topic %s: %s", name,
+			    why ? why : "error");
+	if (err == KB_ERR_TOPIC_ALREADY_EXISTS)
+		err = 0;
+	write_ctopic(req, w, name, NULL, 0,
+		     err ? err : KB_ERR_LEADER_NOT_AVAILABLE);
+}
+
+/* One broker entry as Metadata (@desc false) or DescribeCluster has it. */
+struct broker_ep {
+	int32_t id;
+	const char *host;
+	int port;
+	const char *rack;	/* NULL = none */
+};
+
+/*
+ * The brokers to list: this one as the client reaches it, then every other
+ * live broker with an endpoint of the same listener name (Kafka leaves out
+ * a broker without one).  Returns the count, at most @max.
+ */
+static int list_brokers(const struct kb_req *req, struct broker_ep *out,
+			int max)
+{
+	const struct kb_config *cfg = req->b->cfg;
+	struct kb_cluster *cl = req->b->cluster;
+	const char *lname = req->listener >= 0 ?
+			    cfg->listeners[req->listener].name : NULL;
+	size_t i, n_live;
+	int n = 0;
+
+	out[n++] = (struct broker_ep){ cfg->broker_id, req->adv_host,
+				       req->adv_port,
+				       cfg->broker_rack[0] ?
+				       cfg->broker_rack : NULL };
+	if (!cl || !lname)
+		return n;
+	n_live = kb_cluster_broker_count(cl);
+	for (i = 0; i < n_live && n < max; i++) {
+		const struct kb_cluster_broker *br = kb_cluster_broker_at(cl, i);
+		const struct kb_cluster_endpoint *e;
+
+		if (!br || br->id == cfg->broker_id)
+			continue;
+		e = kb_cluster_endpoint(br, lname);
+		if (!e)
+			continue;
+		out[n++] = (struct broker_ep){ br->id, e->host, e->port,
+					       br->rack[0] ? br->rack : NULL };
+	}
+	return n;
+}
+
+static int32_t controller_id(const struct kb_req *req)
+{
+	if (!req->b->cluster)
+		return req->b->cfg->broker_id;
+	return kb_cluster_controller(req->b->cluster);
+}
+
+#define MAX_LISTED 256
+
 static void write_brokers(struct kb_req *req, struct kb_wr *w)
 {
-	kb_wr_varray(w, req->flex, 1);
-	kb_wr_i32(w, req->b->cfg->broker_id);
-	kb_wr_vstr(w, req->flex, req->adv_host);
-	kb_wr_i32(w, req->adv_port);
-	if (req->hdr.api_version >= 1)
-		kb_wr_vnstr(w, req->flex, NULL);	/* rack */
-	kb_wr_tags(w, req->flex);
+	struct broker_ep eps[MAX_LISTED];
+	int i, n = list_brokers(req, eps, MAX_LISTED);
+
+	kb_wr_varray(w, req->flex, n);
+	for (i = 0; i < n; i++) {
+		kb_wr_i32(w, eps[i].id);
+		kb_wr_vstr(w, req->flex, eps[i].host);
+		kb_wr_i32(w, eps[i].port);
+		if (req->hdr.api_version >= 1)
+			kb_wr_vnstr(w, req->flex, eps[i].rack);
+		kb_wr_tags(w, req->flex);
+	}
 }
 
 int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
@@ -104,8 +264,20 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 	if (ver >= 2)
 		kb_wr_vnstr(w, flex, b->cluster_id);
 	if (ver >= 1)
-		kb_wr_i32(w, b->cfg->broker_id);	/* controller */
-	if (all) {
+		kb_wr_i32(w, controller_id(req));
+	if (all && b->cluster) {
+		size_t nt = kb_cluster_topic_count(b->cluster);
+
+		kb_wr_varray(w, flex, (int32_t)nt);
+		for (k = 0; k < nt; k++) {
+			const uint8_t *id = NULL;
+			int32_t np = 0;
+			const char *name = kb_cluster_topic_at(b->cluster, k,
+							       &id, &np);
+
+			write_ctopic(req, w, name ? name : "", id, np, 0);
+		}
+	} else if (all) {
 		size_t nt = kb_store_topic_count(b->store);
 
 		kb_wr_varray(w, flex, (int32_t)nt);
@@ -128,6 +300,16 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 				s = kb_rd_vstr(rd, flex);
 			}
 			kb_rd_vtags(rd, flex);
+			if (!s.ptr && b->cluster) {
+				const char *cn;
+				int32_t np = 0;
+
+				cn = kb_cluster_topic_find(b->cluster, NULL, id,
+							   NULL, &np);
+				write_ctopic(req, w, cn, id, np, cn ? 0 :
+					     KB_ERR_UNKNOWN_TOPIC_ID);
+				continue;
+			}
 			if (!s.ptr) {
 				t = kb_store_topic_find_id(b->store, id);
 				if (!t)
@@ -145,6 +327,10 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 					 KB_TOPIC_NAME_MAX : s.len, s.ptr);
 				write_topic(req, w, topic_ops, NULL, shown, NULL,
 					    KB_ERR_INVALID_TOPIC_EXCEPTION);
+				continue;
+			}
+			if (b->cluster) {
+				cluster_topic(req, w, name, allow);
 				continue;
 			}
 			t = kb_store_topic_get_or_create(
@@ -181,16 +367,21 @@ int kb_h_describe_cluster(struct kb_req *req, struct kb_resp *resp)
 	if (req->hdr.api_version >= 1)
 		kb_wr_i8(w, endpoint_type);
 	kb_wr_cstr(w, req->b->cluster_id, -1);
-	kb_wr_i32(w, req->b->cfg->broker_id);
+	kb_wr_i32(w, controller_id(req));
 	if (err) {
 		kb_wr_carray(w, 0);
 	} else {
-		kb_wr_carray(w, 1);
-		kb_wr_i32(w, req->b->cfg->broker_id);
-		kb_wr_cstr(w, req->adv_host, -1);
-		kb_wr_i32(w, req->adv_port);
-		kb_wr_cnstr(w, NULL, -1);
-		kb_wr_tags(w, true);
+		struct broker_ep eps[MAX_LISTED];
+		int i, n = list_brokers(req, eps, MAX_LISTED);
+
+		kb_wr_carray(w, n);
+		for (i = 0; i < n; i++) {
+			kb_wr_i32(w, eps[i].id);
+			kb_wr_cstr(w, eps[i].host, -1);
+			kb_wr_i32(w, eps[i].port);
+			kb_wr_cnstr(w, eps[i].rack, -1);
+			kb_wr_tags(w, true);
+		}
 	}
 	kb_wr_i32(w, ops ? kb_authorized_ops(req, KB_ACL_RES_CLUSTER, NULL) :
 		  NO_AUTH_OPS);

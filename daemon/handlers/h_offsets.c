@@ -10,6 +10,7 @@
 
 struct lo_part {
 	int32_t idx;
+	int32_t epoch;		/* current_leader_epoch, -1 unknown */
 	int64_t ts;
 };
 
@@ -19,8 +20,7 @@ static void lo_read_part(struct kb_rd *rd, bool flex, int16_t ver,
 	struct lo_part *lp = part;
 
 	lp->idx = kb_rd_i32(rd);
-	if (ver >= 4)
-		kb_rd_i32(rd);	/* current_leader_epoch */
+	lp->epoch = ver >= 4 ? kb_rd_i32(rd) : -1;
 	lp->ts = kb_rd_i64(rd);
 	if (ver == 0)
 		kb_rd_i32(rd);	/* max_num_offsets */
@@ -51,8 +51,12 @@ static void lo_part(struct kb_req *req, struct kb_wr *w, const char *name,
 	int16_t err = 0;
 
 	if (name)
+		err = kb_leader_check(req->b, name, lp->idx, lp->epoch);
+	if (name && !err)
 		p = kb_store_partition(req->b->store, name, lp->idx);
-	if (!p)
+	if (err)
+		p = NULL;	/* not served by this broker */
+	else if (!p)
 		err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 	else if (lp->ts < -3 || (lp->ts == -3 && ver < 7))
 		err = KB_ERR_UNSUPPORTED_VERSION;

@@ -78,6 +78,9 @@ static void produce_part(struct kb_broker *b, int16_t ver,
 	struct kb_partition *p;
 	int ret;
 
+	r->error = kb_leader_check(b, t->name, pp->idx, -1);
+	if (r->error)
+		return;
 	p = kb_store_partition(b->store, t->name, pp->idx);
 	if (!p) {
 		r->error = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -130,6 +130,37 @@ int kb_loop_listen(struct kb_loop *l)
 	return kb_cert_start(l);
 }
 
+int kb_loop_add_hook(struct kb_loop *l, struct kb_loop_hook *h)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+
+	h->kind = KB_EV_HOOK;
+	if (h->fd >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, h->fd, &ev)) {
+		kb_err("epoll_ctl: %m");
+		return -1;
+	}
+	h->next = l->hooks;
+	l->hooks = h;
+	return 0;
+}
+
+static void run_hook(struct kb_loop_hook *h)
+{
+	h->on_event(h->arg);
+}
+
+static void tick_hooks(struct kb_loop *l, int64_t now)
+{
+	struct kb_loop_hook *h;
+
+	for (h = l->hooks; h; h = h->next) {
+		if (h->on_tick && h->on_tick(h->arg, now) && !l->stop) {
+			l->stop = 1;
+			l->exit_code = 1;
+		}
+	}
+}
+
 static void do_accept(struct kb_loop *l, struct kb_listener *ls)
 {
 	int i, fd;
@@ -284,6 +315,8 @@ int kb_loop_run(struct kb_loop *l)
 			else if (kind == KB_EV_WATCH)
 				((struct kb_watch *)evs[i].data.ptr)->on_event(
 					l, evs[i].data.ptr);
+			else if (kind == KB_EV_HOOK)
+				run_hook(evs[i].data.ptr);
 			else
 				on_signal(l);
 		}
@@ -296,6 +329,7 @@ int kb_loop_run(struct kb_loop *l)
 			/* Session and rebalance timeouts fire on time. */
 			if (gs)
 				kb_groups_tick(gs);
+			tick_hooks(l, now);
 			next_tick = now + TICK_MS;
 		}
 		if (now >= next_idle) {
@@ -304,7 +338,7 @@ int kb_loop_run(struct kb_loop *l)
 			next_idle = now + IDLE_SCAN_MS;
 		}
 	}
-	return 0;
+	return l->exit_code ? -1 : 0;
 }
 
 void kb_loop_fini(struct kb_loop *l)

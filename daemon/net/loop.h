@@ -15,7 +15,7 @@ struct kb_conn;
 struct kbnl;
 
 enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE,
-		  KB_EV_CERT, KB_EV_WATCH };
+		  KB_EV_CERT, KB_EV_WATCH, KB_EV_HOOK };
 
 struct kb_loop;
 
@@ -27,6 +27,20 @@ struct kb_loop;
 struct kb_watch {
 	int kind;		/* KB_EV_WATCH, first for epoll dispatch */
 	void (*on_event)(struct kb_loop *l, struct kb_watch *w);
+};
+
+/*
+ * An fd and timer owned by a layer the loop does not know (the cluster):
+ * on_event when @fd is readable, on_tick every tick; a non-zero return
+ * from on_tick stops the broker (the hook logged why).
+ */
+struct kb_loop_hook {
+	int kind;		/* KB_EV_HOOK, first for epoll dispatch */
+	int fd;
+	void (*on_event)(void *arg);
+	int (*on_tick)(void *arg, int64_t now_ms);
+	void *arg;
+	struct kb_loop_hook *next;
 };
 
 struct kb_listener {
@@ -56,11 +70,15 @@ struct kb_loop {
 	struct kbnl *nl;		/* kbroker module requests, or NULL */
 	struct kbnl *nl_ev;		/* its events group, or NULL */
 	int ev_kind;			/* KB_EV_MODULE, epoll data for nl_ev */
+	struct kb_loop_hook *hooks;
+	int exit_code;			/* non-zero: a hook stopped the broker */
 };
 
 int kb_loop_init(struct kb_loop *l, struct kb_broker *b);
 /* Binds every listener and logs "listening on NAME host:port". */
 int kb_loop_listen(struct kb_loop *l);
+/* Adds @h (kept by the caller until kb_loop_fini). */
+int kb_loop_add_hook(struct kb_loop *l, struct kb_loop_hook *h);
 /* Runs until SIGTERM/SIGINT; returns 0 on a clean stop. */
 int kb_loop_run(struct kb_loop *l);
 /* Closes listeners and connections. */

@@ -78,6 +78,10 @@ void kb_store_close(struct kb_store *s);
 int kb_store_topic_create(struct kb_store *s, const char *name,
 			  int32_t n_partitions);
 int kb_store_topic_delete(struct kb_store *s, const char *name);
+/* Gives topic @name the id its cluster knows it by (-EEXIST when another
+ * topic has it). */
+int kb_store_topic_set_id(struct kb_store *s, const char *name,
+			  const uint8_t id[16]);
 int kb_store_topic_grow(struct kb_store *s, const char *name,
 			int32_t new_total);
 const struct kb_topic *kb_store_topic_find(struct kb_store *s,

@@ -581,6 +581,28 @@ int kb_store_topic_create_cfg(struct kb_store *s, const char *name,
 	return KB_ERR_NONE;
 }
 
+int kb_store_topic_set_id(struct kb_store *s, const char *name,
+			  const uint8_t id[16])
+{
+	ssize_t i = kb_topic_idx(s, name);
+	const struct kb_topic *other = kb_store_topic_find_id(s, id);
+	uint8_t old[16];
+	int err;
+
+	if (i < 0)
+		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (other && other != &s->topics[i]->t)
+		return -EEXIST;
+	if (!memcmp(s->topics[i]->t.id, id, 16))
+		return 0;
+	memcpy(old, s->topics[i]->t.id, 16);
+	memcpy(s->topics[i]->t.id, id, 16);
+	err = kb_topics_meta_write(s, NULL);
+	if (err)
+		memcpy(s->topics[i]->t.id, old, 16);
+	return err;
+}
+
 int kb_store_topic_delete(struct kb_store *s, const char *name)
 {
 	ssize_t i = kb_topic_idx(s, name);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* State shared by the cluster layer's files; nothing outside reads it. */
+#ifndef KB_CLUSTER_INTERNAL_H
+#define KB_CLUSTER_INTERNAL_H
+
+#include "cluster/cluster.h"
+#include "cluster/zk.h"
+
+#define KB_CL_MAX_RF 16
+
+/* A partition as ZooKeeper has it: assignment, then the controller's state. */
+struct kb_cl_part {
+	int32_t n_replicas;
+	int32_t replicas[KB_CL_MAX_RF];
+	bool has_state;			/* state node read */
+	bool no_state;			/* state node known absent */
+	bool pending;			/* controller write in flight */
+	int32_t leader;			/* -1 = none (offline) */
+	int32_t leader_epoch;
+	int32_t n_isr;
+	int32_t isr[KB_CL_MAX_RF];
+	int32_t version;		/* state node's zk version */
+};
+
+struct kb_cl_topic {
+	char name[256];
+	uint8_t id[16];
+	bool loaded;			/* assignment read */
+	bool local;			/* the local log holds it */
+	bool listed;			/* in the latest listing */
+	int32_t n_parts;
+	struct kb_cl_part *parts;
+};
+
+struct kb_store;
+
+struct kb_cluster {
+	struct kb_cluster_opts o;
+	char connect[1024];
+	char rack[64];
+	char ibl[64];
+	struct kb_zk *zk;
+	char id[32];
+	bool encrypted;			/* the cluster's recorded setting */
+	bool want_register;		/* listeners are up */
+	bool registering;		/* a create is in flight */
+	bool registered;		/* our node exists in this session */
+	bool fatal;			/* stop the broker */
+	int64_t dup_since_ms;		/* our id held by another session */
+	int64_t retry_at_ms;		/* next registration attempt, 0 none */
+	int64_t next_reconcile_ms;
+	/* Live brokers, sorted by id. */
+	struct kb_cluster_broker *brokers;
+	size_t n_brokers;
+	unsigned int list_gen;		/* children listings issued */
+	/* Controller. */
+	int32_t controller_id;
+	int32_t controller_epoch;
+	bool is_controller;
+	bool electing;			/* a create of /controller in flight */
+	/* Topics (topics.c). */
+	struct kb_store *store;
+	struct kb_cl_topic **topics;
+	size_t n_topics;
+	unsigned int topics_gen;
+};
+
+/* membership.c */
+void kb_cl_brokers_reload(struct kb_cluster *cl);
+/* topics.c */
+void kb_cl_topics_reload(struct kb_cluster *cl);
+bool kb_cl_topics_watch(struct kb_cluster *cl, enum kb_zk_watch w,
+			const char *path);
+bool kb_cl_broker_live(const struct kb_cluster *cl, int32_t id);
+void kb_cl_topics_free(struct kb_cluster *cl);
+/* controller.c */
+void kb_cl_reconcile(struct kb_cluster *cl);
+void kb_cl_elect(struct kb_cluster *cl);
+void kb_cl_controller_lost(struct kb_cluster *cl, const char *why);
+void kb_cl_controller_watch(struct kb_cluster *cl, enum kb_zk_watch w);
+
+#endif
