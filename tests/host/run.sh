@@ -45,6 +45,7 @@ tests=(
 	"$here/run_e2e.sh"
 	"$here/cert_rotate.sh"
 	"$here/sighup_e2e.sh"
+	"$here/cluster_e2e.sh"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
 # minute, the timeout only guards against a hung broker or client.
