@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers/authz.h"
+#include "proto/authz.h"
 #include "proto/errors.h"
 #include "group/group.h"
 #include "common/log.h"

@@ -11,7 +11,7 @@
 #include "cluster/cluster.h"
 #include "common/log.h"
 #include "handlers/api.h"
-#include "handlers/authz.h"
+#include "proto/authz.h"
 #include "proto/errors.h"
 #include "store/store.h"
 

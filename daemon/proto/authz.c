@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Authorized operations for the include_*_authorized_operations answers. */
-#include "handlers/authz.h"
+#include "proto/authz.h"
 
 #define OP(o) (1 << KB_ACL_OP_##o)
 

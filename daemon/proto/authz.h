@@ -4,12 +4,12 @@
  * report when a client asks (include_*_authorized_operations): Kafka's
  * AclOperation codes as a bit field, bit (1 << code).
  */
-#ifndef KB_HANDLERS_AUTHZ_H
-#define KB_HANDLERS_AUTHZ_H
+#ifndef KB_PROTO_AUTHZ_H
+#define KB_PROTO_AUTHZ_H
 
 #include <stdint.h>
 
-#include "handlers/api.h"
+#include "proto/api.h"
 
 /* Kafka's ResourceType codes. */
 enum kb_acl_resource {
