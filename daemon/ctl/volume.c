@@ -66,6 +66,58 @@ static int dm_map_info(const char *name, dev_t *devt)
 	return kbvolop_map_info(name, devt, NULL, 0);
 }
 
+/* One line per copy of what a scan found, each prefixed with @pfx. */
+static void print_copies(FILE *f, const char *pfx, const struct volhdr_scan *s)
+{
+	char uuid[37];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct volhdr *h = &s->h[i];
+
+		fprintf(f, "%scopy %c at byte %d: %s", pfx, i ? 'B' : 'A',
+			i ? VOLHDR_COPY_B : VOLHDR_COPY_A,
+			volhdr_copy_state_name(s->state[i]));
+		if (s->state[i] == VOLHDR_TORN)
+			fprintf(f, " (%s)", s->err[i] == -EBADMSG ?
+				"checksum does not match" : "bad version or field");
+		if (s->state[i] != VOLHDR_BLANK && s->label_ok[i]) {
+			volhdr_uuid_str(h->uuid, uuid);
+			fprintf(f, ", volume '%s' %s, generation %llu", h->label,
+				uuid, (unsigned long long)h->generation);
+			if (h->master[0])
+				fprintf(f, ", master key %s", h->master);
+		}
+		fputc('\n', f);
+	}
+}
+
+/*
+ * Anything that looks like a kbroker header, even one neither copy of
+ * which is valid any more, may still be repaired and hold data: never
+ * overwritten without --force.
+ */
+static void refuse_format(const char *dev, const struct volhdr_scan *s)
+{
+	int valid = s->state[0] == VOLHDR_VALID || s->state[1] == VOLHDR_VALID;
+
+	fprintf(stderr,
+		"kbrokerctl: %s %s; nothing was changed (--force destroys it and the data encrypted behind it):\n",
+		dev, valid ? "already holds a kbroker volume" :
+			     "looks like a damaged kbroker volume");
+	print_copies(stderr, "kbrokerctl:   ", s);
+}
+
+static void print_destroyed(const char *dev, const struct volhdr_scan *s,
+			    uint64_t size)
+{
+	printf("--force: about to destroy what %s holds:\n", dev);
+	print_copies(stdout, "  ", s);
+	printf("  and %llu MiB of data encrypted under its key (unreadable from now on)\n",
+	       (unsigned long long)((size - VOLHDR_DATA_OFFSET) >> 20));
+	fflush(stdout);
+}
+
 static int cmd_format(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -76,7 +128,8 @@ static int cmd_format(int argc, char **argv)
 	};
 	const char *label = NULL, *master = DEFAULT_MASTER, *dev;
 	uint8_t zero[65536] = { 0 };
-	struct volhdr h = { 0 }, old;
+	struct volhdr h = { 0 };
+	struct volhdr_scan scan;
 	struct kbnl *nl;
 	int c, fd, force = 0, ret = 1;
 	char uuid[37];
@@ -119,17 +172,22 @@ static int cmd_format(int argc, char **argv)
 		fprintf(stderr, "kbrokerctl: %s: %m\n", dev);
 		return 1;
 	}
-	if (!volhdr_read(fd, &old, NULL) && !force) {
-		volhdr_uuid_str(old.uuid, uuid);
-		fprintf(stderr,
-			"kbrokerctl: %s already holds kbroker volume '%s' (%s); --force destroys it\n",
-			dev, old.label, uuid);
-		goto out_fd;
-	}
 	if (kbvolop_dev_size(fd, &size) || size < VOLHDR_DATA_OFFSET + (1 << 20)) {
 		fprintf(stderr, "kbrokerctl: %s: too small (at least 2 MiB)\n",
 			dev);
 		goto out_fd;
+	}
+	c = volhdr_scan(fd, &scan);
+	if (c) {
+		fprintf(stderr, "kbrokerctl: %s: %s\n", dev, strerror(-c));
+		goto out_fd;
+	}
+	if (volhdr_scan_found(&scan)) {
+		if (!force) {
+			refuse_format(dev, &scan);
+			goto out_fd;
+		}
+		print_destroyed(dev, &scan, size);
 	}
 	if (kbvolop_master_prepare(master, 1))
 		goto out_fd;

@@ -161,6 +161,74 @@ int volhdr_write(int fd, const struct volhdr *h, int which)
 	return fsync(fd) ? -errno : 0;
 }
 
+/* The bytes where a copy keeps its wrapped data key. */
+static int keyslot_used(const uint8_t *in)
+{
+	int i;
+
+	for (i = OFF_WRAPPED; i < OFF_WRAPPED + VOLHDR_WRAPPED_MAX; i++)
+		if (in[i])
+			return 1;
+	return 0;
+}
+
+int volhdr_scan(int fd, struct volhdr_scan *s)
+{
+	uint8_t buf[VOLHDR_SIZE];
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < 2; i++) {
+		ssize_t n = pread(fd, buf, sizeof(buf), copy_off[i]);
+		struct volhdr *h = &s->h[i];
+
+		if (n < 0)
+			return -errno;
+		if (n < (ssize_t)sizeof(buf))
+			memset(buf + n, 0, sizeof(buf) - n);
+		s->err[i] = volhdr_decode(buf, h);
+		if (!s->err[i]) {
+			s->state[i] = VOLHDR_VALID;
+			s->label_ok[i] = 1;
+			continue;
+		}
+		if (s->err[i] != -EINVAL)
+			s->state[i] = VOLHDR_TORN;
+		else if (keyslot_used(buf))
+			s->state[i] = VOLHDR_KEYSLOT;
+		else
+			s->state[i] = VOLHDR_BLANK;
+		/* What a damaged copy still tells, for the operator. */
+		h->generation = get64(buf + OFF_GENERATION);
+		memcpy(h->uuid, buf + OFF_UUID, sizeof(h->uuid));
+		s->label_ok[i] = !get_str(buf + OFF_LABEL, sizeof(h->label),
+					  h->label) && volhdr_label_ok(h->label);
+		if (get_str(buf + OFF_MASTER, sizeof(h->master), h->master))
+			h->master[0] = 0;
+	}
+	return 0;
+}
+
+int volhdr_scan_found(const struct volhdr_scan *s)
+{
+	return s->state[0] != VOLHDR_BLANK || s->state[1] != VOLHDR_BLANK;
+}
+
+const char *volhdr_copy_state_name(enum volhdr_copy_state st)
+{
+	switch (st) {
+	case VOLHDR_BLANK:
+		return "blank";
+	case VOLHDR_VALID:
+		return "valid";
+	case VOLHDR_TORN:
+		return "torn";
+	case VOLHDR_KEYSLOT:
+		return "no magic, key slot not zero";
+	}
+	return "?";
+}
+
 void volhdr_uuid_str(const uint8_t *u, char out[37])
 {
 	snprintf(out, 37,

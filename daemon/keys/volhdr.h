@@ -43,6 +43,30 @@ int volhdr_read(int fd, struct volhdr *h, int *which);
 /* Writes one copy (0 = A, 1 = B) and syncs it to the device. */
 int volhdr_write(int fd, const struct volhdr *h, int which);
 
+/*
+ * What each copy's slot shows, valid or not: format must not take a torn
+ * volume for a blank device (Documentation/kbroker/volumes.rst).
+ */
+enum volhdr_copy_state {
+	VOLHDR_BLANK,		/* no magic, key slot all zero */
+	VOLHDR_VALID,		/* decodes: @h holds it */
+	VOLHDR_TORN,		/* magic, but the CRC or a field fails */
+	VOLHDR_KEYSLOT,		/* no magic, but key slot bytes remain */
+};
+
+struct volhdr_scan {
+	enum volhdr_copy_state state[2];
+	int err[2];		/* volhdr_decode()'s answer */
+	struct volhdr h[2];	/* VALID: the copy; else what could be read */
+	int label_ok[2];	/* h[i].label is a plausible label */
+};
+
+/* 0, or a read errno.  Never fails on what the bytes hold. */
+int volhdr_scan(int fd, struct volhdr_scan *s);
+/* Whether either copy looks like (part of) a kbroker header. */
+int volhdr_scan_found(const struct volhdr_scan *s);
+const char *volhdr_copy_state_name(enum volhdr_copy_state st);
+
 /* "xxxxxxxx-xxxx-..." (37 bytes with the NUL). */
 void volhdr_uuid_str(const uint8_t *uuid, char out[37]);
 /* Letters, digits, '_', '.', '-'; what the module accepts. */

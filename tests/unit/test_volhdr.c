@@ -30,6 +30,52 @@ static void sample(struct volhdr *h, uint64_t gen, const char *master)
 		h->wrapped[i] = (uint8_t)i;
 }
 
+/* Writes @len bytes of @c at @off. */
+static int scribble(int fd, off_t off, int c, size_t len)
+{
+	uint8_t b[VOLHDR_SIZE];
+
+	memset(b, c, len);
+	return pwrite(fd, b, len, off) == (ssize_t)len ? 0 : -1;
+}
+
+static void scan_cases(int fd)
+{
+	struct volhdr_scan s;
+	struct volhdr h;
+
+	ok(!scribble(fd, VOLHDR_COPY_A, 0, VOLHDR_SIZE) &&
+	   !scribble(fd, VOLHDR_COPY_B, 0, VOLHDR_SIZE), "slots zeroed");
+	ok(!volhdr_scan(fd, &s) && !volhdr_scan_found(&s) &&
+	   s.state[0] == VOLHDR_BLANK && s.state[1] == VOLHDR_BLANK,
+	   "scan: zeroed slots are blank");
+
+	sample(&h, 4, "kbroker:master:a");
+	ok(!volhdr_write(fd, &h, 1) && !volhdr_write(fd, &h, 0), "both copies");
+	ok(!volhdr_scan(fd, &s) && volhdr_scan_found(&s) &&
+	   s.state[0] == VOLHDR_VALID && s.state[1] == VOLHDR_VALID &&
+	   s.h[0].generation == 4, "scan: both valid");
+
+	/* Both copies torn past the magic: no valid header is left. */
+	ok(!scribble(fd, VOLHDR_COPY_A + 100, 0x5a, 16) &&
+	   !scribble(fd, VOLHDR_COPY_B + 500, 0x5a, 8), "both copies torn");
+	ok(volhdr_read(fd, &h, NULL) == -ENODATA, "torn: no valid copy to read");
+	ok(!volhdr_scan(fd, &s) && volhdr_scan_found(&s) &&
+	   s.state[0] == VOLHDR_TORN && s.state[1] == VOLHDR_TORN &&
+	   s.err[0] == -EBADMSG, "scan: both torn, found");
+	ok(s.label_ok[1] && !strcmp(s.h[1].label, "data-1") &&
+	   s.h[1].generation == 4 && !strcmp(s.h[1].master, "kbroker:master:a"),
+	   "scan: a torn copy still names its label, generation, master key");
+
+	/* Magic gone in both, a wrapped key left in one. */
+	ok(!scribble(fd, VOLHDR_COPY_A, 0, 8) &&
+	   !scribble(fd, VOLHDR_COPY_B, 0, VOLHDR_SIZE), "magic wiped");
+	ok(!volhdr_scan(fd, &s) && volhdr_scan_found(&s) &&
+	   s.state[0] == VOLHDR_KEYSLOT && s.state[1] == VOLHDR_BLANK,
+	   "scan: no magic but a key slot that is not zero, found");
+	ok(!strcmp(volhdr_copy_state_name(VOLHDR_TORN), "torn"), "state names");
+}
+
 int main(void)
 {
 	uint8_t buf[VOLHDR_SIZE], torn[VOLHDR_SIZE];
@@ -89,6 +135,9 @@ int main(void)
 	ok(!volhdr_write(fd, &h, 0), "A written");
 	ok(!volhdr_read(fd, &g, &which) && which == 0 && g.generation == 3,
 	   "both new: A, generation 3");
+
+	/* What format must not take for a blank device. */
+	scan_cases(fd);
 	close(fd);
 	return tap_done();
 }
