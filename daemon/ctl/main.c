@@ -13,7 +13,7 @@ static const struct kbctl_cmd cmds[] = {
 	{ "status", kbctl_status, "show the module's and the daemon's state, certificates" },
 	{ "cert", kbctl_cert, "status | rotate [LISTENER]: the daemon's certificates" },
 	{ "ca", kbctl_ca, "init DIR | sign DIR: a local CA for development and tests" },
-	{ "volume", kbctl_volume, "encrypted volumes: format, open, close, status, rewrap, probe" },
+	{ "volume", kbctl_volume, "encrypted volumes: format, open, close, check, status, rewrap, probe" },
 	{ "listener", kbctl_listener, "list, add, delete listeners; set a policy" },
 	{ "state", kbctl_state, "show the state, or set active|maintenance" },
 	{ "cluster", kbctl_cluster, "status [--json]: brokers, controller, partitions, in-cluster encryption" },

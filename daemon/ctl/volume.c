@@ -203,6 +203,7 @@ static int cmd_format(int argc, char **argv)
 	h.wrap_alg = KBROKER_VOLUME_WRAP_GCM_AES256;
 	h.data_offset = VOLHDR_DATA_OFFSET;
 	h.wrapped_len = KBROKER_VOLUME_WRAPPED_LEN;
+	h.fs = VOLHDR_FS_NONE;	/* the first open makes it */
 	if (kbvolop_nl_connect(&nl))
 		goto out_fd;
 	c = kbvol_create(nl, h.uuid, master, h.wrapped);
@@ -272,6 +273,41 @@ static int cmd_open(int argc, char **argv)
 	printf("opened '%s' %s as %s%s%s\n", res.label, res.uuid, res.node,
 	       mnt ? " on " : "", mnt ? mnt : "");
 	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		{ "master-key", required_argument, NULL, 'm' },
+		{ 0 }
+	};
+	const char *master = NULL;
+	char dev[PATH_MAX];
+	int c, repair = 0;
+
+	while ((c = getopt_long(argc, argv, "rm:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			repair = 1;
+			break;
+		case 'm':
+			master = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr,
+			"usage: kbrokerctl volume check DEV [--repair] [--master-key DESC]\n");
+		return 2;
+	}
+	if (!realpath(argv[optind], dev)) {
+		fprintf(stderr, "kbrokerctl: %s: %m\n", argv[optind]);
+		return 1;
+	}
+	return kbvolop_check(dev, master, repair) ? 1 : 0;
 }
 
 static int cmd_close(int argc, char **argv)
@@ -435,6 +471,13 @@ static int cmd_probe(int argc, char **argv)
 	close(fd);
 	volhdr_uuid_str(h.uuid, uuid);
 	printf("KBROKER_LABEL=%s\nKBROKER_UUID=%s\n", h.label, uuid);
+	/* What the header records of the file system. */
+	printf("KBROKER_FS=%s\n", h.fs == VOLHDR_FS_EXT4 ? "ext4" :
+	       h.fs == VOLHDR_FS_NONE ? "none" : "unknown");
+	if (h.fs == VOLHDR_FS_EXT4) {
+		volhdr_uuid_str(h.fs_uuid, uuid);
+		printf("KBROKER_FS_UUID=%s\n", uuid);
+	}
 	return 0;
 }
 
@@ -442,9 +485,10 @@ static const struct kbctl_cmd vol_cmds[] = {
 	{ "format", cmd_format, "DEV --label NAME [--master-key DESC] [--force]" },
 	{ "open", cmd_open, "DEV [--mount DIR] [--master-key DESC]" },
 	{ "close", cmd_close, "DEV|LABEL" },
+	{ "check", cmd_check, "DEV [--repair] [--master-key DESC] (e2fsck; read-only without --repair)" },
 	{ "status", cmd_status, "" },
 	{ "rewrap", cmd_rewrap, "DEV --master-key NEW" },
-	{ "probe", cmd_probe, "DEV (udev: prints KBROKER_LABEL=, KBROKER_UUID=)" },
+	{ "probe", cmd_probe, "DEV (udev: prints KBROKER_LABEL=, KBROKER_UUID=, KBROKER_FS=)" },
 };
 
 int kbctl_volume(int argc, char **argv)

@@ -28,6 +28,8 @@ enum {
 	OFF_WRAPPED_LEN = 152,
 	OFF_WRAPPED = 156,
 	OFF_MASTER = 284,
+	OFF_FS = 412,
+	OFF_FS_UUID = 416,
 	OFF_CRC = 508,
 };
 
@@ -85,6 +87,8 @@ void volhdr_encode(const struct volhdr *h, uint8_t out[VOLHDR_SIZE])
 	       h->wrapped_len < VOLHDR_WRAPPED_MAX ? h->wrapped_len :
 						     VOLHDR_WRAPPED_MAX);
 	put_str(out + OFF_MASTER, h->master, sizeof(h->master));
+	put32(out + OFF_FS, h->fs);
+	memcpy(out + OFF_FS_UUID, h->fs_uuid, sizeof(h->fs_uuid));
 	put32(out + OFF_CRC, crc32(0, out, OFF_CRC));
 }
 
@@ -117,7 +121,11 @@ int volhdr_decode(const uint8_t in[VOLHDR_SIZE], struct volhdr *h)
 	h->wrap_alg = get32(in + OFF_WRAP_ALG);
 	h->data_offset = get64(in + OFF_DATA_OFFSET);
 	h->wrapped_len = get32(in + OFF_WRAPPED_LEN);
-	if (h->wrapped_len > VOLHDR_WRAPPED_MAX || !volhdr_label_ok(h->label) ||
+	h->fs = get32(in + OFF_FS);
+	memcpy(h->fs_uuid, in + OFF_FS_UUID, sizeof(h->fs_uuid));
+	/* A file system state we do not know: never guess what it means. */
+	if (h->fs > VOLHDR_FS_EXT4 ||
+	    h->wrapped_len > VOLHDR_WRAPPED_MAX || !volhdr_label_ok(h->label) ||
 	    h->data_offset < VOLHDR_COPY_B + VOLHDR_SIZE ||
 	    h->data_offset % 512)
 		return -EPROTO;
@@ -227,6 +235,18 @@ const char *volhdr_copy_state_name(enum volhdr_copy_state st)
 		return "no magic, key slot not zero";
 	}
 	return "?";
+}
+
+int volhdr_update(int fd, struct volhdr *h)
+{
+	int ret;
+
+	h->generation++;
+	ret = volhdr_write(fd, h, 1);
+	if (ret)
+		return ret;
+	h->generation++;
+	return volhdr_write(fd, h, 0);
 }
 
 void volhdr_uuid_str(const uint8_t *u, char out[37])

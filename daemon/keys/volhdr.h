@@ -16,6 +16,17 @@
 #define VOLHDR_COPY_B		4096
 #define VOLHDR_DATA_OFFSET	(1024 * 1024)	/* encrypted data start */
 #define VOLHDR_WRAPPED_MAX	128
+#define VOLHDR_FS_UUID_LEN	16
+
+/*
+ * What the header says of the file system in the data area.  Headers
+ * written before this was recorded read as UNKNOWN (the field was zero).
+ */
+enum volhdr_fs {
+	VOLHDR_FS_UNKNOWN = 0,	/* not recorded */
+	VOLHDR_FS_NONE = 1,	/* formatted, no file system made yet */
+	VOLHDR_FS_EXT4 = 2,	/* ext4 made, its UUID in fs_uuid */
+};
 
 struct volhdr {
 	uint64_t generation;
@@ -28,6 +39,8 @@ struct volhdr {
 	uint64_t data_offset;		/* bytes */
 	uint32_t wrapped_len;
 	uint8_t wrapped[VOLHDR_WRAPPED_MAX];
+	uint32_t fs;			/* enum volhdr_fs */
+	uint8_t fs_uuid[VOLHDR_FS_UUID_LEN];
 };
 
 void volhdr_encode(const struct volhdr *h, uint8_t out[VOLHDR_SIZE]);
@@ -42,6 +55,12 @@ int volhdr_decode(const uint8_t in[VOLHDR_SIZE], struct volhdr *h);
 int volhdr_read(int fd, struct volhdr *h, int *which);
 /* Writes one copy (0 = A, 1 = B) and syncs it to the device. */
 int volhdr_write(int fd, const struct volhdr *h, int which);
+/*
+ * Writes @h as the new header: copy B at generation + 1, synced, then
+ * copy A at generation + 2, so a crash leaves one valid copy, old or new.
+ * @h->generation is updated.
+ */
+int volhdr_update(int fd, struct volhdr *h);
 
 /*
  * What each copy's slot shows, valid or not: format must not take a torn

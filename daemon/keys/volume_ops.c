@@ -371,36 +371,22 @@ int kbvolop_find_mount(dev_t devt, int skip, char *out, size_t size)
 	return found;
 }
 
-static int has_ext4(const char *path)
-{
-	uint8_t magic[2];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = pread(fd, magic, 2, 1024 + 56);
-	close(fd);
-	if (n != 2)
-		return -1;
-	return magic[0] == 0x53 && magic[1] == 0xef;
-}
-
-static int run_cmd(char *const argv[])
+/* A program's exit status, 8 (e2fsck's "operational error") if none. */
+static int run_status(char *const argv[])
 {
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
-		return -1;
+		return 8;
 	if (pid == 0) {
 		execvp(argv[0], argv);
 		kbvolop_err("%s: %m", argv[0]);
-		_exit(127);
+		_exit(8);
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return 8;
+	return WEXITSTATUS(status);
 }
 
 static int wait_node(const char *path)
@@ -463,30 +449,253 @@ static int reuse_map(const char *name, const char *node, const char *uuid,
 	return 0;
 }
 
-int kbvolop_open(const char *dev, const char *mnt, const char *master,
-		 const char *what, int reuse, struct kbvolop_open_res *res)
-{
-	char name[128], desc[KBROKER_VOLUME_KEY_DESC_MAX];
-	struct kbvol_info v = { 0 };
-	struct kbnl *nl;
-	struct volhdr h;
-	uint64_t size;
-	struct stat st;
-	int c, fd, ret = -1;
+/* The ext4 superblock, 1 KiB into the map: its magic and UUID. */
+struct sb_info {
+	int ext4;
+	uint8_t uuid[VOLHDR_FS_UUID_LEN];
+};
 
-	memset(res, 0, sizeof(*res));
-	fd = kbvolop_dev_open(dev, O_RDONLY, &h);
+static int read_sb(const char *node, struct sb_info *sb)
+{
+	uint8_t b[1024];
+	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	memset(sb, 0, sizeof(*sb));
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, b, sizeof(b), 1024);
+	close(fd);
+	if (n != sizeof(b))
+		return n < 0 ? -errno : -EIO;
+	sb->ext4 = b[56] == 0x53 && b[57] == 0xef;
+	memcpy(sb->uuid, b + 104, sizeof(sb->uuid));
+	return 0;
+}
+
+/* 1 if the first 64 KiB of ciphertext were never written (all zero). */
+static int raw_area_blank(int fd, uint64_t off)
+{
+	static uint8_t b[65536];
+	ssize_t n = pread(fd, b, sizeof(b), off);
+	ssize_t i;
+
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+static void report_damaged(const char *dev, const struct volhdr *h,
+			   const char *why)
+{
+	char fs[37];
+
+	volhdr_uuid_str(h->fs_uuid, fs);
+	kbvolop_err("volume '%s' holds ext4 file system %s, but %s: the file system is damaged and nothing was written; check it with 'kbrokerctl volume check %s' (e2fsck -f -n, read-only), repair it with 'kbrokerctl volume check --repair %s'",
+		    h->label, fs, why, dev, dev);
+}
+
+/*
+ * Records in the header that the data area holds ext4 file system @uuid,
+ * through a descriptor of its own (the caller's is read-only).
+ */
+static int record_fs(const char *dev, struct volhdr *h, const uint8_t *uuid)
+{
+	struct volhdr cur;
+	int fd, ret;
+
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		kbvolop_err("%s: %m (recording the file system in the header)",
+			    dev);
+		return -1;
+	}
+	/* Update the newest copy, whatever changed since we read it. */
+	ret = volhdr_read(fd, &cur, NULL);
+	if (!ret && memcmp(cur.uuid, h->uuid, sizeof(cur.uuid)))
+		ret = -ESTALE;
+	if (!ret) {
+		cur.fs = VOLHDR_FS_EXT4;
+		memcpy(cur.fs_uuid, uuid, sizeof(cur.fs_uuid));
+		ret = volhdr_update(fd, &cur);
+	}
+	close(fd);
+	if (ret) {
+		kbvolop_err("%s: recording the file system in the header: %s",
+			    dev, strerror(-ret));
+		return -1;
+	}
+	*h = cur;
+	return 0;
+}
+
+static int make_fs(const char *dev, struct volhdr *h, const char *node)
+{
+	uint8_t uuid[VOLHDR_FS_UUID_LEN];
+	char us[37];
+	char *mkfs[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-m", "0",
+			 "-U", us, (char *)node, NULL };
+
+	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid)) {
+		kbvolop_err("getrandom: %m");
+		return -1;
+	}
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+	volhdr_uuid_str(uuid, us);
+	if (run_status(mkfs)) {
+		kbvolop_err("%s: mke2fs failed", node);
+		return -1;
+	}
+	/*
+	 * Made first, recorded second: a crash in between is seen as "made,
+	 * not recorded" by the next open, never as a damaged volume.
+	 */
+	if (record_fs(dev, h, uuid))
+		return -1;
+	note("made ext4 file system %s on %s", us, node);
+	return 0;
+}
+
+/*
+ * What the map holds against what the header says.  A file system is
+ * made only on a volume whose header says none was made yet, or on one
+ * whose header predates that record and whose data area was never
+ * written; anything else without an ext4 superblock is damage, reported
+ * and left as it is.
+ */
+static int check_fs(const char *dev, int devfd, struct volhdr *h,
+		    const char *node)
+{
+	struct sb_info sb;
+	char fs[37];
+	int ret = read_sb(node, &sb);
+
+	if (ret) {
+		kbvolop_err("%s: %s", node, strerror(-ret));
+		return -1;
+	}
+	switch (h->fs) {
+	case VOLHDR_FS_EXT4:
+		if (!sb.ext4) {
+			report_damaged(dev, h, "no ext4 superblock is at 1 KiB into the map");
+			return -1;
+		}
+		if (memcmp(sb.uuid, h->fs_uuid, sizeof(sb.uuid))) {
+			char why[96];
+
+			volhdr_uuid_str(sb.uuid, fs);
+			snprintf(why, sizeof(why), "the superblock found names %s",
+				 fs);
+			report_damaged(dev, h, why);
+			return -1;
+		}
+		return 0;
+	case VOLHDR_FS_NONE:
+		/* Made, and the header write after it cut short. */
+		if (sb.ext4)
+			return record_fs(dev, h, sb.uuid);
+		return make_fs(dev, h, node);
+	default:
+		if (sb.ext4)
+			return record_fs(dev, h, sb.uuid);
+		ret = raw_area_blank(devfd, h->data_offset);
+		if (ret == 1)
+			return make_fs(dev, h, node);
+		if (ret < 0) {
+			kbvolop_err("%s: %s", dev, strerror(-ret));
+			return -1;
+		}
+		kbvolop_err("volume '%s' has no ext4 superblock, its data area has been written, and its header predates the record of a file system: it may hold a damaged one, so none is made and nothing was written; check it with 'kbrokerctl volume check %s', or if it holds nothing, format it again with 'kbrokerctl volume format --force'",
+			    h->label, dev);
+		return -1;
+	}
+}
+
+/*
+ * The volume's key through the module and its dm-crypt map, @name at
+ * @node.  On failure nothing is left (key closed, *@nl closed).
+ */
+static int map_up(const char *dev, const struct volhdr *h, const char *master,
+		  const char *what, uint64_t size, const char *name,
+		  const char *node, struct kbnl **nl)
+{
+	char desc[KBROKER_VOLUME_KEY_DESC_MAX];
+	struct kbvol_info v = { 0 };
+	int c;
+
+	memcpy(v.uuid, h->uuid, sizeof(v.uuid));
+	snprintf(v.label, sizeof(v.label), "%s", h->label);
+	snprintf(v.cipher, sizeof(v.cipher), "%s", h->cipher);
+	snprintf(v.master, sizeof(v.master), "%s", master ? master : h->master);
+	if (kbvolop_master_prepare(v.master, 0) || kbvolop_nl_connect(nl))
+		return -1;
+	c = kbvol_open(*nl, &v, h->wrapped, desc);
+	if (c) {
+		kbvolop_vol_error(what, v.master, h->label, c);
+		goto err_nl;
+	}
+	if (map_create(name, h, dev, (size - h->data_offset) / 512, desc) ||
+	    wait_node(node)) {
+		kbvolop_err("%s: creating the dm-crypt map failed", name);
+		kbvolop_map_remove(name);
+		kbvol_close(*nl, h->uuid);
+		goto err_nl;
+	}
+	return 0;
+err_nl:
+	kbnl_close(*nl);
+	*nl = NULL;
+	return -1;
+}
+
+static void map_down(const char *name, const struct volhdr *h,
+		     struct kbnl *nl)
+{
+	kbvolop_map_remove(name);
+	kbvol_close(nl, h->uuid);
+	kbnl_close(nl);
+}
+
+/* Header, block device and size checks shared by open and check. */
+static int dev_prepare(const char *dev, struct volhdr *h, uint64_t *size)
+{
+	struct stat st;
+	int fd = kbvolop_dev_open(dev, O_RDONLY, h);
+
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode)) {
 		kbvolop_err("%s: not a block device (attach a file with losetup first)",
 			    dev);
-		goto out_fd;
+		goto err;
 	}
-	if (kbvolop_dev_size(fd, &size) || size <= h.data_offset) {
+	if (kbvolop_dev_size(fd, size) || *size <= h->data_offset) {
 		kbvolop_err("%s: smaller than its header says", dev);
-		goto out_fd;
+		goto err;
 	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+int kbvolop_open(const char *dev, const char *mnt, const char *master,
+		 const char *what, int reuse, struct kbvolop_open_res *res)
+{
+	char name[128];
+	struct kbnl *nl;
+	struct volhdr h;
+	uint64_t size;
+	int fd, ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	fd = dev_prepare(dev, &h, &size);
+	if (fd < 0)
+		return -1;
 	snprintf(name, sizeof(name), KBVOLOP_MAP_PREFIX "%s", h.label);
 	snprintf(res->node, sizeof(res->node), "/dev/mapper/%s", name);
 	snprintf(res->label, sizeof(res->label), "%s", h.label);
@@ -500,50 +709,108 @@ int kbvolop_open(const char *dev, const char *mnt, const char *master,
 			    res->node);
 		goto out_fd;
 	}
-	memcpy(v.uuid, h.uuid, sizeof(v.uuid));
-	snprintf(v.label, sizeof(v.label), "%s", h.label);
-	snprintf(v.cipher, sizeof(v.cipher), "%s", h.cipher);
-	snprintf(v.master, sizeof(v.master), "%s", master ? master : h.master);
-	if (kbvolop_master_prepare(v.master, 0) || kbvolop_nl_connect(&nl))
+	if (map_up(dev, &h, master, what, size, name, res->node, &nl))
 		goto out_fd;
-	c = kbvol_open(nl, &v, h.wrapped, desc);
-	if (c) {
-		kbvolop_vol_error(what, v.master, h.label, c);
-		goto out_nl;
-	}
-	if (map_create(name, &h, dev, (size - h.data_offset) / 512, desc) ||
-	    wait_node(res->node)) {
-		kbvolop_err("%s: creating the dm-crypt map failed", name);
-		goto err_close;
-	}
-	/* The key was authenticated: no ext4 here means a fresh volume. */
-	c = has_ext4(res->node);
-	if (c == 0) {
-		char *mkfs[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-m", "0",
-				 res->node, NULL };
-
-		if (run_cmd(mkfs)) {
-			kbvolop_err("%s: mke2fs failed", res->node);
+	if (check_fs(dev, fd, &h, res->node))
+		goto err_map;
+	if (mnt) {
+		if (do_mount(res->node, mnt)) {
+			kbvolop_err("if its file system is damaged: 'kbrokerctl volume check %s'",
+				    dev);
 			goto err_map;
 		}
-	} else if (c < 0) {
-		kbvolop_err("%s: %m", res->node);
-		goto err_map;
-	}
-	if (mnt) {
-		if (do_mount(res->node, mnt))
-			goto err_map;
 		res->mounted = 1;
 	}
-	ret = 0;
-	goto out_nl;
+	kbnl_close(nl);
+	close(fd);
+	return 0;
 
 err_map:
-	kbvolop_map_remove(name);
-err_close:
-	kbvol_close(nl, h.uuid);
-out_nl:
-	kbnl_close(nl);
+	map_down(name, &h, nl);
+out_fd:
+	close(fd);
+	return ret;
+}
+
+/* e2fsck's exit status, in words (e2fsck(8)). */
+static int fsck_report(const char *dev, const char *label, int st, int repair)
+{
+	if (st == 0) {
+		note("volume '%s': file system clean", label);
+		return 0;
+	}
+	if (repair && (st & ~3) == 0) {
+		note("volume '%s': errors found and repaired", label);
+		return 0;
+	}
+	if (st & 4) {
+		if (repair)
+			kbvolop_err("volume '%s': errors left uncorrected (e2fsck status %d)",
+				    label, st);
+		else
+			kbvolop_err("volume '%s': the file system has errors; nothing was changed; repair it with 'kbrokerctl volume check --repair %s'",
+				    label, dev);
+		return -1;
+	}
+	kbvolop_err("volume '%s': e2fsck failed (status %d)", label, st);
+	return -1;
+}
+
+int kbvolop_check(const char *dev, const char *master, int repair)
+{
+	char name[128], node[192], uuid[37], mp[PATH_MAX];
+	struct kbnl *nl = NULL;
+	struct volhdr h;
+	uint64_t size;
+	dev_t devt;
+	int fd, st, ret = -1, ours = 0;
+	char *fsck[] = { "e2fsck", "-f", repair ? "-y" : "-n", node, NULL };
+
+	fd = dev_prepare(dev, &h, &size);
+	if (fd < 0)
+		return -1;
+	snprintf(name, sizeof(name), KBVOLOP_MAP_PREFIX "%s", h.label);
+	snprintf(node, sizeof(node), "/dev/mapper/%s", name);
+	volhdr_uuid_str(h.uuid, uuid);
+	if (h.fs == VOLHDR_FS_NONE) {
+		note("volume '%s': formatted, no file system made yet: nothing to check",
+		     h.label);
+		ret = 0;
+		goto out_fd;
+	}
+	if (kbvolop_map_info(name, &devt, NULL, 0) == 1) {
+		char dm_uuid[128], want[64];
+
+		snprintf(want, sizeof(want), "KBROKER-%s", uuid);
+		if (kbvolop_map_info(name, NULL, dm_uuid, sizeof(dm_uuid)) != 1 ||
+		    strcmp(dm_uuid, want)) {
+			kbvolop_err("map %s is open but is not volume %s", name,
+				    uuid);
+			goto out_fd;
+		}
+		if (kbvolop_find_mount(devt, 0, mp, sizeof(mp))) {
+			kbvolop_err("volume '%s' is mounted on %s: stop what uses it and close it (kbrokerctl volume close %s) before a check",
+				    h.label, mp, h.label);
+			goto out_fd;
+		}
+	} else {
+		if (map_up(dev, &h, master, "check", size, name, node, &nl))
+			goto out_fd;
+		ours = 1;
+	}
+	note("volume '%s': e2fsck -f %s %s", h.label, repair ? "-y" : "-n",
+	     node);
+	st = run_status(fsck);
+	ret = fsck_report(dev, h.label, st, repair);
+	if (!ret && repair && h.fs == VOLHDR_FS_UNKNOWN) {
+		struct sb_info sb;
+
+		/* A header from before the record: record what was checked. */
+		if (!read_sb(node, &sb) && sb.ext4)
+			ret = record_fs(dev, &h, sb.uuid);
+	}
+	if (ours)
+		map_down(name, &h, nl);
 out_fd:
 	close(fd);
 	return ret;

@@ -4,7 +4,8 @@
  * open/close) and kbrokerd (at.rest.volumes): the master key in this
  * process's keyring, VOLUME_OPEN through the module, the dm-crypt table
  * loaded by this process (dm-crypt finds the logon key in its keyrings),
- * ext4 on first open, the mount.  See Documentation/kbroker/volumes.rst.
+ * ext4 on first open (only where the header says none was made), the
+ * mount.  See Documentation/kbroker/volumes.rst.
  *
  * Errors are reported as one line each: "PROG: message" on stderr when
  * a program name was set with kbvolop_init(), else through kb_err().
@@ -72,6 +73,14 @@ struct kbvolop_open_res {
  */
 int kbvolop_open(const char *dev, const char *mnt, const char *master,
 		 const char *what, int reuse, struct kbvolop_open_res *res);
+
+/*
+ * Runs e2fsck on volume @dev through a map of its own (or its map, open
+ * but not mounted): read-only (-n), or fixing what it finds (-y) with
+ * @repair.  0 when the file system is clean or was repaired, else -1
+ * (reported, with the next step).
+ */
+int kbvolop_check(const char *dev, const char *master, int repair);
 
 /*
  * Closes volume @label: unmounts every mount of its map, removes the map,

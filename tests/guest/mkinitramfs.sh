@@ -45,7 +45,7 @@ for t in modprobe insmod rmmod lsmod depmod modinfo; do
 	ln -sf kmod "$root/sbin/$t"
 done
 
-for tool in /usr/bin/keyctl /usr/sbin/dmsetup /usr/sbin/mke2fs /usr/bin/kcat \
+for tool in /usr/bin/keyctl /usr/sbin/dmsetup /usr/sbin/mke2fs /usr/sbin/e2fsck /usr/bin/kcat \
 	    /usr/bin/openssl /usr/sbin/losetup /sbin/cryptsetup; do
 	[ -x "$tool" ] || continue
 	name=$(basename "$tool")

@@ -7,9 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "keys/volhdr.h"
 #include "tap.h"
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static void sample(struct volhdr *h, uint64_t gen, const char *master)
 {
@@ -28,6 +34,50 @@ static void sample(struct volhdr *h, uint64_t gen, const char *master)
 	h->wrapped_len = KBROKER_VOLUME_WRAPPED_LEN;
 	for (i = 0; i < KBROKER_VOLUME_WRAPPED_LEN; i++)
 		h->wrapped[i] = (uint8_t)i;
+}
+
+/* The file system record, and headers written before it existed. */
+static void fs_cases(int fd)
+{
+	uint8_t buf[VOLHDR_SIZE];
+	struct volhdr h, g;
+	uint32_t crc;
+	int which = -1, i;
+
+	sample(&h, 5, "kbroker:master:a");
+	h.fs = VOLHDR_FS_EXT4;
+	for (i = 0; i < VOLHDR_FS_UUID_LEN; i++)
+		h.fs_uuid[i] = (uint8_t)(0x10 + i);
+	volhdr_encode(&h, buf);
+	ok(volhdr_decode(buf, &g) == 0 && g.fs == VOLHDR_FS_EXT4 &&
+	   !memcmp(g.fs_uuid, h.fs_uuid, VOLHDR_FS_UUID_LEN),
+	   "fs state and fs UUID round-trip");
+	ok(get_le32(buf + 412) == VOLHDR_FS_EXT4 && buf[416] == 0x10,
+	   "fs state at 412, fs UUID at 416");
+
+	/* Written before: reserved bytes 412..507 zero, version 1. */
+	memset(buf + 412, 0, 508 - 412);
+	crc = (uint32_t)crc32(0, buf, 508);
+	for (i = 0; i < 4; i++)
+		buf[508 + i] = (uint8_t)(crc >> (8 * i));
+	ok(volhdr_decode(buf, &g) == 0 && g.fs == VOLHDR_FS_UNKNOWN &&
+	   g.generation == 5 && !strcmp(g.label, "data-1"),
+	   "a header from before the fs record reads, fs state unknown");
+
+	h.fs = 3;
+	volhdr_encode(&h, buf);
+	ok(volhdr_decode(buf, &g) == -EPROTO, "an unknown fs state is refused");
+
+	/* An update: B then A, each a generation higher. */
+	h.fs = VOLHDR_FS_NONE;
+	ok(!volhdr_write(fd, &h, 1) && !volhdr_write(fd, &h, 0), "fs none, both");
+	h.fs = VOLHDR_FS_EXT4;
+	ok(!volhdr_update(fd, &h) && h.generation == 7, "update: generation + 2");
+	ok(!volhdr_read(fd, &g, &which) && which == 0 && g.generation == 7 &&
+	   g.fs == VOLHDR_FS_EXT4, "update: A newest, fs recorded");
+	ok(pread(fd, buf, VOLHDR_SIZE, VOLHDR_COPY_B) == VOLHDR_SIZE &&
+	   !volhdr_decode(buf, &g) && g.generation == 6 &&
+	   g.fs == VOLHDR_FS_EXT4, "update: B written first, generation + 1");
 }
 
 /* Writes @len bytes of @c at @off. */
@@ -136,6 +186,7 @@ int main(void)
 	ok(!volhdr_read(fd, &g, &which) && which == 0 && g.generation == 3,
 	   "both new: A, generation 3");
 
+	fs_cases(fd);
 	/* What format must not take for a blank device. */
 	scan_cases(fd);
 	close(fd);
