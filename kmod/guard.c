@@ -40,6 +40,7 @@
 #include <net/netns/generic.h>
 #include <net/route.h>
 #include <net/tcp.h>
+#include <net/tls.h>
 
 #include "kbroker.h"
 
@@ -64,6 +65,15 @@ MODULE_PARM_DESC(idle_timeout,
 /* TLS record: type 20..23, version 0x0301..0x0304, length <= 2^14 + 256. */
 #define TLS_HDR_LEN		5
 #define TLS_MAX_RECORD		(16384 + 256)
+#define TLS_HANDSHAKE		22
+#define TLS_APP_DATA		23
+/*
+ * Application-data record bytes that may leave without kTLS TX: TLS 1.3's
+ * encrypted handshake flight (EncryptedExtensions, Certificate chain,
+ * CertificateVerify, Finished) travels in such records before OpenSSL
+ * attaches kTLS.  Chains of a few certificates stay well below.
+ */
+#define GUARD_USER_APP_MAX	32768
 
 enum guard_class {
 	GUARD_UNKNOWN,
@@ -89,6 +99,10 @@ struct guard_conn {
 	bool in_done;			/* past GUARD_IN_WINDOW */
 	bool out_synced;		/* SYN-ACK seen: out_next valid */
 	bool out_bad;			/* outbound is not TLS records */
+	bool out_hs;			/* a handshake record left */
+	bool out_early_app;		/* app data before any handshake */
+	bool out_user_app;		/* app data past the bound, no kTLS */
+	u32 out_app_user;		/* app data bytes sent without kTLS */
 	bool dead;			/* reset by us */
 	bool fin_in, fin_out;
 	bool data;			/* payload seen either way */
@@ -390,7 +404,7 @@ static bool guard_tls_header_ok(const u8 *h)
  * parsed and counts as not TLS.
  */
 static void guard_out_data(struct guard_conn *c, struct sk_buff *skb,
-			   const struct guard_pkt *p)
+			   const struct guard_pkt *p, bool ktls)
 {
 	s32 start = p->seq - c->out_next;
 	u32 k;
@@ -428,16 +442,48 @@ static void guard_out_data(struct guard_conn *c, struct sk_buff *skb,
 			return;
 		}
 		c->rec_left = c->hdr[3] << 8 | c->hdr[4];
+		if (c->hdr[0] == TLS_HANDSHAKE)
+			c->out_hs = true;
+		if (c->hdr[0] != TLS_APP_DATA || ktls)
+			continue;
+		/* Written by userspace: TLS, not just its framing. */
+		if (!c->out_hs)
+			c->out_early_app = true;
+		c->out_app_user += c->rec_left;
+		if (c->out_app_user > GUARD_USER_APP_MAX)
+			c->out_user_app = true;
 	}
 	c->out_next = p->seq + p->len;
 }
 
-static bool guard_forbidden(const struct guard_conn *c, u32 policy)
+/*
+ * Whether @skb leaves through kernel TLS: its socket has the "tls" ULP
+ * with a TX configuration.  Under RCU (tls frees its context after a
+ * grace period).
+ */
+static bool guard_skb_ktls_tx(const struct sk_buff *skb)
+{
+	const struct inet_connection_sock *icsk;
+	const struct tls_context *ctx;
+	struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_protocol != IPPROTO_TCP)
+		return false;
+	icsk = inet_csk(sk);
+	if (!icsk->icsk_ulp_ops || strcmp(icsk->icsk_ulp_ops->name, "tls"))
+		return false;
+	ctx = rcu_dereference(icsk->icsk_ulp_data);
+	return ctx && (ctx->tx_conf == TLS_SW || ctx->tx_conf == TLS_HW);
+}
+
+static bool guard_forbidden(const struct guard_conn *c, u32 policy,
+			    bool ktls_required)
 {
 	switch (policy) {
 	case KBROKER_POLICY_TLS:
 		return c->in_class == GUARD_PLAIN || c->in_bad_hdr ||
-		       c->in_conflict || c->out_bad;
+		       c->in_conflict || c->out_bad || c->out_early_app ||
+		       (ktls_required && c->out_user_app);
 	case KBROKER_POLICY_PLAINTEXT:
 		return c->in_class == GUARD_TLS || c->in_conflict;
 	default:
@@ -619,11 +665,11 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	if (p.len) {
 		c->data = true;
 		if (out)
-			guard_out_data(c, skb, &p);
+			guard_out_data(c, skb, &p, guard_skb_ktls_tx(skb));
 		else
 			guard_in_data(c, skb, &p, have);
 	}
-	forbidden = guard_forbidden(c, policy);
+	forbidden = guard_forbidden(c, policy, READ_ONCE(l->ktls_required));
 	if (forbidden) {
 		c->dead = true;
 	} else if (p.th->fin) {

@@ -45,6 +45,7 @@ struct kbroker_listener {
 	possible_net_t net;		/* no reference: netns exit deletes */
 	u16 port;
 	u32 policy;			/* enum kbroker_policy */
+	bool ktls_required;		/* app data only through kTLS */
 	bool dead;			/* deleted, under kbroker_update_begin */
 	atomic64_t counters[__KBROKER_COUNTER_MAX];
 	char name[KBROKER_LISTENER_NAME_MAX + 1];

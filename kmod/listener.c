@@ -124,7 +124,7 @@ static void kbroker_listener_event(struct kbroker_listener *l, u32 policy)
  * as each interface checks it.  0 or -EPERM, -EBUSY, -ENODEV.
  */
 static int kbroker_listener_set(struct kbroker_listener *l, int policy,
-				bool admin)
+				int ktls_required, bool admin)
 {
 	int ret;
 
@@ -141,6 +141,11 @@ static int kbroker_listener_set(struct kbroker_listener *l, int policy,
 		pr_info("listener %s: policy %s\n", l->name,
 			kbroker_policy_names[policy]);
 		kbroker_listener_event(l, policy);
+	}
+	if (!ret && ktls_required >= 0 && l->ktls_required != ktls_required) {
+		WRITE_ONCE(l->ktls_required, ktls_required);
+		pr_info("listener %s: ktls_required %d\n", l->name,
+			ktls_required);
 	}
 	kbroker_update_end();
 	return ret;
@@ -180,7 +185,30 @@ static ssize_t policy_store(struct kobject *kobj, struct kobj_attribute *attr,
 	policy = sysfs_match_string(kbroker_policy_names, buf);
 	if (policy < 0)
 		return -EINVAL;
-	ret = kbroker_listener_set(l, policy, kbroker_listener_sysfs_admin(l));
+	ret = kbroker_listener_set(l, policy, -1,
+				   kbroker_listener_sysfs_admin(l));
+	return ret ? ret : count;
+}
+
+static ssize_t ktls_required_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  READ_ONCE(to_listener(kobj)->ktls_required));
+}
+
+static ssize_t ktls_required_store(struct kobject *kobj,
+				   struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	struct kbroker_listener *l = to_listener(kobj);
+	bool on;
+	int ret;
+
+	if (memchr(buf, 0, count) || kstrtobool(buf, &on))
+		return -EINVAL;
+	ret = kbroker_listener_set(l, -1, on,
+				   kbroker_listener_sysfs_admin(l));
 	return ret ? ret : count;
 }
 
@@ -213,10 +241,12 @@ KBROKER_COUNTER_ATTR(tracked, KBROKER_COUNTER_TRACKED);
 static struct kobj_attribute port_attr = __ATTR_RO(port);
 static struct kobj_attribute policy_attr = __ATTR_RW(policy);
 static struct kobj_attribute netns_attr = __ATTR_RO(netns);
+static struct kobj_attribute ktls_required_attr = __ATTR_RW(ktls_required);
 
 static struct attribute *kbroker_listener_attrs[] = {
 	&port_attr.attr,
 	&netns_attr.attr,
+	&ktls_required_attr.attr,
 	&policy_attr.attr,
 	&connections_attr.attr,
 	&tls_attr.attr,
@@ -252,6 +282,7 @@ const struct nla_policy kbroker_listener_add_policy[KBROKER_A_MAX + 1] = {
 	[KBROKER_A_LISTENER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[KBROKER_A_LISTENER_POLICY] =
 		NLA_POLICY_MAX(NLA_U32, __KBROKER_POLICY_MAX - 1),
+	[KBROKER_A_LISTENER_KTLS_REQUIRED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 const struct nla_policy kbroker_listener_del_policy[KBROKER_A_MAX + 1] = {
@@ -269,6 +300,7 @@ const struct nla_policy kbroker_listener_set_policy[KBROKER_A_MAX + 1] = {
 				      .len = KBROKER_LISTENER_NAME_MAX },
 	[KBROKER_A_LISTENER_POLICY] =
 		NLA_POLICY_MAX(NLA_U32, __KBROKER_POLICY_MAX - 1),
+	[KBROKER_A_LISTENER_KTLS_REQUIRED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* The listener named in the request, validated; NULL after an extack. */
@@ -306,6 +338,11 @@ int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	l->port = port;
 	if (info->attrs[KBROKER_A_LISTENER_POLICY])
 		l->policy = nla_get_u32(info->attrs[KBROKER_A_LISTENER_POLICY]);
+	/* On by default where the kernel has TLS to offload to. */
+	l->ktls_required = IS_ENABLED(CONFIG_TLS);
+	if (info->attrs[KBROKER_A_LISTENER_KTLS_REQUIRED])
+		l->ktls_required =
+			nla_get_u8(info->attrs[KBROKER_A_LISTENER_KTLS_REQUIRED]);
 	kobject_init(&l->kobj, &kbroker_listener_ktype);
 	l->kobj.kset = kbroker_listeners_kset;
 
@@ -389,7 +426,9 @@ static int kbroker_listener_fill(struct sk_buff *msg,
 
 	if (nla_put_string(msg, KBROKER_A_LISTENER_NAME, l->name) ||
 	    nla_put_u16(msg, KBROKER_A_LISTENER_PORT, l->port) ||
-	    nla_put_u32(msg, KBROKER_A_LISTENER_POLICY, READ_ONCE(l->policy)))
+	    nla_put_u32(msg, KBROKER_A_LISTENER_POLICY, READ_ONCE(l->policy)) ||
+	    nla_put_u8(msg, KBROKER_A_LISTENER_KTLS_REQUIRED,
+		       READ_ONCE(l->ktls_required)))
 		return -EMSGSIZE;
 	nest = nla_nest_start(msg, KBROKER_A_LISTENER_COUNTERS);
 	if (!nest)
@@ -441,7 +480,7 @@ int kbroker_nl_listener_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kbroker_listener *l;
 	const char *name;
-	int policy = -1;
+	int policy = -1, ktls = -1;
 	int ret;
 
 	name = kbroker_req_name(info);
@@ -449,10 +488,12 @@ int kbroker_nl_listener_set(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	if (info->attrs[KBROKER_A_LISTENER_POLICY])
 		policy = nla_get_u32(info->attrs[KBROKER_A_LISTENER_POLICY]);
+	if (info->attrs[KBROKER_A_LISTENER_KTLS_REQUIRED])
+		ktls = nla_get_u8(info->attrs[KBROKER_A_LISTENER_KTLS_REQUIRED]);
 	l = kbroker_listener_get(genl_info_net(info), name);
 	if (!l)
 		return -ENOENT;
-	ret = kbroker_listener_set(l, policy,
+	ret = kbroker_listener_set(l, policy, ktls,
 				   netlink_ns_capable(skb,
 						      genl_info_net(info)->user_ns,
 						      CAP_NET_ADMIN));

@@ -24,6 +24,8 @@ static const unsigned char hello[] = { 0x16, 0x03, 0x01, 0x00, 0x04,
 				       'h', 'e', 'l', 'o' };
 static const unsigned char record[] = { 0x17, 0x03, 0x03, 0x00, 0x03,
 					'x', 'y', 'z' };
+static const unsigned char shello[] = { 0x16, 0x03, 0x03, 0x00, 0x02,
+					0x02, 0x00 };
 
 struct tcpraw {
 	struct iphdr ip;
@@ -145,6 +147,8 @@ FIXTURE_SETUP(spoof)
 				 &len));
 	ASSERT_EQ(sizeof(hello), send(self->cli, hello, sizeof(hello), 0));
 	EXPECT_BYTES(self->srv, hello);
+	ASSERT_EQ(sizeof(shello), send(self->srv, shello, sizeof(shello), 0));
+	EXPECT_BYTES(self->cli, shello);
 	ASSERT_EQ(sizeof(record), send(self->srv, record, sizeof(record), 0));
 	EXPECT_BYTES(self->cli, record);
 	ASSERT_EQ(0, snd_seq(self->cli, &self->seq));

@@ -58,18 +58,27 @@ static inline int kbt_listener_del(struct kbnl_t *t, const char *name)
 	return genl_talk(t->fd, &m, NULL);
 }
 
-/* LISTENER_SET; @policy < 0 leaves it out. */
-static inline int kbt_listener_set(struct kbnl_t *t, const char *name,
-				   int policy)
+/* LISTENER_SET; @policy, @ktls < 0 leave them out. */
+static inline int kbt_listener_set2(struct kbnl_t *t, const char *name,
+				    int policy, int ktls)
 {
 	struct genl_msg m;
 	uint32_t p = policy;
+	uint8_t k = ktls;
 
 	genl_init(&m, t->family, KBROKER_CMD_LISTENER_SET, KBROKER_GENL_VERSION);
 	genl_put(&m, KBROKER_A_LISTENER_NAME, name, strlen(name) + 1);
 	if (policy >= 0)
 		genl_put(&m, KBROKER_A_LISTENER_POLICY, &p, sizeof(p));
+	if (ktls >= 0)
+		genl_put(&m, KBROKER_A_LISTENER_KTLS_REQUIRED, &k, sizeof(k));
 	return genl_talk(t->fd, &m, NULL);
+}
+
+static inline int kbt_listener_set(struct kbnl_t *t, const char *name,
+				   int policy)
+{
+	return kbt_listener_set2(t, name, policy, -1);
 }
 
 static inline int kbt_set_state(struct kbnl_t *t, uint32_t state)

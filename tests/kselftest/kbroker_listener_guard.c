@@ -18,6 +18,9 @@ static const unsigned char kafka[] = { 0x00, 0x00, 0x00, 0x04,
 				       'a', 'b', 'c', 'd' };
 static const unsigned char record[] = { 0x17, 0x03, 0x03, 0x00, 0x03,
 					'x', 'y', 'z' };
+/* A handshake record first: no application data may lead. */
+static const unsigned char shello[] = { 0x16, 0x03, 0x03, 0x00, 0x02,
+					0x02, 0x00 };
 
 FIXTURE(guard) {
 	struct kbnl_t nl;
@@ -101,6 +104,8 @@ TEST_F(guard, tls_passes_client_hello_and_records)
 	ASSERT_EQ(0, pair(_metadata, self, variant));
 	ASSERT_EQ(sizeof(hello), send(self->cli, hello, sizeof(hello), 0));
 	EXPECT_BYTES(self->srv, hello);
+	ASSERT_EQ(sizeof(shello), send(self->srv, shello, sizeof(shello), 0));
+	EXPECT_BYTES(self->cli, shello);
 	ASSERT_EQ(sizeof(record), send(self->srv, record, sizeof(record), 0));
 	EXPECT_BYTES(self->cli, record);
 	EXPECT_EQ(0, lsys_read("g", "rejected"));
@@ -133,6 +138,8 @@ TEST_F(guard, tls_records_split_across_segments)
 	ASSERT_EQ(0, pair(_metadata, self, variant));
 	ASSERT_EQ(sizeof(hello), send(self->cli, hello, sizeof(hello), 0));
 	EXPECT_BYTES(self->srv, hello);
+	ASSERT_EQ(sizeof(shello), send(self->srv, shello, sizeof(shello), 0));
+	EXPECT_BYTES(self->cli, shello);
 	/* Headers and bodies cut at every byte. */
 	for (i = 0; i < sizeof(r13); i++) {
 		ASSERT_EQ(1, send(self->srv, &r13[i], 1, 0));

@@ -32,6 +32,12 @@
  *             KBROKER_A_LISTENER_PORT    NLA_U16         TCP port, 1..65535
  *             KBROKER_A_LISTENER_POLICY  NLA_U32         enum kbroker_policy,
  *                                                        optional, default TLS
+ *             KBROKER_A_LISTENER_KTLS_REQUIRED  NLA_U8  0 or 1, optional,
+ *                                    default 1 where the kernel has TLS:
+ *                                    on a tls listener, application data
+ *                                    leaves only through kTLS TX (past
+ *                                    TLS 1.3's encrypted handshake, at
+ *                                    most 32 KiB without it) or resets
  *   Creates /sys/kernel/kbroker/listeners/<name>/ and starts enforcing the
  *   policy on connections to the port.  Register a listener before listen()
  *   on its port: connections the module did not see start are not tracked.
@@ -47,6 +53,7 @@
  * KBROKER_CMD_LISTENER_SET
  *   Request:  KBROKER_A_LISTENER_NAME
  *             KBROKER_A_LISTENER_POLICY  NLA_U32  optional, the new policy
+ *             KBROKER_A_LISTENER_KTLS_REQUIRED  NLA_U8  optional, 0 or 1
  *   Changes the listener as a write to its sysfs files does (the same
  *   function): CAP_NET_ADMIN over the listener's network namespace,
  *   multicast as KBROKER_EVENT_POLICY when the policy changes.
@@ -54,7 +61,7 @@
  *
  * KBROKER_CMD_LISTENER_GET (do with a name, or dump without)
  *   Reply:    one KBROKER_CMD_LISTENER_GET message per listener with
- *             KBROKER_A_LISTENER_NAME, _PORT, _POLICY and
+ *             KBROKER_A_LISTENER_NAME, _PORT, _POLICY, _KTLS_REQUIRED and
  *             KBROKER_A_LISTENER_COUNTERS, a nest of NLA_U64
  *             enum kbroker_counter attributes.
  *
@@ -115,7 +122,9 @@ enum kbroker_state {
  * Listener policy (/sys/kernel/kbroker/listeners/<name>/policy), enforced
  * by the module on every connection to the listener's port:
  * TLS: the client's first bytes must open a TLS handshake record and only
- *      well-formed TLS records may leave; anything else resets.
+ *      well-formed TLS records may leave; no application-data record may
+ *      leave without kTLS before a handshake record did, and with
+ *      ktls_required none past 32 KiB; anything else resets.
  * TLS_PLAINTEXT: both TLS and plaintext clients are served.
  * PLAINTEXT: a client opening with a TLS record is reset.
  */
@@ -205,6 +214,7 @@ enum kbroker_attr {
 	KBROKER_A_SOCK_FD,
 	KBROKER_A_SOCK_FLAGS,
 	KBROKER_A_EVENT_TYPE,
+	KBROKER_A_LISTENER_KTLS_REQUIRED,
 	KBROKER_A_VOLUME_UUID = 48,
 	KBROKER_A_VOLUME_LABEL,
 	KBROKER_A_VOLUME_CIPHER,
