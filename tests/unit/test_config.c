@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Config parsing (common/config.c): a good file parses, and every key
+ * given a bad value stops the parse with one line that names the key and
+ * the line it is on, as kbrokerd's start-up promises.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "tap.h"
+
+static char errbuf[4096];
+
+/* Parses @text with stderr (the log) captured into errbuf. */
+static int parse_capture(const char *text, struct kb_config *cfg)
+{
+	char path[] = "/tmp/kb-test-config-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2), ret;
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(fd, 2);
+	ret = kb_config_parse(text, "test.properties", cfg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, errbuf, sizeof(errbuf) - 1, 0);
+	errbuf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return ret;
+}
+
+/* Values tried, in turn, until one is refused. */
+static const char *const bad_long[] = { "x1", "12abc", "-99999999999999999999" };
+static const char *const bad_bool[] = { "perhaps", "2" };
+static const char *const bad_str[] = { "bogus", "", "::", "a:b:c" };
+
+static void one_key(const char *key, int8_t type)
+{
+	const char *const *vals = type == 5 ? bad_long :
+				  type == 1 ? bad_bool : bad_str;
+	size_t nv = type == 5 ? 3 : type == 1 ? 2 : 4;
+	char text[512], want[300];
+
+	for (size_t i = 0; i < nv; i++) {
+		struct kb_config cfg;
+
+		/* Two lines before it, so the key is on line 3. */
+		snprintf(text, sizeof(text),
+			 "# a test file\nbroker.id=1\n%s=%s\nlog.dirs=/tmp/kb-test-config-logs\n",
+			 key, vals[i]);
+		if (parse_capture(text, &cfg) == 0) {
+			kb_config_free(&cfg);
+			continue;
+		}
+		snprintf(want, sizeof(want), "test.properties:3: %s:", key);
+		ok(strstr(errbuf, want) != NULL,
+		   "%s=%s refused, naming key and line", key, vals[i]);
+		if (!strstr(errbuf, want))
+			printf("#   said: %s", errbuf);
+		return;
+	}
+	/* Free text (paths, commands, names): nothing to refuse. */
+	printf("# %s takes any text\n", key);
+}
+
+int main(void)
+{
+	struct kb_config cfg;
+	size_t i, n = kb_config_key_count();
+
+	ok(parse_capture("broker.id=7\nlog.dirs=/tmp/a,/tmp/b\nnum.partitions=3\n",
+			 &cfg) == 0, "a good file parses");
+	ok(cfg.broker_id == 7 && cfg.n_log_dirs == 2 &&
+	   cfg.num_partitions == 3, "its values are read");
+	kb_config_free(&cfg);
+
+	ok(parse_capture("broker.id=1\nno.such.key=1\n", &cfg) != 0 &&
+	   strstr(errbuf, "test.properties:2: no.such.key:"),
+	   "an unknown key is refused, naming key and line");
+	ok(parse_capture("broker.id=1\nlog.dirs\n", &cfg) != 0 &&
+	   strstr(errbuf, "test.properties:2"),
+	   "a line without '=' is refused, naming the line");
+
+	for (i = 0; i < n; i++) {
+		const char *key = kb_config_key_name(i);
+
+		if (!strcmp(key, "broker.id") || !strcmp(key, "log.dirs"))
+			continue;
+		one_key(key, kb_config_key_kafka_type(i));
+	}
+	ok(parse_capture("broker.id=1\nlog.dirs=/tmp/x\nlistener.name.nope.ssl.keystore.location=/x\n",
+			 &cfg) != 0 && strstr(errbuf, ":3: "),
+	   "a per-listener key of an unknown listener names its line");
+	return tap_done();
+}
