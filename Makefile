@@ -32,7 +32,7 @@ module:
 daemon:
 	$(MAKE) -C daemon O=$(B)/daemon
 
-$(B)/tests/unit/%: tests/unit/%.c $(B)/daemon/libkbroker.a tests/unit/tap.h
+$(B)/tests/unit/%: tests/unit/%.c $(B)/daemon/libkbroker.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/daemon/libkbroker.a $(UNIT_LIBS)
 
