@@ -106,7 +106,7 @@ fi
 setsid -w tests/guest/qemu.sh "$g/initramfs.cpio.gz" stdout - "$args" \
 	$qemu_args </dev/null &
 qpid=$!
-# For whoever must clean up after a killed run (tests/host/run_e2e.sh).
+# For whoever must clean up after a killed run (tests/host/make_run.sh).
 echo "$qpid" >"$run/qemu.pid"
 
 stopping=

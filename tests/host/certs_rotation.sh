@@ -147,7 +147,7 @@ sed "s/^/#   /" "$W/lpol" "$W/rewrap"
 $PY - >"$W/alter" 2>&1 <<X
 import sys
 sys.path.insert(0, "$KB_ROOT/tests/host")
-from py_configs import incremental
+from topic_configs import incremental
 from confluent_kafka.admin import AdminClient, ConfigResource
 print("incremental", incremental($PP, [(2, "rot", [("retention.ms", 0, "100000")])]))
 a = AdminClient({"bootstrap.servers": "127.0.0.1:$PS", "security.protocol": "ssl",
@@ -194,7 +194,7 @@ want=$(openssl x509 -in "$W/k.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
 $PY - >"$W/kafka" 2>&1 <<X
 import sys, time
 sys.path.insert(0, "$KB_ROOT/tests/host")
-from py_configs import incremental
+from topic_configs import incremental
 from confluent_kafka.admin import AdminClient, ConfigResource
 k = "listener.name.SSL.ssl.keystore.location"
 print("incremental", incremental($PP, [(4, "0", [(k, 0, "$W/k.pem")])]))

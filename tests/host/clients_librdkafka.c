@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * librdkafka end-to-end test against a running kbrokerd (started by
- * rdk_e2e.sh, which passes its bootstrap address as argv[1]).
+ * clients_librdkafka.sh, which passes its bootstrap address as argv[1]).
  *
  *  - CreateTopics through the admin API, auto-creation on produce;
  *  - an acks=all producer and an idempotent producer (enable.idempotence)

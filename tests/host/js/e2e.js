@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// kafkajs end-to-end test, run by tests/host/js_e2e.sh against a fresh
+// kafkajs end-to-end test, run by tests/host/clients_kafkajs.sh against a fresh
 // kbrokerd: node e2e.js BOOTSTRAP.  Prints TAP.  kafkajs is unmodified,
 // installed by npm ci from tests/host/js/package-lock.json.
 'use strict'
