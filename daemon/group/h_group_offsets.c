@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "proto/errors.h"
+#include "proto/tplist.h"
 #include "group/group.h"
 #include "common/log.h"
 #include "store/store.h"
 
-struct oc_topic {
+struct oc_name {
 	char name[KB_TOPIC_NAME_MAX + 1];
 	bool ok;
-	int32_t n;
 };
 
 struct oc_part {
@@ -26,6 +26,63 @@ struct oc_part {
 	struct kb_str meta;
 	int16_t err;
 };
+
+/* A whole OffsetCommit request, decoded before anything is committed. */
+struct oc_req {
+	char group[1024], member[512], inst[512];
+	bool have_inst;
+	int32_t gen;
+	int64_t retention;		/* v2-4 retention_time, else -1 */
+	struct kb_tp_list topics;	/* of struct oc_part */
+	int32_t total;			/* partitions in all topics */
+};
+
+static void oc_read_part(struct kb_rd *rd, bool flex, int16_t ver, void *part)
+{
+	struct oc_part *p = part;
+
+	p->partition = kb_rd_i32(rd);
+	p->offset = kb_rd_i64(rd);
+	/*
+	 * v1's commit timestamp only ever set when the offset expires;
+	 * offsets.retention.minutes decides that here, as for v5+.
+	 */
+	if (ver == 1)
+		kb_rd_i64(rd);
+	p->epoch = ver >= 6 ? kb_rd_i32(rd) : -1;
+	p->meta = kb_rd_vnstr(rd, flex);
+	kb_rd_vtags(rd, flex);
+}
+
+static bool oc_decode(struct kb_req *req, struct oc_req *o)
+{
+	struct kb_rd *rd = &req->rd;
+	int16_t ver = req->hdr.api_version;
+	bool flex = req->flex;
+	struct kb_str iid = { 0 };
+
+	o->retention = -1;
+	if (!kb_str_copy(o->group, sizeof(o->group), kb_rd_vstr(rd, flex)))
+		return false;
+	o->gen = kb_rd_i32(rd);
+	if (!kb_str_copy(o->member, sizeof(o->member), kb_rd_vstr(rd, flex)))
+		return false;
+	if (ver >= 7)
+		iid = kb_rd_vnstr(rd, flex);
+	o->have_inst = iid.ptr;
+	if (iid.ptr && !kb_str_copy(o->inst, sizeof(o->inst), iid))
+		return false;
+	if (ver >= 2 && ver <= 4)
+		o->retention = kb_rd_i64(rd);
+	if (!kb_tp_decode(rd, flex, ver, &o->topics, sizeof(struct oc_part),
+			  oc_read_part))
+		return false;
+	kb_rd_vtags(rd, flex);
+	for (int32_t t = 0; t < o->topics.n; t++)
+		o->total += o->topics.topics[t].n > 0 ?
+			    o->topics.topics[t].n : 0;
+	return !rd->err;
+}
 
 /* Checks a commit against the group (created for simple commits). */
 static int16_t commit_check(struct kb_groups *gs, struct kb_group **gp,
@@ -60,150 +117,112 @@ static int16_t commit_check(struct kb_groups *gs, struct kb_group **gp,
 	return KB_ERR_NONE;
 }
 
-int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
+/* Per partition: its error, or a commit into @cs; returns how many. */
+static int32_t oc_collect(struct kb_req *req, struct oc_req *o,
+			  struct oc_name *names, int16_t top,
+			  struct kb_commit *cs)
 {
-	struct kb_rd *rd = &req->rd, scan;
-	struct kb_wr *w = &resp->w;
-	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex;
-	struct kb_groups *gs = kb_groups_get(req->b);
-	char group[1024], member[512], inst[512];
-	struct kb_str iid = { 0 };
-	struct oc_topic *topics = NULL;
-	struct oc_part *parts = NULL;
-	struct kb_commit *cs = NULL;
-	struct kb_group *g = NULL;
-	int32_t gen, nt, np, t, j, total = 0, k, nc = 0;
-	int64_t retention = -1;
 	int64_t meta_max = req->b->cfg ? req->b->cfg->offset_metadata_max :
 			   KB_OFFSET_METADATA_MAX;
-	int16_t top = 0;
-	int ret = KB_H_CLOSE;
+	int32_t nc = 0;
 
-	if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
-		return KB_H_CLOSE;
-	gen = kb_rd_i32(rd);
-	if (!kb_str_copy(member, sizeof(member), kb_rd_vstr(rd, flex)))
-		return KB_H_CLOSE;
-	if (ver >= 7)
-		iid = kb_rd_vnstr(rd, flex);
-	if (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid))
-		return KB_H_CLOSE;
-	if (ver >= 2 && ver <= 4)
-		retention = kb_rd_i64(rd);
-	nt = kb_rd_varray(rd, flex);
-	if (rd->err || nt < 0)
-		return KB_H_CLOSE;
-	/* Count partitions first so each array is allocated once. */
-	scan = *rd;
-	for (t = 0; t < nt && !scan.err; t++) {
-		kb_rd_vstr(&scan, flex);
-		np = kb_rd_varray(&scan, flex);
-		for (j = 0; j < np && !scan.err; j++) {
-			kb_rd_i32(&scan);
-			kb_rd_i64(&scan);
-			if (ver == 1)
-				kb_rd_i64(&scan);
-			if (ver >= 6)
-				kb_rd_i32(&scan);
-			kb_rd_vnstr(&scan, flex);
-			kb_rd_vtags(&scan, flex);
-		}
-		total += np > 0 ? np : 0;
-		kb_rd_vtags(&scan, flex);
-	}
-	if (scan.err)
-		return KB_H_CLOSE;
-	topics = calloc(nt ? nt : 1, sizeof(*topics));
-	parts = calloc(total ? total : 1, sizeof(*parts));
-	cs = calloc(total ? total : 1, sizeof(*cs));
-	if (!topics || !parts || !cs)
-		goto out;
-	k = 0;
-	for (t = 0; t < nt; t++) {
-		struct kb_str name = kb_rd_vstr(rd, flex);
+	for (int32_t t = 0; t < o->topics.n; t++) {
+		const struct kb_tp_topic *tp = &o->topics.topics[t];
 
-		topics[t].ok = kb_str_copy(topics[t].name,
-					   sizeof(topics[t].name), name);
-		np = kb_rd_varray(rd, flex);
-		topics[t].n = np > 0 ? np : 0;
-		for (j = 0; j < np; j++, k++) {
-			parts[k].partition = kb_rd_i32(rd);
-			parts[k].offset = kb_rd_i64(rd);
-			/*
-			 * v1's commit timestamp only ever set when the offset
-			 * expires; offsets.retention.minutes decides that
-			 * here, as for v5+.
-			 */
-			if (ver == 1)
-				kb_rd_i64(rd);
-			parts[k].epoch = ver >= 6 ? kb_rd_i32(rd) : -1;
-			parts[k].meta = kb_rd_vnstr(rd, flex);
-			kb_rd_vtags(rd, flex);
-		}
-		kb_rd_vtags(rd, flex);
-	}
-	kb_rd_vtags(rd, flex);
-	if (rd->err)
-		goto out;
-	if (!gs || gs->broken) {
-		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	} else {
-		kb_groups_tick(gs);
-		top = commit_check(gs, &g, group, gen, member,
-				   iid.ptr ? inst : NULL);
-	}
-	k = 0;
-	for (t = 0; t < nt; t++) {
-		for (j = 0; j < topics[t].n; j++, k++) {
-			struct oc_part *p = &parts[k];
+		for (int32_t j = 0; j < tp->n; j++) {
+			struct oc_part *p = kb_tp_part(tp, sizeof(*p), j);
 
 			if (top)
 				p->err = top;
-			else if (!topics[t].ok ||
+			else if (!names[t].ok ||
 				 !kb_store_partition(req->b->store,
-						     topics[t].name,
+						     names[t].name,
 						     p->partition))
 				p->err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 			else if (p->meta.len > meta_max)
 				p->err = KB_ERR_OFFSET_METADATA_TOO_LARGE;
 			if (p->err)
 				continue;
-			cs[nc].topic = topics[t].name;
+			cs[nc].topic = names[t].name;
 			cs[nc].partition = p->partition;
 			cs[nc].offset = p->offset;
 			cs[nc].epoch = p->epoch;
 			cs[nc].meta = p->meta.ptr;
 			cs[nc].meta_len = p->meta.ptr ? p->meta.len : -1;
-			cs[nc].expire_ms = retention >= 0 ?
-					   kb_now_real_ms() + retention : -1;
+			cs[nc].expire_ms = o->retention >= 0 ?
+					   kb_now_real_ms() + o->retention : -1;
 			nc++;
 		}
 	}
-	if (nc && kb_offsets_commit(gs, g, cs, nc)) {
-		for (k = 0; k < total; k++)
-			if (!parts[k].err)
-				parts[k].err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
-	}
-	if (ver >= 3)
+	return nc;
+}
+
+static void oc_write(struct kb_req *req, struct kb_wr *w, struct oc_req *o,
+		     struct oc_name *names, bool failed)
+{
+	bool flex = req->flex;
+
+	if (req->hdr.api_version >= 3)
 		kb_wr_i32(w, 0);
-	kb_wr_varray(w, flex, nt);
-	k = 0;
-	for (t = 0; t < nt; t++) {
-		kb_wr_vstr(w, flex, topics[t].name);
-		kb_wr_varray(w, flex, topics[t].n);
-		for (j = 0; j < topics[t].n; j++, k++) {
-			kb_wr_i32(w, parts[k].partition);
-			kb_wr_i16(w, parts[k].err);
+	kb_wr_varray(w, flex, o->topics.n);
+	for (int32_t t = 0; t < o->topics.n; t++) {
+		const struct kb_tp_topic *tp = &o->topics.topics[t];
+		int32_t n = tp->n > 0 ? tp->n : 0;
+
+		kb_wr_vstr(w, flex, names[t].name);
+		kb_wr_varray(w, flex, n);
+		for (int32_t j = 0; j < n; j++) {
+			struct oc_part *p = kb_tp_part(tp, sizeof(*p), j);
+
+			kb_wr_i32(w, p->partition);
+			/* A commit that did not reach the disk. */
+			kb_wr_i16(w, p->err ? p->err : failed ?
+				  KB_ERR_COORDINATOR_NOT_AVAILABLE : 0);
 			kb_wr_tags(w, flex);
 		}
 		kb_wr_tags(w, flex);
 	}
 	kb_wr_tags(w, flex);
+}
+
+int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
+{
+	struct kb_groups *gs = kb_groups_get(req->b);
+	struct oc_req *o = calloc(1, sizeof(*o));
+	struct oc_name *names = NULL;
+	struct kb_commit *cs = NULL;
+	struct kb_group *g = NULL;
+	int ret = KB_H_CLOSE;
+	bool failed = false;
+	int16_t top = 0;
+	int32_t nc;
+
+	if (!o || !oc_decode(req, o))
+		goto out;
+	names = calloc(o->topics.n ? o->topics.n : 1, sizeof(*names));
+	cs = calloc(o->total ? o->total : 1, sizeof(*cs));
+	if (!names || !cs)
+		goto out;
+	for (int32_t t = 0; t < o->topics.n; t++)
+		names[t].ok = kb_str_copy(names[t].name, sizeof(names[t].name),
+					  o->topics.topics[t].name);
+	if (!gs || gs->broken) {
+		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		kb_groups_tick(gs);
+		top = commit_check(gs, &g, o->group, o->gen, o->member,
+				   o->have_inst ? o->inst : NULL);
+	}
+	nc = oc_collect(req, o, names, top, cs);
+	if (nc && kb_offsets_commit(gs, g, cs, nc))
+		failed = true;
+	oc_write(req, &resp->w, o, names, failed);
 	ret = KB_H_DONE;
 out:
-	free(topics);
-	free(parts);
+	if (o)
+		kb_tp_free(&o->topics);
+	free(o);
+	free(names);
 	free(cs);
 	return ret;
 }
