@@ -96,6 +96,14 @@ int kb_cert_rotate(struct kb_loop *l, unsigned int mask, const char *pem_file,
 		   const char *reason, int waiter, char *why, size_t wlen);
 /* Status lines for kbrokerctl into @f. */
 void kb_cert_status(struct kb_loop *l, FILE *f);
+/* Certificate windows since start, for monitoring. */
+struct kb_cert_rotations {
+	uint64_t ok, failed;
+	time_t last_time;		/* 0 = none yet */
+	bool last_ok;
+};
+
+void kb_cert_rotations(struct kb_cert_rotations *out);
 /* The last file a listener's key came from via Kafka (or NULL). */
 const char *kb_cert_dynamic_location(int listener);
 

@@ -71,6 +71,7 @@ static struct {
 	char msg[512];
 	time_t last_time;
 	bool last_ok, have_last;
+	uint64_t n_ok, n_failed;
 	char last_msg[512];
 	int waiters[MAX_WAITERS];
 	int n_waiters;
@@ -95,6 +96,14 @@ void kb_cert_module_state(bool maintenance)
 		kb_notice("state %s (kbroker module): configuration updates %s",
 			  maintenance ? "MAINTENANCE" : "ACTIVE",
 			  maintenance ? "refused" : "accepted again");
+}
+
+void kb_cert_rotations(struct kb_cert_rotations *out)
+{
+	out->ok = cw.n_ok;
+	out->failed = cw.n_failed;
+	out->last_time = cw.have_last ? cw.last_time : 0;
+	out->last_ok = cw.last_ok;
 }
 
 const char *kb_cert_dynamic_location(int listener)
@@ -504,6 +513,10 @@ static void finish(struct kb_loop *l)
 	cw.last_time = time(NULL);
 	cw.last_ok = cw.ok;
 	cw.have_last = true;
+	if (cw.ok)
+		cw.n_ok++;
+	else
+		cw.n_failed++;
 	snprintf(cw.last_msg, sizeof(cw.last_msg), "%s", cw.msg);
 	if (cw.ok) {
 		cw.backoff = 0;

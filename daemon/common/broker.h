@@ -15,6 +15,19 @@ struct kb_store;
 struct kb_loop;
 struct kb_cluster;
 
+/*
+ * Cluster health for monitoring.  Until the cluster code fills it in and
+ * sets @valid, daemon/metrics reports what is true of a single broker:
+ * nothing under-replicated or offline, this broker the controller.
+ */
+struct kb_cluster_stats {
+	bool valid;
+	int64_t under_replicated, offline;
+	uint64_t isr_shrinks, isr_expands;
+	int32_t controller_id;		/* -1 when none is known */
+	const char *zk_state;		/* session state, NULL = no ZooKeeper */
+};
+
 struct kb_broker {
 	const struct kb_config *cfg;
 	struct kb_store *store;
@@ -26,6 +39,7 @@ struct kb_broker {
 	/* Parked requests may be completable: set by appends and by anything
 	 * else parked requests wait for (group state changes later). */
 	bool wake;
+	struct kb_cluster_stats cluster;
 };
 
 /* Reads or creates <first log dir>/meta.properties (cluster.id, broker.id)

@@ -20,3 +20,11 @@ int64_t kb_now_real_ms(void)
 {
 	return now_ms(CLOCK_REALTIME);
 }
+
+uint64_t kb_now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

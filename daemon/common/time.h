@@ -6,6 +6,8 @@
 
 /* Monotonic clock in ms: deadlines, timeouts, idle times. */
 int64_t kb_now_mono_ms(void);
+/* Monotonic clock in ns: request latency. */
+uint64_t kb_now_mono_ns(void);
 /* Wall clock in ms: what is stored or sent (timestamps, expiries). */
 int64_t kb_now_real_ms(void);
 

@@ -23,6 +23,7 @@ struct fetch_part {
 	int32_t max_bytes;
 	int16_t error;
 	struct kb_read_result res;
+	struct kb_part_stats *stats;	/* of the partition read */
 };
 
 struct fetch_topic {
@@ -110,6 +111,7 @@ static int64_t fetch_read(struct kb_fetch *f)
 		if ((size_t)room < lim)
 			lim = (size_t)room;
 		/* First data in the response may exceed the limits. */
+		fp->stats = kb_partition_stats(p);
 		ret = kb_partition_read(p, fp->offset, lim, total == 0, r);
 		if (ret < 0) {
 			r->slice.fd = -1;
@@ -171,6 +173,10 @@ static void fetch_write(struct kb_fetch *f, struct kb_resp *resp)
 				kb_resp_add_slice(resp, r->slice.fd,
 						  r->slice.pos, len);
 				r->slice.fd = -1;
+				fp->stats->bytes_out += len;
+				if (r->next_offset > fp->offset)
+					fp->stats->msgs_out += (uint64_t)
+						(r->next_offset - fp->offset);
 			}
 			kb_wr_tags(w, flex);
 		}

@@ -17,6 +17,7 @@
 #include "net/loop.h"
 #include "net/transport_tls.h"
 #include "common/log.h"
+#include "common/time.h"
 
 #define RBUF_MIN (64 * 1024)
 /* Stop reading requests while this much output is still queued. */
@@ -207,12 +208,17 @@ static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
 		.adv_port = c->adv_port,
 		.conn_id = c->id,
 	};
+	uint64_t start = kb_now_mono_ns();
 	struct kb_resp resp;
 	int ret;
 
 	kb_capture(frame, len);
 	kb_resp_init(&resp);
 	ret = kb_api_handle(l->b, &req, frame, len, &resp);
+	/* A parked request is counted when it completes. */
+	if (ret == KB_H_DONE)
+		kb_loop_req_done(l, req.hdr.api_key, req.hdr.api_version,
+				 kb_now_mono_ns() - start);
 	if (ret == KB_H_CLOSE) {
 		if (resp.close_why) {
 			kb_info("conn %llu (%s): %s, closing",
@@ -230,6 +236,9 @@ static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
 	if (ret == KB_H_PARK) {
 		c->parked = resp;
 		c->is_parked = true;
+		c->req_start_ns = start;
+		c->req_api = req.hdr.api_key;
+		c->req_ver = req.hdr.api_version;
 		c->deadline_ms = resp.park->deadline_ms;
 		kb_heap_add(l, c);
 		c->pnext = l->parked;
@@ -325,7 +334,19 @@ static bool do_read(struct kb_conn *c)
 		return false;	/* peer closed */
 	}
 	c->rlen += (size_t)r;
+	c->loop->ls[c->listener].st.bytes_in += (uint64_t)r;
 	return true;
+}
+
+/* Sends queued output, counting what left; < 0 when the write failed. */
+static int flush_out(struct kb_conn *c)
+{
+	size_t before = c->out.bytes;
+	int ret = kb_outq_flush(&c->out, &c->tr);
+
+	if (c->out.bytes < before)
+		c->loop->ls[c->listener].st.bytes_out += before - c->out.bytes;
+	return ret;
 }
 
 static bool tr_pending(struct kb_conn *c)
@@ -355,7 +376,7 @@ static bool pump(struct kb_conn *c)
 		if (c->rlen - c->rpos == had)
 			break;
 	}
-	if (!kb_outq_empty(&c->out) && kb_outq_flush(&c->out, &c->tr) < 0) {
+	if (!kb_outq_empty(&c->out) && flush_out(c) < 0) {
 		kb_conn_close(c, "write failed");
 		return false;
 	}
@@ -374,13 +395,26 @@ static void set_events(struct kb_conn *c, uint32_t want)
 
 static void refuse(struct kb_conn *c, const char *what)
 {
-	const struct kb_listener *ls = &c->loop->ls[c->listener];
+	struct kb_listener *ls = &c->loop->ls[c->listener];
 
+	ls->st.rejected_policy++;
 	kb_info("conn %llu (%s): %s client on listener %s (policy %s), refused",
 		(unsigned long long)c->id, c->peer, what,
 		c->loop->b->cfg->listeners[c->listener].name,
 		kb_policy_name(ls->policy));
 	kb_conn_close(c, "listener policy");
+}
+
+static void count_handshake(struct kb_listener_stats *st,
+			    const struct kb_transport *t)
+{
+	int miss = kb_tls_ktls_miss(t);
+
+	st->handshakes_ok++;
+	st->ktls_tx += kb_tls_ktls_tx(t);
+	st->ktls_rx += kb_tls_ktls_rx(t);
+	if (miss >= 0)
+		st->ktls_miss[miss]++;
 }
 
 /* Sniff, then handshake; true once the connection is OPEN. */
@@ -415,6 +449,7 @@ static bool open_conn(struct kb_conn *c)
 			 (unsigned long long)c->id, c->peer);
 		switch (kb_tls_handshake(&c->tr, who)) {
 		case KB_HS_FAIL:
+			ls->st.handshakes_failed++;
 			kb_conn_close(c, "TLS handshake failed");
 			return false;
 		case KB_HS_AGAIN:
@@ -422,12 +457,14 @@ static bool open_conn(struct kb_conn *c)
 				      EPOLLOUT : EPOLLIN);
 			return false;
 		case KB_HS_DONE:
+			count_handshake(&ls->st, &c->tr);
 			break;
 		}
 	}
 	c->state = KB_CONN_OPEN;
 	c->hs_deadline_ms = 0;
 	if (!kb_listener_sock_attach(c->loop, c)) {
+		ls->st.rejected_module++;
 		kb_conn_close(c, "refused by the kbroker module");
 		return false;
 	}
@@ -442,6 +479,7 @@ bool kb_conn_check_handshake(struct kb_conn *c, int64_t now)
 	kb_info("conn %llu (%s): no TLS handshake within ssl.handshake.timeout.ms=%lld, closing",
 		(unsigned long long)c->id, c->peer,
 		(long long)c->loop->b->cfg->ssl_handshake_timeout_ms);
+	c->loop->ls[c->listener].st.handshakes_timeout++;
 	kb_conn_close(c, "handshake timeout");
 	return true;
 }
@@ -466,7 +504,7 @@ void kb_conn_on_event(struct kb_conn *c, uint32_t events)
 	if ((events & EPOLLOUT) && (c->tr.wants & KB_TR_READ_WANTS_WRITE))
 		events |= EPOLLIN;
 	if ((events & EPOLLOUT) && !kb_outq_empty(&c->out)) {
-		if (kb_outq_flush(&c->out, &c->tr) < 0) {
+		if (flush_out(c) < 0) {
 			kb_conn_close(c, "write failed");
 			return;
 		}
@@ -489,6 +527,8 @@ void kb_conn_poll_parked(struct kb_conn *c, bool expired)
 	unpark(c);
 	c->parked.park = NULL;
 	pk->free(pk);
+	kb_loop_req_done(c->loop, c->req_api, c->req_ver,
+			 kb_now_mono_ns() - c->req_start_ns);
 	if (!queue_resp(c, &c->parked)) {
 		kb_conn_close(c, "response failed");
 		return;

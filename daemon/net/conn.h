@@ -43,6 +43,8 @@ struct kb_conn {
 	enum kb_conn_state state;
 	bool is_tls;
 	int64_t hs_deadline_ms;		/* 0 = none */
+	uint64_t req_start_ns;		/* of the parked request */
+	int16_t req_api, req_ver;
 	struct kb_conn *prev, *next;	/* loop->conns */
 	struct kb_conn *pprev, *pnext;	/* loop->parked */
 };

@@ -17,6 +17,7 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "common/log.h"
+#include "proto/api.h"
 #include "store/store.h"
 
 #define TICK_MS 100
@@ -31,6 +32,8 @@ int kb_loop_init(struct kb_loop *l, struct kb_broker *b)
 	l->b = b;
 	l->sig = -1;
 	l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Without it requests are simply not counted. */
+	l->req_stats = calloc(KB_API_COUNT, sizeof(*l->req_stats));
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		kb_err("epoll_create1: %m");
@@ -168,6 +171,7 @@ static void do_accept(struct kb_loop *l, struct kb_listener *ls)
 	for (i = 0; i < 64; i++) {
 		fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
+			ls->st.accepted++;
 			kb_conn_new(l, fd, ls->idx, ls->port);
 			continue;
 		}
@@ -353,6 +357,8 @@ void kb_loop_fini(struct kb_loop *l)
 		kb_conn_close(l->conns, "shutdown");
 	free(l->heap);
 	l->heap = NULL;
+	free(l->req_stats);
+	l->req_stats = NULL;
 	if (l->sig >= 0)
 		close(l->sig);
 	if (l->epfd >= 0)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/broker.h"
+#include "tls/tls.h"
 
 struct kb_conn;
 struct kbnl;
@@ -43,6 +44,34 @@ struct kb_loop_hook {
 	struct kb_loop_hook *next;
 };
 
+/*
+ * Counters kept by the loop for monitoring: plain integers bumped on the
+ * loop thread and read there by daemon/metrics when it takes a snapshot,
+ * so they need no atomics and no lock (stats.c).
+ */
+struct kb_listener_stats {
+	uint64_t accepted;
+	uint64_t rejected_policy;	/* first byte not allowed by policy */
+	uint64_t rejected_module;	/* refused by the module's guard */
+	uint64_t handshakes_ok, handshakes_failed, handshakes_timeout;
+	uint64_t ktls_tx, ktls_rx;	/* TLS connections offloaded */
+	uint64_t ktls_miss[KB_KTLS_MISS_N];
+	uint64_t bytes_in, bytes_out;
+};
+
+/* Request latency buckets and versions counted apart. */
+#define KB_REQ_BUCKETS 16
+#define KB_REQ_VERSIONS 16
+
+struct kb_req_stats {
+	uint64_t count[KB_REQ_VERSIONS];	/* by version */
+	uint64_t bucket[KB_REQ_BUCKETS + 1];	/* by latency, last = +Inf */
+	uint64_t sum_ns;
+};
+
+/* Upper bounds of the latency buckets in ns. */
+extern const uint64_t kb_req_bucket_ns[KB_REQ_BUCKETS];
+
 struct kb_listener {
 	int kind;		/* KB_EV_LISTENER, first for epoll dispatch */
 	int fd;
@@ -50,6 +79,7 @@ struct kb_listener {
 	int port;		/* bound port */
 	enum kb_listener_policy policy;	/* current: config, then module */
 	void *tls_ctx;		/* SSL_CTX, NULL when it cannot serve TLS */
+	struct kb_listener_stats st;
 };
 
 struct kb_loop {
@@ -72,6 +102,7 @@ struct kb_loop {
 	int ev_kind;			/* KB_EV_MODULE, epoll data for nl_ev */
 	struct kb_loop_hook *hooks;
 	int exit_code;			/* non-zero: a hook stopped the broker */
+	struct kb_req_stats *req_stats;	/* KB_API_COUNT of them, or NULL */
 };
 
 int kb_loop_init(struct kb_loop *l, struct kb_broker *b);
@@ -83,6 +114,9 @@ int kb_loop_add_hook(struct kb_loop *l, struct kb_loop_hook *h);
 int kb_loop_run(struct kb_loop *l);
 /* Closes listeners and connections. */
 void kb_loop_fini(struct kb_loop *l);
+
+/* Counts one request of @api/@ver that took @ns (stats.c). */
+void kb_loop_req_done(struct kb_loop *l, int api, int ver, uint64_t ns);
 
 /* Deadline heap of parked requests (timers.c): conn.c adds and removes,
  * the loop runs what is due. */

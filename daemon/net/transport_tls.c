@@ -256,6 +256,21 @@ static void log_no_ktls(SSL *ssl, bool tx, bool rx)
 			    SSL_get_version(ssl), cipher);
 }
 
+int kb_tls_ktls_miss(const struct kb_transport *t)
+{
+	const struct kb_tls_conn *tc = t->priv;
+
+	if (t->ops != &kb_transport_tls || !tc || !tc->established ||
+	    (tc->ktls_tx && tc->ktls_rx))
+		return -1;
+	if (tc->ktls_tx)
+		return SSL_version(tc->ssl) == TLS1_3_VERSION ?
+		       KB_KTLS_MISS_RX_TLS13 : KB_KTLS_MISS_RX_UNSUPPORTED;
+	/* Called once per handshake: tls.ko may be loaded meanwhile. */
+	return access("/proc/net/tls_stat", F_OK) ? KB_KTLS_MISS_NO_KERNEL :
+						     KB_KTLS_MISS_UNSUPPORTED;
+}
+
 static void principal(SSL *ssl, char *buf, size_t len)
 {
 	X509 *peer = SSL_get0_peer_certificate(ssl);

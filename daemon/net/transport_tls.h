@@ -23,6 +23,9 @@ enum kb_hs_result kb_tls_handshake(struct kb_transport *t, const char *who);
 
 /* After the handshake: kTLS directions in use. */
 bool kb_tls_ktls_tx(const struct kb_transport *t);
+/* After the handshake: why some direction is not offloaded
+ * (enum kb_ktls_miss), or -1. */
+int kb_tls_ktls_miss(const struct kb_transport *t);
 bool kb_tls_ktls_rx(const struct kb_transport *t);
 
 #endif

@@ -265,6 +265,8 @@ static void commit_append(struct kb_partition *p, struct kb_segment *seg,
 			       p->path);
 	p->dirty = true;
 	p->unflushed += a->msgs;
+	p->stats.msgs_in += (uint64_t)a->msgs;
+	p->stats.bytes_in += a->total;
 }
 
 int kb_partition_append(struct kb_partition *p, const uint8_t *records,

@@ -326,6 +326,7 @@ struct kb_partition {
 	bool dirty;
 	const struct kb_log_cfg *cfg;	/* the topic's, or the store's */
 	struct kb_producers prod;
+	struct kb_part_stats stats;
 };
 
 int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,

@@ -103,10 +103,14 @@ int kb_partition_read(struct kb_partition *p, int64_t offset,
 		}
 	}
 	it.pos = start + len;
+	/* The batch after the slice starts where the slice ends. */
+	res->next_offset = si + 1 < p->n_segs ? p->segs[si + 1].base : p->hw;
 	while ((r = kb_hdr_next(&it, &b, &pos)) > 0) {
 		if (kb_batch_last(&b) >= p->hw ||
-		    len + kb_batch_size(&b) > max_bytes)
+		    len + kb_batch_size(&b) > max_bytes) {
+			res->next_offset = b.base;
 			break;
+		}
 		len += kb_batch_size(&b);
 	}
 	res->slice.fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0);
@@ -119,6 +123,11 @@ int kb_partition_read(struct kb_partition *p, int64_t offset,
 	res->slice.pos = (off_t)start;
 	res->slice.len = (size_t)len;
 	return 0;
+}
+
+struct kb_part_stats *kb_partition_stats(struct kb_partition *p)
+{
+	return &p->stats;
 }
 
 int64_t kb_partition_log_start(struct kb_partition *p)

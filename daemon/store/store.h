@@ -199,6 +199,7 @@ struct kb_read_slice {
 
 struct kb_read_result {
 	int16_t error;			/* KB_ERR_* */
+	int64_t next_offset;		/* after the slice's last batch */
 	int64_t high_watermark;
 	int64_t last_stable_offset;
 	int64_t log_start_offset;
@@ -215,6 +216,15 @@ struct kb_read_result {
 int kb_partition_read(struct kb_partition *p, int64_t offset,
 		      size_t max_bytes, bool min_one,
 		      struct kb_read_result *res);
+
+/* Traffic of a partition: appends are counted by the store, what Fetch
+ * sends by the Fetch handler; read by the metrics snapshot.  Messages out
+ * are offsets delivered past the fetch offset. */
+struct kb_part_stats {
+	uint64_t msgs_in, bytes_in, msgs_out, bytes_out;
+};
+
+struct kb_part_stats *kb_partition_stats(struct kb_partition *p);
 
 int64_t kb_partition_log_start(struct kb_partition *p);
 int64_t kb_partition_log_end(struct kb_partition *p);	/* next offset */

@@ -44,6 +44,11 @@ void kb_tls_announce(const struct kb_listener_cfg *lc);
 /* OpenSSL's last error as text, else errno's, else @none. */
 const char *kb_ssl_reason(const char *none);
 
+/* Why a TLS connection (or its receive side) stayed in userspace. */
+enum kb_ktls_miss { KB_KTLS_MISS_NO_KERNEL, KB_KTLS_MISS_UNSUPPORTED,
+		    KB_KTLS_MISS_RX_TLS13, KB_KTLS_MISS_RX_UNSUPPORTED,
+		    KB_KTLS_MISS_N };
+
 /* Logs the totals (at shutdown). */
 void kb_tls_log_stats(void);
 
