@@ -14,7 +14,7 @@ kcat librdkafka-dev python3-confluent-kafka python3-kafka zlib1g-dev
 liblz4-dev libsnappy-dev libzstd-dev
 clang libclang-rt-14-dev valgrind systemd man-db python3-yaml
 golang-go golang-github-shopify-sarama-dev
-libzookeeper-mt-dev zookeeper"
+libzookeeper-mt-dev zookeeper libmicrohttpd-dev prometheus curl"
 
 # make run MODE=host: the stack on this kernel, so its headers too.
 if [ "$MODE" = host ]; then

@@ -19,6 +19,7 @@
 #include "net/loop.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 #define KB_VERSION "0.1.0"
@@ -119,6 +120,10 @@ int main(int argc, char **argv)
 	}
 	if (kb_config_load(config, &cfg))
 		return 1;
+	if (kb_metrics_check(&cfg)) {
+		kb_config_free(&cfg);
+		return 1;
+	}
 	raise_nofile();
 	b.cfg = &cfg;
 	/* Volumes first: the log dirs live on them. */
@@ -164,7 +169,7 @@ int main(int argc, char **argv)
 	c = kb_broker_cluster_register(&b, &loop);
 	if (c > 0)
 		ret = 0;
-	if (c)
+	if (c || kb_metrics_start(&loop, KB_VERSION))
 		goto out_loop;
 	kb_ctl_open(&loop);
 	kb_info("kbrokerd %s started: broker.id %d, cluster %s", KB_VERSION,
@@ -175,6 +180,8 @@ int main(int argc, char **argv)
 		ret = 0;
 	kb_notify("STOPPING=1");
 out_loop:
+	/* The HTTP thread reads the loop's snapshot: it goes first. */
+	kb_metrics_stop();
 	/* Stop accepting and drop connections before the final flush. */
 	kb_ctl_close(&loop);
 	kb_loop_fini(&loop);

@@ -567,6 +567,11 @@ static int finish(struct parse *ps)
 		     raw_or_def(cfg, K_CTL_SOCK)))
 		return bad(ps, 0, "ssl.certificate.*", "value too long");
 	v = cfg->raw[K_LOG_DIRS];
+	if (copy_str(cfg->metrics_listener, sizeof(cfg->metrics_listener),
+		     raw_or_def(cfg, K_METRICS)))
+		return bad(ps, ps->line[K_METRICS], "metrics.listener",
+			   "value too long");
+	cfg->metrics_listener_set = cfg->raw[K_METRICS];
 	if (!v)
 		return bad(ps, 0, "log.dirs", "required (or log.dir)");
 	if (for_each_item(v, add_dir, cfg) || !cfg->n_log_dirs)
@@ -694,8 +699,9 @@ int kb_config_parse(const char *text, const char *name, struct kb_config *cfg)
 			ret = bad(&ps, lineno, key, "unknown key");
 			break;
 		}
+		/* An empty metrics.listener turns metrics off. */
 		if (kb_config_keys[ki].type == T_STR && !*val &&
-		    ki != K_ADV_LISTENERS) {
+		    ki != K_ADV_LISTENERS && ki != K_METRICS) {
 			ret = bad(&ps, lineno, key, "empty value");
 			break;
 		}

@@ -99,6 +99,9 @@ struct kb_config {
 	int inter_broker_listener;	/* index in listeners */
 	bool encryption_in_cluster;
 	int32_t default_replication_factor;
+	/* metrics.listener: http://host:port of /metrics, empty = off. */
+	char metrics_listener[KB_HOST_MAX + 16];
+	bool metrics_listener_set;	/* given in the file, not the default */
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

@@ -99,6 +99,8 @@ const struct key_def kb_config_keys[K_COUNT] = {
 				  encryption_in_cluster, "true"),
 	[K_DEFAULT_RF] = INT("default.replication.factor",
 			     default_replication_factor, 1, 16, "1"),
+	/* Prometheus scrapes /metrics here (daemon/metrics). */
+	[K_METRICS] = STR("metrics.listener", "http://127.0.0.1:9644"),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {
