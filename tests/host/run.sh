@@ -46,6 +46,8 @@ tests=(
 	"$here/certs_rotation.sh"
 	"$here/certs_sighup_reload.sh"
 	"$here/cluster_e2e.sh"
+	"$here/metrics_e2e.sh"
+	"$here/py_metrics_badinput.py"
 )
 # Each test starts its own broker(s) on free ports; none needs more than a
 # minute, the timeout only guards against a hung broker or client.
