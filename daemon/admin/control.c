@@ -145,6 +145,8 @@ static void command(struct kb_loop *l, int fd, char *line)
 			return;
 		}
 		kb_cert_status(l, f);
+		if (*l->b->metrics_url)
+			fprintf(f, "metrics: %s\n", l->b->metrics_url);
 		fputs("ok\n", f);
 		fclose(f);
 		kb_fd_reply(fd, text);

@@ -40,6 +40,9 @@ struct kb_broker {
 	 * else parked requests wait for (group state changes later). */
 	bool wake;
 	struct kb_cluster_stats cluster;
+	/* Where /metrics is served (set by daemon/metrics), "" = nowhere;
+	 * kbrokerctl status shows it. */
+	char metrics_url[KB_HOST_MAX + 32];
 };
 
 /* Reads or creates <first log dir>/meta.properties (cluster.id, broker.id)

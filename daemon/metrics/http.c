@@ -401,8 +401,9 @@ static bool loopback(const struct sockaddr *sa)
 	return false;
 }
 
-/* Binds the listening socket; -1 with errno-style text in @why. */
-static int bind_listener(const char *url, char *shown, size_t slen)
+/* Binds the listening socket; -1 (logged at @level) when it cannot. */
+static int bind_listener(const char *url, char *shown, size_t slen,
+			 int level)
 {
 	struct addrinfo hints = { 0 }, *ai, *a;
 	char host[KB_HOST_MAX], port[8], addr[INET6_ADDRSTRLEN];
@@ -417,8 +418,8 @@ static int bind_listener(const char *url, char *shown, size_t slen)
 	hints.ai_flags = AI_PASSIVE;
 	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret) {
-		kb_err("metrics.listener %s: cannot resolve %s: %s", url, host,
-		       gai_strerror(ret));
+		kb_log(level, "metrics.listener %s: cannot resolve %s: %s",
+		       url, host, gai_strerror(ret));
 		return -1;
 	}
 	for (a = ai; a; a = a->ai_next) {
@@ -439,7 +440,7 @@ static int bind_listener(const char *url, char *shown, size_t slen)
 	}
 	freeaddrinfo(ai);
 	if (fd < 0) {
-		kb_err("metrics.listener %s: cannot listen: %m", url);
+		kb_log(level, "metrics.listener %s: cannot listen: %m", url);
 		return -1;
 	}
 	if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
@@ -476,11 +477,14 @@ int kb_metrics_start(struct kb_loop *l, const char *version)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	m.lfd = bind_listener(cfg->metrics_listener, shown, sizeof(shown));
+	/* Several brokers on one host: only the first gets the default. */
+	m.lfd = bind_listener(cfg->metrics_listener, shown, sizeof(shown),
+			      cfg->metrics_listener_set ? KB_LOG_ERR :
+			      KB_LOG_NOTICE);
 	if (m.lfd < 0) {
 		if (cfg->metrics_listener_set)
 			return -1;
-		kb_warn("metrics: not served (the default metrics.listener is taken; set metrics.listener to another port, or empty)");
+		kb_notice("metrics: not served (the default metrics.listener is taken: set metrics.listener to a free port, or empty)");
 		return 0;
 	}
 	m.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -507,7 +511,9 @@ int kb_metrics_start(struct kb_loop *l, const char *version)
 		goto err;
 	}
 	m.lfd = -1;	/* libmicrohttpd closes it when it stops */
-	kb_info("metrics on http://%s/metrics", shown);
+	snprintf(l->b->metrics_url, sizeof(l->b->metrics_url),
+		 "http://%s/metrics", shown);
+	kb_info("metrics on %s", l->b->metrics_url);
 	return 0;
 err:
 	if (m.efd >= 0)
