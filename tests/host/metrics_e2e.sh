@@ -164,6 +164,11 @@ grep -qi "scrape.*error\|invalid" "$W/prom.log" && sed 's/^/#   /' "$W/prom.log"
 kill $CONS 2>/dev/null
 wait $CONS 2>/dev/null
 
+KBROKER_SOCKET=$KB_TMP/ctl.sock "$KB_ROOT/build/daemon/kbrokerctl" status >"$W/status" 2>&1
+grep -q "^metrics: $URL\$" "$W/status" && grep -q "days left" "$W/status"
+tap_ok $? "kbrokerctl status names the metrics URL beside the certificate's days left"
+sed 's/^/#   /' "$W/status" | grep -i "metrics\|days" | head -3
+
 kb_stop
 tap_ok $? "kbrokerd stops cleanly with the metrics thread"
 kill $PROM 2>/dev/null

@@ -221,6 +221,8 @@ def main():
             got += 1
     c.close()
     T.ok(got == bg.sent, "all %d read back (%d)" % (bg.sent, got))
+    # A scrape may be served a snapshot up to 100 ms old.
+    time.sleep(0.2)
     text = scrape_text(port)
     m = re.search(r'^kbroker_topic_messages_in_total\{topic="busy"\} (\d+)$',
                   text, re.M)
