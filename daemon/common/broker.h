@@ -39,7 +39,7 @@ struct kb_broker {
 	/* Parked requests may be completable: set by appends and by anything
 	 * else parked requests wait for (group state changes later). */
 	bool wake;
-	struct kb_cluster_stats cluster;
+	struct kb_cluster_stats cluster_stats;
 	/* Where /metrics is served (set by daemon/metrics), "" = nowhere;
 	 * kbrokerctl status shows it. */
 	char metrics_url[KB_HOST_MAX + 32];

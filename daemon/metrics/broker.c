@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "handlers/api.h"
 #include "group/group.h"
 #include "net/loop.h"
@@ -206,18 +207,27 @@ uint64_t kb_mc_groups(struct kb_loop *l, struct kb_expo *e)
 }
 
 /*
- * Cluster health.  Until the cluster code fills b->cluster, these are
- * what holds for one broker alone; the names stay when it does.
+ * Cluster health.  A standalone broker reports what holds for one broker
+ * alone; a cluster member reports the controller and the ZooKeeper
+ * session it knows.  The names stay the same either way.
  */
 void kb_mc_cluster(struct kb_loop *l, struct kb_expo *e)
 {
 	static const char *const zk_states[] = { "connected", "connecting",
 		"expired", "closed" };
-	const struct kb_cluster_stats *cs = &l->b->cluster;
+	struct kb_cluster_stats *cs = &l->b->cluster_stats;
 	int32_t me = l->b->cfg->broker_id;
-	int32_t ctl = cs->valid ? cs->controller_id : me;
 	struct kb_labels lb;
+	int32_t ctl;
 	size_t i;
+
+	if (l->b->cluster) {
+		cs->valid = true;
+		cs->controller_id = kb_cluster_controller(l->b->cluster);
+		cs->zk_state = kb_cluster_connected(l->b->cluster) ?
+			"connected" : "connecting";
+	}
+	ctl = cs->valid ? cs->controller_id : me;
 
 	kb_expo_one(e, "kbroker_under_replicated_partitions", KB_MT_GAUGE,
 		    "Partitions led here whose in-sync replica set is smaller than their replica set.",
