@@ -17,7 +17,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Idaemon -Iinclude -Itests/unit $(shell pkg-config --cflags libnl-genl-3.0 openssl 2>/dev/null)
-UNIT_LIBS := $(shell pkg-config --libs libnl-genl-3.0 openssl libkeyutils zlib liblz4 snappy libzstd 2>/dev/null) -lzookeeper_mt -lpthread -lm
+UNIT_LIBS := $(shell pkg-config --libs libnl-genl-3.0 openssl libkeyutils zlib liblz4 snappy libzstd libpcre2-8 2>/dev/null) -lzookeeper_mt -lpthread -lm
 
 all: module daemon
 

@@ -11,7 +11,7 @@ qemu-system-x86 busybox-static
 libssl-dev openssl libnl-genl-3-dev libkeyutils-dev keyutils
 libdevmapper-dev dmsetup cryptsetup-bin e2fsprogs
 kcat librdkafka-dev python3-confluent-kafka python3-kafka zlib1g-dev
-liblz4-dev libsnappy-dev libzstd-dev
+liblz4-dev libsnappy-dev libzstd-dev libpcre2-dev
 clang libclang-rt-14-dev valgrind systemd man-db python3-yaml
 golang-go golang-github-shopify-sarama-dev
 libzookeeper-mt-dev zookeeper libmicrohttpd-dev prometheus curl"

@@ -11,6 +11,7 @@
 
 #include "admin/control.h"
 #include "app/cluster_join.h"
+#include "auth/auth.h"
 #include "keys/atrest.h"
 #include "common/broker.h"
 #include "certs/cert.h"
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
 	}
 	raise_nofile();
 	b.cfg = &cfg;
+	if (kb_auth_init(&cfg, NULL))
+		goto out_cfg;
 	/* Volumes first: the log dirs live on them. */
 	if (cfg.n_volumes)
 		defer_stop();
@@ -200,6 +203,7 @@ out_vol:
 	if (!ret)
 		kb_info("clean shutdown");
 out_cfg:
+	kb_auth_fini();
 	kb_config_free(&cfg);
 	return ret;
 }

@@ -593,6 +593,20 @@ static int finish(struct parse *ps)
 			   "expected an absolute path");
 	if (finish_cluster(ps))
 		return -1;
+	v = raw_or_def(cfg, K_AUTHORIZER);
+	if (strcasecmp(v, "acl") && strcasecmp(v, "none"))
+		return bad(ps, ps->line[K_AUTHORIZER], "authorizer",
+			   "expected acl or none");
+	cfg->authorizer_acl = !strcasecmp(v, "acl");
+	if (copy_str(cfg->super_users, sizeof(cfg->super_users),
+		     raw_or_def(cfg, K_SUPER_USERS) ?: ""))
+		return bad(ps, ps->line[K_SUPER_USERS], "super.users",
+			   "too long");
+	if (copy_str(cfg->ssl_principal_mapping_rules,
+		     sizeof(cfg->ssl_principal_mapping_rules),
+		     raw_or_def(cfg, K_PRINCIPAL_RULES)))
+		return bad(ps, ps->line[K_PRINCIPAL_RULES],
+			   "ssl.principal.mapping.rules", "too long");
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
 			cfg->raw[K_LOG_DIRS]);

@@ -102,6 +102,11 @@ struct kb_config {
 	/* metrics.listener: http://host:port of /metrics, empty = off. */
 	char metrics_listener[KB_HOST_MAX + 16];
 	bool metrics_listener_set;	/* given in the file, not the default */
+	/* Authorization (auth/auth.h). */
+	bool authorizer_acl;
+	bool allow_everyone_if_no_acl;
+	char super_users[4096];
+	char ssl_principal_mapping_rules[4096];
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

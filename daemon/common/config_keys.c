@@ -101,6 +101,12 @@ const struct key_def kb_config_keys[K_COUNT] = {
 			     default_replication_factor, 1, 16, "1"),
 	/* Prometheus scrapes /metrics here (daemon/metrics). */
 	[K_METRICS] = STR("metrics.listener", "http://127.0.0.1:9644"),
+	/* Authorization (auth/): acl or none. */
+	[K_AUTHORIZER] = STR("authorizer", "none"),
+	[K_SUPER_USERS] = STR("super.users", NULL),
+	[K_ALLOW_NO_ACL] = BOOL("allow.everyone.if.no.acl.found",
+				allow_everyone_if_no_acl, "false"),
+	[K_PRINCIPAL_RULES] = STR("ssl.principal.mapping.rules", "DEFAULT"),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {
