@@ -80,7 +80,10 @@ struct kb_conn *kb_conn_new(struct kb_loop *l, int fd, int listener,
 	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
 		addr_str(&ss, host, sizeof(host), &port);
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+		snprintf(c->host, sizeof(c->host), "%s", host);
 	}
+	snprintf(c->principal, sizeof(c->principal), "%s",
+		 KB_PRINCIPAL_ANONYMOUS);
 	/* Advertise what the client can reach: the configured advertised
 	 * listener, else the listener's host, else the address it used. */
 	c->adv_port = lc->adv_port ? lc->adv_port : listen_port;
@@ -207,6 +210,7 @@ static bool handle_frame(struct kb_conn *c, const uint8_t *frame, size_t len)
 		.adv_host = c->adv_host,
 		.adv_port = c->adv_port,
 		.conn_id = c->id,
+		.who = { .principal = c->principal, .host = c->host },
 	};
 	uint64_t start = kb_now_mono_ns();
 	struct kb_resp resp;
@@ -459,6 +463,12 @@ static bool open_conn(struct kb_conn *c)
 		case KB_HS_DONE:
 			count_handshake(&ls->st, &c->tr);
 			break;
+		}
+		if (kb_tls_principal(&c->tr, c->principal,
+				     sizeof(c->principal))) {
+			kb_info("%s: %s, closing", who, c->principal);
+			kb_conn_close(c, "no principal");
+			return false;
 		}
 	}
 	c->state = KB_CONN_OPEN;

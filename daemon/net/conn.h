@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "handlers/api.h"
 #include "net/outq.h"
 #include "net/transport.h"
@@ -28,6 +29,8 @@ struct kb_conn {
 	uint64_t id;
 	int listener;
 	char peer[64];
+	char host[48];			/* peer's address, for ACL hosts */
+	char principal[KB_PRINCIPAL_MAX];
 	char adv_host[KB_HOST_MAX];
 	int adv_port;
 	uint8_t *rbuf;

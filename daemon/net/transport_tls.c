@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "auth/auth.h"
 #include "net/transport_tls.h"
 #include "common/log.h"
 
@@ -271,29 +272,10 @@ int kb_tls_ktls_miss(const struct kb_transport *t)
 						     KB_KTLS_MISS_UNSUPPORTED;
 }
 
-static void principal(SSL *ssl, char *buf, size_t len)
-{
-	X509 *peer = SSL_get0_peer_certificate(ssl);
-	BIO *b;
-	int n;
-
-	snprintf(buf, len, "ANONYMOUS");
-	if (!peer)
-		return;
-	b = BIO_new(BIO_s_mem());
-	if (!b)
-		return;
-	/* RFC 2253 order, like Kafka's default principal builder. */
-	X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253);
-	n = BIO_read(b, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(b);
-}
-
 enum kb_hs_result kb_tls_handshake(struct kb_transport *t, const char *who)
 {
 	struct kb_tls_conn *tc = t->priv;
-	char prin[256];
+	char prin[KB_PRINCIPAL_MAX];
 	int ret;
 
 	t->wants &= ~(KB_TR_HS_WANTS_READ | KB_TR_HS_WANTS_WRITE);
@@ -325,11 +307,22 @@ enum kb_hs_result kb_tls_handshake(struct kb_transport *t, const char *who)
 	kb_tls_stats.userspace += !tc->ktls_tx && !tc->ktls_rx;
 	if (!tc->ktls_tx || !tc->ktls_rx)
 		log_no_ktls(tc->ssl, tc->ktls_tx, tc->ktls_rx);
-	principal(tc->ssl, prin, sizeof(prin));
-	kb_info("%s: TLS established: %s %s, principal User:%s, kTLS tx %s rx %s",
+	kb_principal_of_cert(SSL_get0_peer_certificate(tc->ssl), prin,
+			     sizeof(prin));
+	kb_info("%s: TLS established: %s %s, principal %s, kTLS tx %s rx %s",
 		who, SSL_get_version(tc->ssl), SSL_get_cipher_name(tc->ssl),
 		prin, tc->ktls_tx ? "on" : "off", tc->ktls_rx ? "on" : "off");
 	return KB_HS_DONE;
+}
+
+int kb_tls_principal(const struct kb_transport *t, char *out, size_t len)
+{
+	const struct kb_tls_conn *tc = t->priv;
+
+	if (t->ops != &kb_transport_tls || !tc)
+		return kb_principal_of_cert(NULL, out, len);
+	return kb_principal_of_cert(SSL_get0_peer_certificate(tc->ssl), out,
+				    len);
 }
 
 bool kb_tls_ktls_tx(const struct kb_transport *t)

@@ -8,6 +8,7 @@
 #define KB_NET_TRANSPORT_TLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "net/transport.h"
 #include "tls/tls.h"
@@ -20,6 +21,10 @@ enum kb_hs_result { KB_HS_DONE, KB_HS_AGAIN, KB_HS_FAIL };
 
 /* Advances the handshake; on KB_HS_AGAIN t->wants says which event. */
 enum kb_hs_result kb_tls_handshake(struct kb_transport *t, const char *who);
+
+/* After the handshake: the peer's principal (auth/auth.h); -1 when the
+ * connection must be refused, @out saying why. */
+int kb_tls_principal(const struct kb_transport *t, char *out, size_t len);
 
 /* After the handshake: kTLS directions in use. */
 bool kb_tls_ktls_tx(const struct kb_transport *t);
