@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "proto/api.h"
 
 /* Room for "User:" + an RFC 2253 subject and for ACL names. */
 #define KB_PRINCIPAL_MAX 1024
@@ -70,12 +71,6 @@ struct kb_acl_filter {
 	const char *name;
 	const char *principal;
 	const char *host;
-};
-
-/* Who asks. */
-struct kb_auth_who {
-	const char *principal;		/* "User:..." */
-	const char *host;		/* client IP address as text */
 };
 
 /* Where the ACL list is kept between restarts. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "auth/req.h"
 #include "common/log.h"
 #include "group/group.h"
 #include "group/wait.h"
@@ -35,7 +36,7 @@ static char *dupstr(struct kb_str s)
 /* ---- FindCoordinator ---- */
 
 static void coord_entry(struct kb_req *req, struct kb_wr *w, bool flex,
-			int16_t ver, int8_t type)
+			int16_t ver, int8_t type, struct kb_str key)
 {
 	/*
 	 * No transaction coordinator: the error both librdkafka and the Java
@@ -44,11 +45,14 @@ static void coord_entry(struct kb_req *req, struct kb_wr *w, bool flex,
 	 * timeout (COORDINATOR_NOT_AVAILABLE) or, in librdkafka, for ever
 	 * (UNSUPPORTED_VERSION).
 	 */
-	int16_t err = type == 0 ? KB_ERR_NONE :
+	int16_t err = kb_coord_denied(req, type, key) ?:
+		      type == 0 ? KB_ERR_NONE :
 		      type == 1 ? KB_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED :
 				  KB_ERR_INVALID_REQUEST;
 
-	const char *msg = type == 1 ? "transactions are not supported" :
+	const char *msg = err == KB_ERR_GROUP_AUTHORIZATION_FAILED ?
+			  "not authorized" :
+			  type == 1 ? "transactions are not supported" :
 			  err ? "unknown coordinator type" : NULL;
 
 	if (ver <= 3)
@@ -74,7 +78,8 @@ int kb_h_find_coordinator(struct kb_req *req, struct kb_resp *resp)
 	int32_t n, i;
 
 	if (ver <= 3) {
-		kb_rd_vstr(rd, flex);
+		struct kb_str key = kb_rd_vstr(rd, flex);
+
 		if (ver >= 1)
 			type = kb_rd_i8(rd);
 		kb_rd_vtags(rd, flex);
@@ -82,7 +87,7 @@ int kb_h_find_coordinator(struct kb_req *req, struct kb_resp *resp)
 			return KB_H_CLOSE;
 		if (ver >= 1)
 			kb_wr_i32(w, 0);
-		coord_entry(req, w, flex, ver, type);
+		coord_entry(req, w, flex, ver, type, key);
 		kb_wr_tags(w, flex);
 		return KB_H_DONE;
 	}
@@ -98,7 +103,7 @@ int kb_h_find_coordinator(struct kb_req *req, struct kb_resp *resp)
 		if (rd->err)
 			return KB_H_CLOSE;
 		kb_wr_cstr(w, key.ptr, key.len);
-		coord_entry(req, w, flex, ver, type);
+		coord_entry(req, w, flex, ver, type, key);
 		kb_wr_tags(w, flex);
 	}
 	kb_rd_vtags(rd, flex);
@@ -339,6 +344,8 @@ static int16_t join(struct kb_req *req, struct kb_groups *gs,
 	struct kb_member *m;
 	char id[320];
 
+	if (!kb_req_may(req, KB_OP_READ, KB_RES_GROUP, j->group))
+		return KB_ERR_GROUP_AUTHORIZATION_FAILED;
 	if (!*j->group)
 		return KB_ERR_INVALID_GROUP_ID;
 	if (j->session_ms < KB_GROUP_MIN_SESSION_MS ||

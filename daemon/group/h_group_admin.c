@@ -9,7 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proto/authz.h"
+#include "auth/req.h"
+#include "auth/ops.h"
 #include "proto/errors.h"
 #include "group/group.h"
 #include "common/log.h"
@@ -50,9 +51,12 @@ int kb_h_list_groups(struct kb_req *req, struct kb_resp *resp)
 			kb_wr_varray(w, flex, n);
 		for (g = gs ? gs->head : NULL; g; g = g->next) {
 			const char *st = kb_group_state_name(g->state);
-			bool match = nf <= 0;
+			/* Without DESCRIBE on the cluster, the groups the
+			 * principal may describe (Kafka's ListGroups). */
+			bool sees = kb_list_group_sees(req, g->id);
+			bool match = nf <= 0 && sees;
 
-			for (i = 0; i < nf && !match; i++)
+			for (i = 0; i < nf && !match && sees; i++)
 				match = (size_t)states[i].len == strlen(st) &&
 					!strncasecmp(states[i].ptr, st,
 						     states[i].len);
@@ -104,7 +108,7 @@ static void describe_one(struct kb_req *req, struct kb_wr *w, int16_t ver,
 	}
 	if (ver >= 3)
 		kb_wr_i32(w, ops && !err ?
-			  kb_authorized_ops(req, KB_ACL_RES_GROUP, id) :
+			  kb_authorized_ops(req, KB_RES_GROUP, id) :
 			  INT32_MIN);	/* INT32_MIN: not asked */
 	kb_wr_tags(w, flex);
 }
@@ -137,7 +141,10 @@ int kb_h_describe_groups(struct kb_req *req, struct kb_resp *resp)
 
 		if (!kb_str_copy(id, sizeof(id), kb_rd_vstr(rd, flex)))
 			return KB_H_CLOSE;
-		if (!gs)
+		if (!kb_req_may(req, KB_OP_DESCRIBE, KB_RES_GROUP, id))
+			describe_one(req, w, ver, flex, ops, id, NULL,
+				     KB_ERR_GROUP_AUTHORIZATION_FAILED);
+		else if (!gs)
 			describe_one(req, w, ver, flex, ops, id, NULL,
 				     KB_ERR_COORDINATOR_NOT_AVAILABLE);
 		else if (!*id)
@@ -190,7 +197,9 @@ int kb_h_delete_groups(struct kb_req *req, struct kb_resp *resp)
 		if (!kb_str_copy(id, sizeof(id), kb_rd_vstr(rd, flex)))
 			return KB_H_CLOSE;
 		g = gs && *id ? kb_group_find(gs, id) : NULL;
-		if (!gs)
+		if (!kb_req_may(req, KB_OP_DELETE, KB_RES_GROUP, id))
+			err = KB_ERR_GROUP_AUTHORIZATION_FAILED;
+		else if (!gs)
 			err = KB_ERR_COORDINATOR_NOT_AVAILABLE;
 		else if (!*id)
 			err = KB_ERR_INVALID_GROUP_ID;

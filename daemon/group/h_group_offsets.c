@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/req.h"
 #include "proto/errors.h"
 #include "proto/tplist.h"
 #include "group/group.h"
@@ -134,6 +135,10 @@ static int32_t oc_collect(struct kb_req *req, struct oc_req *o,
 
 			if (top)
 				p->err = top;
+			else if (names[t].ok &&
+				 !kb_req_may(req, KB_OP_READ, KB_RES_TOPIC,
+					     names[t].name))
+				p->err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
 			else if (!names[t].ok ||
 				 !kb_store_partition(req->b->store,
 						     names[t].name,
@@ -206,7 +211,9 @@ int kb_h_offset_commit(struct kb_req *req, struct kb_resp *resp)
 	for (int32_t t = 0; t < o->topics.n; t++)
 		names[t].ok = kb_str_copy(names[t].name, sizeof(names[t].name),
 					  o->topics.topics[t].name);
-	if (!gs || gs->broken) {
+	if (!kb_req_may(req, KB_OP_READ, KB_RES_GROUP, o->group)) {
+		top = KB_ERR_GROUP_AUTHORIZATION_FAILED;
+	} else if (!gs || gs->broken) {
 		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
 	} else {
 		kb_groups_tick(gs);
@@ -314,7 +321,7 @@ int kb_h_offset_fetch(struct kb_req *req, struct kb_resp *resp)
 	bool flex = req->flex;
 	struct kb_groups *gs = kb_groups_get(req->b);
 	char group[1024];
-	int16_t err = gs ? 0 : KB_ERR_COORDINATOR_NOT_AVAILABLE;
+	int16_t err = gs ? 0 : KB_ERR_COORDINATOR_NOT_AVAILABLE, denied;
 	int32_t n, i;
 
 	if (gs)
@@ -322,8 +329,13 @@ int kb_h_offset_fetch(struct kb_req *req, struct kb_resp *resp)
 	if (ver >= 3)
 		kb_wr_i32(w, 0);
 	if (ver <= 7) {
-		if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)) ||
-		    !fetch_topics(rd, w, ver, flex,
+		if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
+			return KB_H_CLOSE;
+		if (!err)
+			err = kb_offset_fetch_denied(req, group);
+		if (err)
+			gs = NULL;	/* nothing of the group shown */
+		if (!fetch_topics(rd, w, ver, flex,
 				  gs ? kb_group_find(gs, group) : NULL))
 			return KB_H_CLOSE;
 		if (ver >= 7)
@@ -342,11 +354,12 @@ int kb_h_offset_fetch(struct kb_req *req, struct kb_resp *resp)
 		if (!kb_str_copy(group, sizeof(group), kb_rd_vstr(rd, flex)))
 			return KB_H_CLOSE;
 		kb_wr_vstr(w, flex, group);
-		if (!fetch_topics(rd, w, ver, flex,
-				  gs ? kb_group_find(gs, group) : NULL))
+		denied = kb_offset_fetch_denied(req, group);
+		if (!fetch_topics(rd, w, ver, flex, gs && !denied ?
+				  kb_group_find(gs, group) : NULL))
 			return KB_H_CLOSE;
 		kb_rd_vtags(rd, flex);
-		kb_wr_i16(w, err);
+		kb_wr_i16(w, err ?: denied);
 		kb_wr_tags(w, flex);
 	}
 	kb_rd_bool(rd);
@@ -370,7 +383,9 @@ int kb_h_offset_delete(struct kb_req *req, struct kb_resp *resp)
 	nt = kb_rd_array(rd);
 	if (rd->err || nt < 0)
 		return KB_H_CLOSE;
-	if (!gs) {
+	if (!kb_req_may(req, KB_OP_DELETE, KB_RES_GROUP, group)) {
+		top = KB_ERR_GROUP_AUTHORIZATION_FAILED;
+	} else if (!gs) {
 		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;
 	} else {
 		kb_groups_tick(gs);
@@ -405,7 +420,11 @@ int kb_h_offset_delete(struct kb_req *req, struct kb_resp *resp)
 
 			if (top)
 				continue;
-			if (!ok || !kb_store_partition(req->b->store, topic, p))
+			if (ok && !kb_req_may(req, KB_OP_READ, KB_RES_TOPIC,
+					      topic))
+				err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
+			else if (!ok ||
+				 !kb_store_partition(req->b->store, topic, p))
 				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 			else if (subscribed)
 				err = KB_ERR_GROUP_SUBSCRIBED_TO_TOPIC;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/req.h"
 #include "common/log.h"
 #include "group/group.h"
 #include "group/wait.h"
@@ -60,18 +61,21 @@ static void take_assignment(struct kb_group *g, struct kb_rd *rd, bool flex,
 }
 
 /*
- * What SyncGroup and Heartbeat both check first, in Kafka's order: the
- * coordinator, the group id, the group, a fenced static member, the
+ * What SyncGroup and Heartbeat both check first, in Kafka's order: READ
+ * on the group, the coordinator, the group id, the group, a fenced static member, the
  * member, its generation.  Sets *gp and *mp as far as it got.
  */
-static int16_t member_check(struct kb_groups *gs, const char *group,
-			    const char *member, const char *inst, int32_t gen,
+static int16_t member_check(struct kb_req *req, struct kb_groups *gs,
+			    const char *group, const char *member,
+			    const char *inst, int32_t gen,
 			    struct kb_group **gp, struct kb_member **mp)
 {
 	struct kb_group *g;
 
 	*gp = NULL;
 	*mp = NULL;
+	if (!kb_req_may(req, KB_OP_READ, KB_RES_GROUP, group))
+		return KB_ERR_GROUP_AUTHORIZATION_FAILED;
 	if (!gs)
 		return KB_ERR_COORDINATOR_NOT_AVAILABLE;
 	kb_groups_tick(gs);
@@ -119,8 +123,8 @@ int kb_h_sync_group(struct kb_req *req, struct kb_resp *resp)
 	    (ptype.ptr && !kb_str_copy(pt, sizeof(pt), ptype)) ||
 	    (pname.ptr && !kb_str_copy(pn, sizeof(pn), pname)))
 		return KB_H_CLOSE;
-	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
-			   &m);
+	err = member_check(req, gs, group, member, iid.ptr ? inst : NULL,
+			   gen, &g, &m);
 	if (err)
 		goto out;
 	if ((ptype.ptr && !kb_streq(pt, g->protocol_type)) ||
@@ -191,8 +195,8 @@ int kb_h_heartbeat(struct kb_req *req, struct kb_resp *resp)
 	    !kb_str_copy(member, sizeof(member), mid) ||
 	    (iid.ptr && !kb_str_copy(inst, sizeof(inst), iid)))
 		return KB_H_CLOSE;
-	err = member_check(gs, group, member, iid.ptr ? inst : NULL, gen, &g,
-			   &m);
+	err = member_check(req, gs, group, member, iid.ptr ? inst : NULL,
+			   gen, &g, &m);
 	if (!err && g->state == KB_GS_EMPTY)
 		err = KB_ERR_UNKNOWN_MEMBER_ID;
 	if (err)
@@ -280,7 +284,9 @@ int kb_h_leave_group(struct kb_req *req, struct kb_resp *resp)
 		kb_groups_tick(gs);
 		g = kb_group_find(gs, group);
 	}
-	if (!*group)
+	if (!kb_req_may(req, KB_OP_READ, KB_RES_GROUP, group))
+		top = KB_ERR_GROUP_AUTHORIZATION_FAILED;
+	else if (!*group)
 		top = KB_ERR_INVALID_GROUP_ID;
 	else if (!gs || (g && g->state == KB_GS_DEAD))
 		top = KB_ERR_COORDINATOR_NOT_AVAILABLE;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "auth/auth.h"
 #include "common/broker.h"
 #include "proto/api.h"
 #include "proto/codec.h"
@@ -50,6 +51,9 @@ int kb_h_alter_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_incremental_alter_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_init_producer_id(struct kb_req *req, struct kb_resp *resp);
 int kb_h_txn_unsupported(struct kb_req *req, struct kb_resp *resp);
+int kb_h_describe_acls(struct kb_req *req, struct kb_resp *resp);
+int kb_h_create_acls(struct kb_req *req, struct kb_resp *resp);
+int kb_h_delete_acls(struct kb_req *req, struct kb_resp *resp);
 
 /* Writes the ApiVersions v0 body used for unsupported versions. */
 void kb_api_versions_body(struct kb_wr *w, int16_t ver, int16_t error);

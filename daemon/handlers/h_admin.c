@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "cluster/cluster.h"
 #include "common/log.h"
@@ -218,11 +219,15 @@ static int16_t take_configs(const struct ct_topic *t, struct cfg_in *in,
 }
 
 /* The first reason, in Kafka's order, why @t cannot be created as asked. */
-static int16_t ct_check(struct kb_broker *b, const struct ct_topic *t,
+static int16_t ct_check(struct kb_req *req, const struct ct_topic *t,
 			const char *name, bool name_ok, int16_t cerr)
 {
+	struct kb_broker *b = req->b;
+
 	if (!name_ok)
 		return KB_ERR_INVALID_TOPIC_EXCEPTION;
+	if (!kb_req_may_create_topic(req, name))
+		return KB_ERR_TOPIC_AUTHORIZATION_FAILED;
 	if (kb_store_topic_find(b->store, name))
 		return KB_ERR_TOPIC_ALREADY_EXISTS;
 	if (t->na > 0 && (t->np != -1 || t->rf != -1))
@@ -284,7 +289,7 @@ static void ct_topic(struct kb_req *req, struct kb_wr *w,
 	cerr = take_configs(ct, in, ops, &nc, &why);
 	name_ok = kb_str_copy(name, sizeof(name), ct->name) &&
 		  kb_topic_name_valid(name);
-	err = ct_check(b, ct, name, name_ok, cerr);
+	err = ct_check(req, ct, name, name_ok, cerr);
 	if (ct->na > 0)
 		np = ct->na;
 	if (np == -1)
@@ -419,7 +424,10 @@ int kb_h_delete_topics(struct kb_req *req, struct kb_resp *resp)
 			if (!t)
 				err = KB_ERR_UNKNOWN_TOPIC_ID;
 		}
-		if (t && b->cluster) {
+		if (t && !kb_req_may(req, KB_OP_DELETE, KB_RES_TOPIC, t->name)) {
+			err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
+			t = NULL;
+		} else if (t && b->cluster) {
 			err = KB_ERR_POLICY_VIOLATION;
 			t = NULL;
 		}
@@ -487,7 +495,9 @@ int kb_h_create_partitions(struct kb_req *req, struct kb_resp *resp)
 		kb_rd_vtags(rd, flex);
 		if (kb_str_copy(name, sizeof(name), s))
 			t = kb_store_topic_find(b->store, name);
-		if (!t)
+		if (t && !kb_req_may(req, KB_OP_ALTER, KB_RES_TOPIC, name))
+			err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
+		else if (!t)
 			err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 		else if (b->cluster)
 			err = KB_ERR_POLICY_VIOLATION;

@@ -15,6 +15,7 @@
 
 #include "handlers/api.h"
 #include "certs/cert.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "net/loop.h"
 #include "common/log.h"
@@ -293,6 +294,11 @@ static int alter_configs(struct kb_req *req, struct kb_resp *resp,
 		read_resource(rd, flex, incremental, items, &r);
 		err = r.err;
 		msg = r.msg;
+		if (!err)
+			err = kb_config_denied(req, r.type, r.name,
+					       KB_OP_ALTER_CONFIGS);
+		if (err && !msg)
+			msg = "not authorized";
 		/*
 		 * No update in MAINTENANCE.  POLICY_VIOLATION: the request is
 		 * well formed (not INVALID_REQUEST) but the broker's rule

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "certs/cert.h"
 #include "proto/errors.h"
 #include "net/loop.h"
@@ -290,9 +291,15 @@ static int16_t describe_check(struct kb_req *req, int8_t type,
 			      struct kb_topic_config *tc, size_t *n)
 {
 	char name[KB_TOPIC_NAME_MAX + 1], me[16];
+	int16_t denied;
 
 	*n = 0;
 	snprintf(me, sizeof(me), "%d", req->b->cfg->broker_id);
+	denied = kb_config_denied(req, type, s, KB_OP_DESCRIBE_CONFIGS);
+	if (denied) {
+		*msg = "not authorized";
+		return denied;
+	}
 	if (type == RES_TOPIC) {
 		if (!kb_str_copy(name, sizeof(name), s) ||
 		    !kb_store_topic_find(req->b->store, name)) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "store/store.h"
 
@@ -29,6 +30,7 @@ struct fetch_part {
 struct fetch_topic {
 	char name[KB_TOPIC_NAME_MAX + 1];
 	bool bad_name;
+	int16_t denied;		/* authorization error, 0 when allowed */
 	int32_t n_parts;
 };
 
@@ -88,8 +90,9 @@ static int64_t fetch_read(struct kb_fetch *f)
 		r->high_watermark = r->last_stable_offset = -1;
 		r->log_start_offset = -1;
 		fp->error = 0;
-		if (ft->bad_name) {
-			fp->error = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		if (ft->bad_name || ft->denied) {
+			fp->error = ft->denied ?:
+				    KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 			any_err = true;
 			continue;
 		}
@@ -206,10 +209,10 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 	struct kb_rd *rd = &req->rd, scan;
 	int16_t ver = req->hdr.api_version;
 	bool flex = req->flex;
-	int32_t nt, np, t, j, total = 0;
+	int32_t nt, np, t, j, total = 0, replica = -1;
 
 	if (ver <= 14)
-		kb_rd_i32(rd);		/* replica_id: consumers send -1 */
+		replica = kb_rd_i32(rd);	/* consumers send -1 */
 	*max_wait = kb_rd_i32(rd);
 	f->min_bytes = kb_rd_i32(rd);
 	f->max_bytes = ver >= 3 ? kb_rd_i32(rd) : INT32_MAX;
@@ -263,6 +266,7 @@ static bool fetch_parse(struct kb_req *req, struct kb_fetch *f,
 				 s.len > KB_TOPIC_NAME_MAX ?
 				 KB_TOPIC_NAME_MAX : s.len, s.ptr);
 		}
+		ft->denied = kb_fetch_denied(req, replica, ft->name);
 		np = kb_rd_varray(rd, flex);
 		ft->n_parts = np;
 		for (j = 0; j < np; j++) {

@@ -11,7 +11,8 @@
 #include "cluster/cluster.h"
 #include "common/log.h"
 #include "handlers/api.h"
-#include "proto/authz.h"
+#include "handlers/authz.h"
+#include "auth/ops.h"
 #include "proto/errors.h"
 #include "store/store.h"
 
@@ -53,7 +54,7 @@ static void write_topic(struct kb_req *req, struct kb_wr *w, bool ops,
 	}
 	if (ver >= 8)
 		kb_wr_i32(w, ops && t && !err ?
-			  kb_authorized_ops(req, KB_ACL_RES_TOPIC, t->name) :
+			  kb_authorized_ops(req, KB_RES_TOPIC, t->name) :
 			  NO_AUTH_OPS);
 	kb_wr_tags(w, flex);
 }
@@ -206,6 +207,12 @@ static int32_t controller_id(const struct kb_req *req)
 
 #define MAX_LISTED 256
 
+/* Listing all topics leaves out those the principal may not describe. */
+static bool meta_sees(struct kb_req *req, const char *topic)
+{
+	return kb_req_sees(req, KB_OP_DESCRIBE, KB_RES_TOPIC, topic);
+}
+
 static void write_brokers(struct kb_req *req, struct kb_wr *w)
 {
 	struct broker_ep eps[MAX_LISTED];
@@ -266,24 +273,35 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 	if (ver >= 1)
 		kb_wr_i32(w, controller_id(req));
 	if (all && b->cluster) {
-		size_t nt = kb_cluster_topic_count(b->cluster);
+		size_t nt = kb_cluster_topic_count(b->cluster), shown = 0;
+		const uint8_t *id = NULL;
+		int32_t np = 0;
+		const char *name;
 
-		kb_wr_varray(w, flex, (int32_t)nt);
+		/* Topics the principal may not describe are left out. */
 		for (k = 0; k < nt; k++) {
-			const uint8_t *id = NULL;
-			int32_t np = 0;
-			const char *name = kb_cluster_topic_at(b->cluster, k,
-							       &id, &np);
-
-			write_ctopic(req, w, name ? name : "", id, np, 0);
+			name = kb_cluster_topic_at(b->cluster, k, &id, &np);
+			shown += meta_sees(req, name ? name : "");
+		}
+		kb_wr_varray(w, flex, (int32_t)shown);
+		for (k = 0; k < nt; k++) {
+			name = kb_cluster_topic_at(b->cluster, k, &id, &np);
+			if (meta_sees(req, name ? name : ""))
+				write_ctopic(req, w, name ? name : "", id, np,
+					     0);
 		}
 	} else if (all) {
-		size_t nt = kb_store_topic_count(b->store);
+		size_t nt = kb_store_topic_count(b->store), shown = 0;
 
-		kb_wr_varray(w, flex, (int32_t)nt);
 		for (k = 0; k < nt; k++)
-			write_topic(req, w, topic_ops, kb_store_topic_at(b->store, k),
-				    NULL, NULL, 0);
+			shown += meta_sees(req,
+					   kb_store_topic_at(b->store, k)->name);
+		kb_wr_varray(w, flex, (int32_t)shown);
+		for (k = 0; k < nt; k++)
+			if (meta_sees(req, kb_store_topic_at(b->store, k)->name))
+				write_topic(req, w, topic_ops,
+					    kb_store_topic_at(b->store, k),
+					    NULL, NULL, 0);
 	} else {
 		kb_wr_varray(w, flex, n);
 		for (i = 0; i < n; i++) {
@@ -306,12 +324,16 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 
 				cn = kb_cluster_topic_find(b->cluster, NULL, id,
 							   NULL, &np);
+				if (cn && !meta_sees(req, cn))
+					cn = NULL;	/* as if unknown */
 				write_ctopic(req, w, cn, id, np, cn ? 0 :
 					     KB_ERR_UNKNOWN_TOPIC_ID);
 				continue;
 			}
 			if (!s.ptr) {
 				t = kb_store_topic_find_id(b->store, id);
+				if (t && !meta_sees(req, t->name))
+					t = NULL;	/* as if unknown */
 				if (!t)
 					err = KB_ERR_UNKNOWN_TOPIC_ID;
 				write_topic(req, w, topic_ops, t, NULL, id, err);
@@ -329,19 +351,27 @@ int kb_h_metadata(struct kb_req *req, struct kb_resp *resp)
 					    KB_ERR_INVALID_TOPIC_EXCEPTION);
 				continue;
 			}
+			if (!kb_req_may(req, KB_OP_DESCRIBE, KB_RES_TOPIC, name)) {
+				write_topic(req, w, topic_ops, NULL, name, NULL,
+					    KB_ERR_TOPIC_AUTHORIZATION_FAILED);
+				continue;
+			}
 			if (b->cluster) {
-				cluster_topic(req, w, name, allow);
+				cluster_topic(req, w, name,
+					      allow && kb_req_may_create_topic(req,
+									name));
 				continue;
 			}
 			t = kb_store_topic_get_or_create(
-				b->store, name, allow ? kb_auto_partitions(b) : 0,
+				b->store, name,
+				allow ? kb_req_auto_partitions(req, name) : 0,
 				&err);
 			write_topic(req, w, topic_ops, t, name, NULL, err);
 		}
 	}
 	if (ver >= 8 && ver <= 10)
 		kb_wr_i32(w, cluster_ops ?
-			  kb_authorized_ops(req, KB_ACL_RES_CLUSTER, NULL) :
+			  kb_authorized_ops(req, KB_RES_CLUSTER, NULL) :
 			  NO_AUTH_OPS);
 	kb_wr_tags(w, flex);
 	return KB_H_DONE;
@@ -383,7 +413,7 @@ int kb_h_describe_cluster(struct kb_req *req, struct kb_resp *resp)
 			kb_wr_tags(w, true);
 		}
 	}
-	kb_wr_i32(w, ops ? kb_authorized_ops(req, KB_ACL_RES_CLUSTER, NULL) :
+	kb_wr_i32(w, ops ? kb_authorized_ops(req, KB_RES_CLUSTER, NULL) :
 		  NO_AUTH_OPS);
 	kb_wr_tags(w, true);
 	return KB_H_DONE;

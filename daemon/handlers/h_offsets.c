@@ -4,6 +4,7 @@
  * request is decoded whole first, so a truncated one is closed unanswered.
  */
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "proto/tplist.h"
 #include "store/store.h"
@@ -50,7 +51,9 @@ static void lo_part(struct kb_req *req, struct kb_wr *w, const char *name,
 	struct kb_partition *p = NULL;
 	int16_t err = 0;
 
-	if (name)
+	if (name && !kb_req_may(req, KB_OP_DESCRIBE, KB_RES_TOPIC, name))
+		err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
+	else if (name)
 		err = kb_leader_check(req->b, name, lp->idx, lp->epoch);
 	if (name && !err)
 		p = kb_store_partition(req->b->store, name, lp->idx);

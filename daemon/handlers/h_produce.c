@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "proto/tplist.h"
 #include "common/log.h"
@@ -124,9 +125,12 @@ static bool produce_topic(struct kb_req *req, struct kb_wr *w,
 		if (!kb_str_copy(name, sizeof(name), pt->name) ||
 		    !kb_topic_name_valid(name))
 			err = KB_ERR_INVALID_TOPIC_EXCEPTION;
+		else if (!kb_req_may(req, KB_OP_WRITE, KB_RES_TOPIC, name))
+			err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
 		else
 			t = kb_store_topic_get_or_create(
-				b->store, name, kb_auto_partitions(b), &err);
+				b->store, name, kb_req_auto_partitions(req, name),
+				&err);
 	}
 	kb_wr_varray(w, flex, pt->n);
 	for (int32_t j = 0; j < pt->n; j++) {

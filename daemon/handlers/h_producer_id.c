@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -27,6 +28,8 @@ int kb_h_init_producer_id(struct kb_req *req, struct kb_resp *resp)
 		return KB_H_CLOSE;
 	if (txn.ptr) {
 		err = KB_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+	} else if (!kb_req_may_idempotent(req)) {
+		err = KB_ERR_CLUSTER_AUTHORIZATION_FAILED;
 	} else {
 		/* Like Kafka without a transactional id: always a new id, so
 		 * an epoch bump request (KIP-360) also gets a fresh one. */

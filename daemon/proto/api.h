@@ -44,6 +44,9 @@ enum kb_api_key {
 	KB_API_END_TXN = 26,
 	KB_API_WRITE_TXN_MARKERS = 27,
 	KB_API_TXN_OFFSET_COMMIT = 28,
+	KB_API_DESCRIBE_ACLS = 29,
+	KB_API_CREATE_ACLS = 30,
+	KB_API_DELETE_ACLS = 31,
 	KB_API_DESCRIBE_CONFIGS = 32,
 	KB_API_ALTER_CONFIGS = 33,
 	KB_API_CREATE_PARTITIONS = 37,
@@ -83,6 +86,12 @@ struct kb_resp {
 	struct kb_park *park;
 };
 
+/* Who sends a request, for the authorizer (auth/auth.h). */
+struct kb_auth_who {
+	const char *principal;		/* "User:...", NULL = ANONYMOUS */
+	const char *host;		/* client IP address as text */
+};
+
 struct kb_req {
 	struct kb_broker *b;
 	int listener;			/* index in cfg->listeners, -1 none */
@@ -93,6 +102,7 @@ struct kb_req {
 	bool flex;			/* body uses the flexible encoding */
 	struct kb_rd rd;		/* the body */
 	uint64_t conn_id;
+	struct kb_auth_who who;		/* principal and client address */
 };
 
 enum { KB_H_DONE = 0, KB_H_CLOSE = 1, KB_H_PARK = 2 };
