@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin/acl_ctl.h"
 #include "admin/control.h"
 #include "certs/cert.h"
 #include "cluster/cluster.h"
@@ -173,13 +174,17 @@ static void command(struct kb_loop *l, int fd, char *line)
 		}
 		return;
 	}
-	kb_fd_reply(fd, "error: unknown command (status, rotate [LISTENER], cluster [json])\n");
+	if (!strcmp(line, "acl")) {
+		kb_ctl_acl(fd, arg, kb_fd_reply);
+		return;
+	}
+	kb_fd_reply(fd, "error: unknown command (status, rotate [LISTENER], cluster [json], acl ...)\n");
 }
 
 static void on_accept(struct kb_loop *l, struct kb_watch *w)
 {
 	struct timeval tv = { .tv_usec = 200000 };
-	char line[256];
+	char line[4096];	/* an acl line with a long DN */
 	ssize_t n;
 	int fd;
 

@@ -7,6 +7,8 @@
  *
  *   status           state, certificates, last rotation
  *   rotate [NAME]    maintenance window now; answers when it is over
+ *   acl list | add BINDING | remove BINDING
+ *                    the ACLs (BINDING in the text form of auth/auth.h)
  */
 #ifndef KB_COMMON_CTLSOCK_H
 #define KB_COMMON_CTLSOCK_H

@@ -26,5 +26,6 @@ int kbctl_refuse_in_maintenance(void);
 int kbctl_volume(int argc, char **argv);
 int kbctl_listener(int argc, char **argv);
 int kbctl_state(int argc, char **argv);
+int kbctl_acl(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct kbctl_cmd cmds[] = {
 	{ "listener", kbctl_listener, "list, add, delete listeners; set a policy" },
 	{ "state", kbctl_state, "show the state, or set active|maintenance" },
 	{ "cluster", kbctl_cluster, "status [--json]: brokers, controller, partitions, in-cluster encryption" },
+	{ "acl", kbctl_acl, "list | add | remove: the broker's ACLs" },
 };
 
 static void usage(FILE *f)
