@@ -41,6 +41,7 @@ tests=(
 	"$here/groups_protocol_errors.py"
 	"$here/protocol_fetch_txn_idle.py"
 	"$here/tls_listeners.sh"
+	"$here/py_acl.py"
 	"$here/install.sh"
 	"$here/make_run.sh"
 	"$here/certs_rotation.sh"
