@@ -131,6 +131,9 @@ control.socket=$run/kbrokerd.sock
 log.dirs=$run/mnt/data
 num.partitions=1
 auto.create.topics.enable=true
+# Kafka ACLs; the demo client (no certificate: User:ANONYMOUS) is given
+# topic demo only, once the broker is up.
+authorizer=acl
 CONF
 
 log=$run/kbrokerd.log
@@ -149,6 +152,9 @@ if ! grep -q 'listening on' "$log"; then
 	die "kbrokerd did not start (log above)"
 fi
 sed 's/^/    /' "$log"
+KBROKER_SOCKET=$run/kbrokerd.sock "$kbrokerctl" acl add --allow \
+	--principal User:ANONYMOUS --operation all --topic demo >/dev/null ||
+	die "kbrokerctl acl add for the demo topic failed"
 "$kbrokerctl" status | sed 's/^/    /'
 
 kc="kcat -b 127.0.0.1:$port -X security.protocol=ssl -X ssl.ca.location=$run/ca.pem"
@@ -156,6 +162,7 @@ say "kbroker is up on 127.0.0.1:$port (TLS, kTLS, policy tls, CA $run/ca.pem)"
 say "produce:  echo hello | $kc -P -t demo"
 say "consume:  $kc -C -t demo -o beginning -e"
 say "status:   KBROKER_SOCKET=$run/kbrokerd.sock $kbrokerctl status"
+say "ACLs:     KBROKER_SOCKET=$run/kbrokerd.sock $kbrokerctl acl list"
 say "stop with Ctrl-C (data stays in $run for the next run)"
 say "ready"
 
