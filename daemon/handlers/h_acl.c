@@ -342,9 +342,12 @@ int kb_h_create_acls(struct kb_req *req, struct kb_resp *resp)
 			errs[i] = KB_ERR_INVALID_REQUEST;
 			continue;
 		}
-		acls[nv] = acls[i];	/* valid ones first, in order */
-		if (nv != i)
+		/* Valid ones first, in order; what they replace is freed. */
+		if (nv != i) {
+			kb_acl_clear(&acls[nv]);
+			acls[nv] = acls[i];
 			memset(&acls[i], 0, sizeof(acls[i]));
+		}
 		idx[nv++] = (size_t)i;
 	}
 	if (nv) {
