@@ -3,7 +3,9 @@
  * libFuzzer target: one input is one request frame (without its 4-byte
  * size), run through the header parser, the API table and the handlers
  * against a real store in a temporary directory.  No sockets: a parked
- * Fetch is completed as if its wait expired.
+ * Fetch is completed as if its wait expired.  The authorizer is on with
+ * the (anonymous) fuzzing principal a super user, so every check runs and
+ * the ACL APIs store what inputs create, in the same directory.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "handlers/api.h"
 #include "common/config.h"
 #include "store/store.h"
@@ -20,6 +23,9 @@ static struct kb_config cfg;
 /* tmpfs: the store fsyncs, which would dominate each run on disk. */
 static char dir[] = "/dev/shm/kb-fuzz-XXXXXX";
 static const char *const fixed[] = { "t1", "cap1", "cap2", "cap3" };
+static const struct kb_acl_filter any_acl = {
+	KB_RES_ANY, KB_PAT_ANY, KB_OP_ANY, KB_PERM_ANY, NULL, NULL, NULL
+};
 
 static void reset_topics(void)
 {
@@ -72,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct kb_store_opts so = { 0 };
 	static const char *dirs[1];
-	char text[256];
+	char text[512];
 
 	(void)argc;
 	(void)argv;
@@ -80,8 +86,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	atexit(cleanup);
 	snprintf(text, sizeof(text),
-		 "log.dirs=%s\nlog.segment.bytes=65536\nlog.retention.bytes=262144\nat.rest.encryption=off\n",
-		 dir);
+		 "log.dirs=%s\nlog.segment.bytes=65536\nlog.retention.bytes=262144\nat.rest.encryption=off\n"
+		 "at.rest.state.dir=%s\nauthorizer=acl\nsuper.users=User:ANONYMOUS\n",
+		 dir, dir);
 	if (kb_config_parse(text, "fuzz", &cfg))
 		abort();
 	dirs[0] = dir;
@@ -96,6 +103,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	so.index_interval_bytes = 4096;
 	so.max_message_bytes = 1048588;
 	if (kb_store_open(&so, &br.store))
+		abort();
+	if (kb_auth_init(&cfg, NULL))
 		abort();
 	br.cfg = &cfg;
 	strcpy(br.cluster_id, "fuzz-cluster");
@@ -126,6 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kb_resp_finish(&resp);
 	kb_resp_free(&resp);
 	free(frame);
+	/* Each ACL change rewrites the store: keep it small. */
+	if (kb_acl_describe(&any_acl, NULL, NULL) > 64)
+		kb_acl_delete(&any_acl, 1, NULL, NULL);
 	if (++runs % 4096 == 0 || too_many_partitions()) {
 		kb_store_tick(br.store, kb_now_real_ms());
 		reset_topics();
