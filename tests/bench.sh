@@ -10,6 +10,8 @@
 #                 full handshakes/s vs openssl s_server, tests/bench/tls_bench.sh
 #   host-metrics: produce and fetch with /metrics scraped every 100 ms vs
 #                 unwatched, tests/bench/metrics_bench.sh
+#   host-acl:     authorizer=acl with 100 ACLs vs authorizer=none, two
+#                 kbrokerd side by side (rdk_bench), tests/bench/acl_bench.sh
 #   guest:        one QEMU boot with kbroker.mode=bench runs tests/guest/bench/*:
 #                 Fetch/produce with kTLS vs userspace TLS vs plaintext, and
 #                 log append on a kbroker volume vs the raw loop device
@@ -74,6 +76,18 @@ bench_host_metrics()
 	tests/bench/metrics_bench.sh "$B/tests/bench/rdk_bench"
 }
 
+bench_host_acl()
+{
+	section "host-acl: authorizer=acl with 100 ACLs vs authorizer=none"
+	[ -x "$B/tests/bench/rdk_bench" ] || {
+		mkdir -p "$B/tests/bench"
+		cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+			-o "$B/tests/bench/rdk_bench" tests/bench/rdk_bench.c \
+			$(pkg-config --cflags --libs rdkafka) || return 1
+	}
+	tests/bench/acl_bench.sh "$B/tests/bench/rdk_bench"
+}
+
 bench_guest()
 {
 	section "guest: kTLS vs userspace TLS vs plaintext; at rest, dm-crypt vs raw"
@@ -99,8 +113,8 @@ bench_guest()
 	grep -q '^# guest-done' "$g/out" || { echo "guest did not finish; console in $g/console.log"; return 1; }
 }
 
-# BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, guest) runs one section.
-for b in host_rdkafka host_tls host_metrics guest; do
+# BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, host_acl, guest) runs one section.
+for b in host_rdkafka host_tls host_metrics host_acl guest; do
 	[ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = $b ] || continue
 	"bench_$b" || rc=1
 done
