@@ -241,6 +241,8 @@ bob.close()
 den = logged("authorization denied: principal User:CN=bob from 127.0.0.1")
 t.ok(den >= 1, "denials are logged with the principal and client address")
 t.ok(den < 20, "and rate-limited (%d lines)" % den)
+t.ok(logged("operation CREATE on TOPIC orders") == 0,
+     "alice's allowed produces log no denial (no CREATE asked for a topic that exists)")
 
 # The same through kbrokerctl.
 rc, out = kbctl("acl", "add", "--allow", "--principal", "User:CN=bob",
