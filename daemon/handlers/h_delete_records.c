@@ -6,6 +6,7 @@
  */
 #include "certs/cert.h"
 #include "handlers/api.h"
+#include "handlers/authz.h"
 #include "proto/errors.h"
 #include "store/store.h"
 
@@ -58,13 +59,18 @@ int kb_h_delete_records(struct kb_req *req, struct kb_resp *resp)
 			int32_t idx = kb_rd_i32(rd);
 			int64_t off = kb_rd_i64(rd), low = -1;
 			struct kb_partition *p = NULL;
+			bool denied;
 			int16_t err;
 
 			kb_rd_vtags(rd, flex);
-			if (name_ok)
+			denied = name_ok && !kb_req_may(req, KB_OP_DELETE,
+							KB_RES_TOPIC, name);
+			if (name_ok && !denied)
 				p = kb_store_partition(req->b->store, name,
 						       idx);
-			if (!p)
+			if (denied)
+				err = KB_ERR_TOPIC_AUTHORIZATION_FAILED;
+			else if (!p)
 				err = KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 			else if (maint)
 				/* No update in MAINTENANCE, as AlterConfigs. */

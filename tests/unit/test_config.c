@@ -50,10 +50,15 @@ static void one_key(const char *key, int8_t type)
 	for (size_t i = 0; i < nv; i++) {
 		struct kb_config cfg;
 
-		/* Two lines before it, so the key is on line 3. */
+		/*
+		 * Two lines before it, so the key is on line 3.  A cluster
+		 * broker also needs its inter-broker listener on TLS unless
+		 * in-cluster encryption is off, which this file's is not.
+		 */
 		snprintf(text, sizeof(text),
-			 "# a test file\nbroker.id=1\n%s=%s\nlog.dirs=/tmp/kb-test-config-logs\n",
-			 key, vals[i]);
+			 "# a test file\nbroker.id=1\n%s=%s\nlog.dirs=/tmp/kb-test-config-logs\n%s",
+			 key, vals[i], strcmp(key, "zookeeper.connect") ? "" :
+			 "encryption.in.cluster=false\n");
 		if (parse_capture(text, &cfg) == 0) {
 			kb_config_free(&cfg);
 			continue;
