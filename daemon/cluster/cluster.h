@@ -98,6 +98,9 @@ const struct kb_cluster_endpoint *kb_cluster_endpoint(
 
 /* kbrokerctl cluster status: human text, or one JSON object. */
 void kb_cluster_status(const struct kb_cluster *cl, FILE *f, bool json);
+/* The offline and under-replicated partition counts that status shows. */
+void kb_cluster_health(const struct kb_cluster *cl, size_t *offline,
+		       size_t *under);
 
 /*
  * Topics and partitions, as the controller keeps them in ZooKeeper:

@@ -52,6 +52,13 @@ static size_t each_part(const struct kb_cluster *cl,
 	return n;
 }
 
+void kb_cluster_health(const struct kb_cluster *cl, size_t *n_offline,
+		       size_t *n_under)
+{
+	*n_offline = each_part(cl, offline, NULL, NULL);
+	*n_under = each_part(cl, under_replicated, NULL, NULL);
+}
+
 /* The lists stop at JSON_MAX names (the counts are whole) so the answer
  * fits the control socket's buffer. */
 #define JSON_MAX 1000

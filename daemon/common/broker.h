@@ -15,19 +15,6 @@ struct kb_store;
 struct kb_loop;
 struct kb_cluster;
 
-/*
- * Cluster health for monitoring.  Until the cluster code fills it in and
- * sets @valid, daemon/metrics reports what is true of a single broker:
- * nothing under-replicated or offline, this broker the controller.
- */
-struct kb_cluster_stats {
-	bool valid;
-	int64_t under_replicated, offline;
-	uint64_t isr_shrinks, isr_expands;
-	int32_t controller_id;		/* -1 when none is known */
-	const char *zk_state;		/* session state, NULL = no ZooKeeper */
-};
-
 struct kb_broker {
 	const struct kb_config *cfg;
 	struct kb_store *store;
@@ -39,7 +26,6 @@ struct kb_broker {
 	/* Parked requests may be completable: set by appends and by anything
 	 * else parked requests wait for (group state changes later). */
 	bool wake;
-	struct kb_cluster_stats cluster_stats;
 	/* Where /metrics is served (set by daemon/metrics), "" = nowhere;
 	 * kbrokerctl status shows it. */
 	char metrics_url[KB_HOST_MAX + 32];

@@ -207,54 +207,49 @@ uint64_t kb_mc_groups(struct kb_loop *l, struct kb_expo *e)
 }
 
 /*
- * Cluster health.  A standalone broker reports what holds for one broker
- * alone; a cluster member reports the controller and the ZooKeeper
- * session it knows.  The names stay the same either way.
+ * Cluster health, read from the cluster layer when there is one (the same
+ * counts as kbrokerctl cluster status); a standalone broker reports what
+ * holds for one broker alone.  The names stay the same either way.
  */
 void kb_mc_cluster(struct kb_loop *l, struct kb_expo *e)
 {
 	static const char *const zk_states[] = { "connected", "connecting",
 		"expired", "closed" };
-	struct kb_cluster_stats *cs = &l->b->cluster_stats;
+	const struct kb_cluster *cl = l->b->cluster;
 	int32_t me = l->b->cfg->broker_id;
+	int32_t ctl = cl ? kb_cluster_controller(cl) : me;
+	size_t off = 0, under = 0, i;
+	const char *zk;
 	struct kb_labels lb;
-	int32_t ctl;
-	size_t i;
 
-	if (l->b->cluster) {
-		cs->valid = true;
-		cs->controller_id = kb_cluster_controller(l->b->cluster);
-		cs->zk_state = kb_cluster_connected(l->b->cluster) ?
-			"connected" : "connecting";
-	}
-	ctl = cs->valid ? cs->controller_id : me;
-
+	if (cl)
+		kb_cluster_health(cl, &off, &under);
 	kb_expo_one(e, "kbroker_under_replicated_partitions", KB_MT_GAUGE,
-		    "Partitions led here whose in-sync replica set is smaller than their replica set.",
-		    cs->valid ? (double)cs->under_replicated : 0);
+		    "Partitions whose in-sync replica set is smaller than their replica set, in this broker's view of the cluster.",
+		    (double)under);
 	kb_expo_one(e, "kbroker_offline_partitions", KB_MT_GAUGE,
-		    "Partitions without a live leader, as the controller sees them.",
-		    cs->valid ? (double)cs->offline : 0);
+		    "Partitions without a live leader, in this broker's view of the cluster.",
+		    (double)off);
+	/* No replication yet: an ISR never shrinks or grows. */
 	kb_expo_one(e, "kbroker_isr_shrinks_total", KB_MT_COUNTER,
-		    "Times an in-sync replica set led here shrank.",
-		    cs->valid ? (double)cs->isr_shrinks : 0);
+		    "Times an in-sync replica set led here shrank.", 0);
 	kb_expo_one(e, "kbroker_isr_expands_total", KB_MT_COUNTER,
-		    "Times an in-sync replica set led here grew.",
-		    cs->valid ? (double)cs->isr_expands : 0);
+		    "Times an in-sync replica set led here grew.", 0);
 	kb_expo_one(e, "kbroker_controller_active", KB_MT_GAUGE,
 		    "1 when this broker is the cluster's controller (a single broker always is).",
 		    ctl == me);
 	kb_expo_one(e, "kbroker_controller_id", KB_MT_GAUGE,
 		    "broker.id of the controller this broker knows, -1 when none.",
 		    ctl);
-	if (!cs->valid || !cs->zk_state)
+	if (!cl)
 		return;
+	zk = kb_cluster_connected(cl) ? "connected" : "connecting";
 	kb_expo_family(e, "kbroker_zookeeper_session_state", KB_MT_GAUGE,
 		       "The ZooKeeper session as a state set.");
 	for (i = 0; i < sizeof(zk_states) / sizeof(zk_states[0]); i++) {
 		kb_labels_init(&lb);
 		kb_labels_add(&lb, "state", zk_states[i]);
 		kb_expo_u64(e, "kbroker_zookeeper_session_state", &lb,
-			    !strcmp(cs->zk_state, zk_states[i]));
+			    !strcmp(zk, zk_states[i]));
 	}
 }

@@ -29,7 +29,7 @@
 
 SESSION_MS=6000
 N=3
-declare -a PID CPORT BPORT
+declare -a PID CPORT BPORT MPORT
 
 trap 'for p in "${PID[@]}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null; done; zk_cleanup; kb_cleanup' EXIT
 
@@ -49,6 +49,7 @@ conf()
 	mkdir -p "$d"
 	[ -n "${CPORT[$id]}" ] || CPORT[$id]=$(kb_free_port)
 	[ -n "${BPORT[$id]}" ] || BPORT[$id]=$(kb_free_port)
+	[ -n "${MPORT[$id]}" ] || MPORT[$id]=$(kb_free_port)
 	{
 		echo "broker.id=$id"
 		echo "listeners=CLIENT://127.0.0.1:${CPORT[$id]},BROKER://127.0.0.1:${BPORT[$id]}"
@@ -59,6 +60,7 @@ conf()
 		echo "log.dirs=$d/logs"
 		echo "at.rest.encryption=off"
 		echo "control.socket=$d/ctl.sock"
+		echo "metrics.listener=http://127.0.0.1:${MPORT[$id]}"
 		echo "zookeeper.connect=$ZK_CONNECT/kbroker/test"
 		echo "zookeeper.session.timeout.ms=$SESSION_MS"
 		echo "zookeeper.connection.timeout.ms=1000"
@@ -334,6 +336,14 @@ echo "$txt" | sed 's/^/#   /'
 echo "$txt" | grep -q "^  offline: .*t3-" && echo "$txt" | grep -q "^brokers  *2 live" &&
 	echo "$txt" | grep -q "^encryption  *in cluster on"
 tap_ok $? "kbrokerctl cluster status: the same, for people"
+m=$(curl -s --max-time 10 "http://127.0.0.1:${MPORT[$1]}/metrics")
+want_off=$(( 2 + (old != 2) ))
+echo "$m" | grep -q "^kbroker_offline_partitions $want_off\$" &&
+	echo "$m" | grep -q "^kbroker_controller_id $new\$" &&
+	echo "$m" | grep -q '^kbroker_zookeeper_session_state{state="connected"} 1$'
+rc=$?
+tap_ok $rc "/metrics agrees: $want_off offline partitions, controller $new, ZooKeeper connected"
+[ $rc -eq 0 ] || echo "$m" | grep -E '^kbroker_(offline|under|controller|zookeeper)' | sed 's/^/#   /'
 po=$(echo "$md" | awk -v k="$old" '$1 == "t3" {split($4, r, ","); if (r[1] == k) {print $2; exit}}')
 e=$($PROBE "${CPORT[$1]}" t3 "$po" 0)
 [ "$e" = 74 ]
