@@ -139,6 +139,40 @@ bool kb_cluster_broker_is_live(const struct kb_cluster *cl, int32_t id);
 int16_t kb_cluster_check_leader(const struct kb_cluster *cl,
 				const char *topic, int32_t p, int32_t epoch);
 
+/*
+ * ISR changes by a partition's leader (the replication layer), written to
+ * /brokers/topics/<t>/partitions/<p>/state as Kafka's ZooKeeper-era
+ * leaders did: the leader-and-isr node rewritten with the new "isr", the
+ * leader, leader epoch and controller epoch kept, conditional on the
+ * node version this broker last read.
+ *
+ * @done runs later in the loop thread, exactly once, with 0 and the
+ * partition as ZooKeeper now has it, or a Kafka error code:
+ * FENCED_LEADER_EPOCH when the node's leader or leader epoch moved on
+ * (this broker no longer leads at @leader_epoch: stop acting as leader),
+ * INVALID_UPDATE_VERSION when another write changed the ISR meanwhile
+ * (the view is re-read; decide again from it), UNKNOWN_TOPIC_OR_PARTITION
+ * when the node is gone, REQUEST_TIMED_OUT when ZooKeeper did not answer
+ * or the session expired.  @now is NULL when the state is unknown; its
+ * arrays are valid during the call only.
+ *
+ * Returns 0 when the write was sent (@done will run), else a Kafka error
+ * code and @done never runs: NOT_LEADER_OR_FOLLOWER (this broker does not
+ * lead @partition), FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH (@epoch
+ * below / above the current one), UNKNOWN_TOPIC_OR_PARTITION,
+ * INVALID_REQUEST (@isr empty, without the leader, naming a broker that
+ * is not a replica or one twice), OPERATION_NOT_ATTEMPTED (a write of
+ * this partition is in flight: try again from its @done),
+ * REQUEST_TIMED_OUT (no ZooKeeper session now).
+ */
+typedef void (*kb_cluster_isr_done)(void *arg, int16_t err,
+				    const struct kb_cluster_partition *now);
+
+int kb_cluster_isr_update(struct kb_cluster *cl, const char *topic,
+			  int32_t partition, int32_t leader_epoch,
+			  const int32_t *isr, int n_isr,
+			  kb_cluster_isr_done done, void *arg);
+
 struct kb_cluster_new_topic {
 	const char *name;
 	int32_t n_parts;		/* -1: num.partitions, given by caller */

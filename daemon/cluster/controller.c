@@ -228,6 +228,7 @@ static void state_written(struct kb_zk *zk, const struct kb_zk_res *r,
 		memcpy(pt->isr, ref->isr, sizeof(pt->isr));
 		/* A create returns no stat: a new node is at version 0. */
 		pt->version = r->has_stat ? r->version : 0;
+		pt->ctrl_epoch = cl->controller_epoch;
 	}
 	/* A lost race (BADVERSION, NODEEXISTS) shows up through the watch,
 	 * which reads the state again and reconciles from there. */
@@ -244,9 +245,10 @@ static void ignore(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 	(void)arg;
 }
 
-static int state_json(const struct kb_cluster *cl, char *buf, size_t size,
-		      int32_t leader, int32_t epoch, const int32_t *isr,
-		      int32_t n_isr)
+/* Kafka's leader-and-isr node (version 1). */
+int kb_cl_state_json(char *buf, size_t size, int32_t ctrl_epoch,
+		     int32_t leader, int32_t epoch, const int32_t *isr,
+		     int32_t n_isr)
 {
 	size_t n;
 	int32_t i;
@@ -254,7 +256,7 @@ static int state_json(const struct kb_cluster *cl, char *buf, size_t size,
 
 	w = snprintf(buf, size,
 		     "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":[",
-		     cl->controller_epoch, leader, epoch);
+		     ctrl_epoch, leader, epoch);
 	if (w < 0 || (size_t)w >= size)
 		return -1;
 	n = (size_t)w;
@@ -289,7 +291,8 @@ static void reconcile_part(struct kb_cluster *cl, struct kb_cl_topic *t,
 		if (leader < 0)
 			return;
 		isr[n_isr++] = leader;
-		n = state_json(cl, data, sizeof(data), leader, 0, isr, n_isr);
+		n = kb_cl_state_json(data, sizeof(data), cl->controller_epoch,
+				     leader, 0, isr, n_isr);
 	} else if (pt->has_state) {
 		if (pt->leader >= 0 && kb_cl_broker_live(cl, pt->leader))
 			return;
@@ -312,8 +315,8 @@ static void reconcile_part(struct kb_cluster *cl, struct kb_cl_topic *t,
 			kb_info("%s-%d: broker %d leads, epoch %d", t->name, p,
 				leader, pt->leader_epoch + 1);
 		}
-		n = state_json(cl, data, sizeof(data), leader,
-			       pt->leader_epoch + 1, isr, n_isr);
+		n = kb_cl_state_json(data, sizeof(data), cl->controller_epoch,
+				     leader, pt->leader_epoch + 1, isr, n_isr);
 	} else {
 		return;		/* not read yet */
 	}

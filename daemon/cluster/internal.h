@@ -20,6 +20,8 @@ struct kb_cl_part {
 	int32_t n_isr;
 	int32_t isr[KB_CL_MAX_RF];
 	int32_t version;		/* state node's zk version */
+	int32_t ctrl_epoch;		/* controller epoch the node carries */
+	bool isr_busy;			/* a leader's ISR write in flight */
 };
 
 struct kb_cl_topic {
@@ -33,6 +35,7 @@ struct kb_cl_topic {
 };
 
 struct kb_store;
+struct kb_cl_isr_op;
 
 struct kb_cluster {
 	struct kb_cluster_opts o;
@@ -63,6 +66,8 @@ struct kb_cluster {
 	struct kb_cl_topic **topics;
 	size_t n_topics;
 	unsigned int topics_gen;
+	/* ISR writes of this broker as leader in flight (isr.c). */
+	struct kb_cl_isr_op *isr_ops;
 };
 
 /* membership.c */
@@ -71,9 +76,18 @@ void kb_cl_brokers_reload(struct kb_cluster *cl);
 void kb_cl_topics_reload(struct kb_cluster *cl);
 bool kb_cl_topics_watch(struct kb_cluster *cl, enum kb_zk_watch w,
 			const char *path);
+/* Reads a leader-and-isr node into @pt; false (untouched) if malformed. */
+bool kb_cl_state_parse(struct kb_cl_part *pt, const char *data,
+		       int32_t version);
 bool kb_cl_broker_live(const struct kb_cluster *cl, int32_t id);
 void kb_cl_topics_free(struct kb_cluster *cl);
+/* isr.c */
+void kb_cl_isr_expired(struct kb_cluster *cl);
+void kb_cl_isr_free(struct kb_cluster *cl);
 /* controller.c */
+int kb_cl_state_json(char *buf, size_t size, int32_t ctrl_epoch,
+		     int32_t leader, int32_t epoch, const int32_t *isr,
+		     int32_t n_isr);
 void kb_cl_reconcile(struct kb_cluster *cl);
 void kb_cl_elect(struct kb_cluster *cl);
 void kb_cl_controller_lost(struct kb_cluster *cl, const char *why);

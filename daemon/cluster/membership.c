@@ -62,6 +62,7 @@ static void on_session(struct kb_zk *zk, enum kb_zk_session s, void *arg)
 		cl->registered = false;
 		cl->registering = false;
 		kb_cl_controller_lost(cl, "ZooKeeper session expired");
+		kb_cl_isr_expired(cl);
 		break;
 	}
 }
@@ -113,6 +114,7 @@ void kb_cluster_close(struct kb_cluster *cl)
 	/* Closing the session removes our ephemeral nodes at once, so the
 	 * others need not wait for a session timeout. */
 	kb_zk_close(cl->zk);
+	kb_cl_isr_free(cl);
 	kb_cl_topics_free(cl);
 	free(cl->brokers);
 	free(cl);

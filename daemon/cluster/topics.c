@@ -580,6 +580,31 @@ static void state_exists_done(struct kb_zk *zk, const struct kb_zk_res *r,
 	free(ref);
 }
 
+bool kb_cl_state_parse(struct kb_cl_part *pt, const char *data,
+		       int32_t version)
+{
+	int32_t isr[KB_CL_MAX_RF], n_isr;
+	int64_t leader, epoch, ce = 0;
+
+	if (!data || !kb_json_int(data, "leader", &leader) ||
+	    !kb_json_int(data, "leader_epoch", &epoch) ||
+	    leader < -1 || leader > INT32_MAX || epoch < 0 ||
+	    epoch > INT32_MAX ||
+	    !int_list(kb_json_find(data, "isr"), isr, &n_isr))
+		return false;
+	pt->leader = (int32_t)leader;
+	pt->leader_epoch = (int32_t)epoch;
+	pt->n_isr = n_isr;
+	memcpy(pt->isr, isr, sizeof(isr));
+	pt->version = version;
+	if (kb_json_int(data, "controller_epoch", &ce) && ce >= 0 &&
+	    ce <= INT32_MAX)
+		pt->ctrl_epoch = (int32_t)ce;
+	pt->has_state = true;
+	pt->no_state = false;
+	return true;
+}
+
 static void state_done(struct kb_zk *zk, const struct kb_zk_res *r,
 		       void *arg)
 {
@@ -587,7 +612,7 @@ static void state_done(struct kb_zk *zk, const struct kb_zk_res *r,
 	struct state_ref *ref = arg;
 	struct kb_cl_topic *t = topic_find(cl, ref->topic);
 	struct kb_cl_part *pt;
-	int64_t leader, epoch;
+	int32_t leader, epoch;
 	char path[600];
 
 	if (!t || ref->p >= t->n_parts) {
@@ -611,19 +636,16 @@ static void state_done(struct kb_zk *zk, const struct kb_zk_res *r,
 	free(ref);
 	if (r->rc != ZOK || !r->data)
 		return;
-	if (!kb_json_int(r->data, "leader", &leader) ||
-	    !kb_json_int(r->data, "leader_epoch", &epoch) ||
-	    !int_list(kb_json_find(r->data, "isr"), pt->isr, &pt->n_isr)) {
+	leader = pt->leader;
+	epoch = pt->leader_epoch;
+	if (!kb_cl_state_parse(pt, r->data, r->version)) {
 		kb_log_once(KB_LOG_WARN, "ZooKeeper: a partition state of %s cannot be read: '%.200s'",
 			    t->name, r->data);
 		return;
 	}
-	if (pt->leader != (int32_t)leader || pt->leader_epoch != (int32_t)epoch)
+	if (pt->leader != leader || pt->leader_epoch != epoch)
 		kb_dbg("%s-%d: leader %d, epoch %d", t->name, (int)(pt - t->parts),
-		       (int)leader, (int)epoch);
-	pt->leader = (int32_t)leader;
-	pt->leader_epoch = (int32_t)epoch;
-	pt->version = r->version;
+		       (int)pt->leader, (int)pt->leader_epoch);
 	pt->has_state = true;
 	pt->no_state = false;
 	kb_cl_reconcile(cl);

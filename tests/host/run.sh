@@ -46,6 +46,7 @@ tests=(
 	"$here/make_run.sh"
 	"$here/certs_rotation.sh"
 	"$here/certs_sighup_reload.sh"
+	"$here/cluster_isr.sh"
 	"$here/cluster_e2e.sh"
 	"$here/metrics_e2e.sh"
 	"$here/py_metrics_badinput.py"
