@@ -156,6 +156,15 @@ int main(int argc, char **argv)
 	so.flush_ms = cfg.flush_ms;
 	so.index_interval_bytes = (uint32_t)cfg.index_interval_bytes;
 	so.max_message_bytes = (uint32_t)cfg.message_max_bytes;
+	so.cleanup_policy = cfg.cleanup_policy;
+	so.delete_retention_ms = cfg.cleaner_delete_retention_ms;
+	so.min_cleanable_ratio = cfg.cleaner_min_ratio;
+	so.min_compaction_lag_ms = cfg.cleaner_min_lag_ms;
+	so.max_compaction_lag_ms = cfg.cleaner_max_lag_ms;
+	so.cleaner_threads = cfg.cleaner_enable ? cfg.cleaner_threads : 0;
+	so.cleaner_io_max_bps = cfg.cleaner_io_max_bps;
+	so.cleaner_dedupe_bytes = (uint64_t)cfg.cleaner_dedupe_buffer;
+	so.cleaner_backoff_ms = cfg.cleaner_backoff_ms;
 	c = kb_store_open(&so, &b.store);
 	if (c < 0) {
 		kb_err("opening the log store: %s", strerror(-c));

@@ -4,6 +4,7 @@
  * (config_keys.c); a bad value names its key and line.
  */
 #include <ctype.h>
+#include <float.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -496,6 +497,66 @@ static int finish_cluster(struct parse *ps)
 }
 
 /* Cross-key checks once the whole file is read. */
+/* A double in [@lo, @hi] (Kafka's DOUBLE keys). */
+static bool parse_double(const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	double x;
+
+	if (!*v)
+		return false;
+	errno = 0;
+	x = strtod(v, &end);
+	if (errno || *end || !(x >= lo && x <= hi))
+		return false;
+	*out = x;
+	return true;
+}
+
+/* log.cleanup.policy: a list of delete and compact, kept canonical. */
+static int finish_cleaner(struct parse *ps)
+{
+	struct kb_config *cfg = ps->cfg;
+	const char *v = raw_or_def(cfg, K_CLEANUP_POLICY);
+	bool del = false, compact = false, ok = *v != '\0';
+	char *copy = strdup(v), *save = NULL, *tok;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok && ok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (!strcmp(tok, "delete"))
+			del = true;
+		else if (!strcmp(tok, "compact"))
+			compact = true;
+		else
+			ok = false;
+	}
+	free(copy);
+	if (!ok || (!del && !compact))
+		return bad(ps, ps->line[K_CLEANUP_POLICY], "log.cleanup.policy",
+			   "expected delete, compact or compact,delete");
+	snprintf(cfg->cleanup_policy, sizeof(cfg->cleanup_policy), "%s",
+		 del && compact ? "compact,delete" : del ? "delete" :
+		 "compact");
+	if (!parse_double(raw_or_def(cfg, K_CLEANER_IO_MAX), 1.0, DBL_MAX,
+			  &cfg->cleaner_io_max_bps))
+		return bad(ps, ps->line[K_CLEANER_IO_MAX],
+			   "log.cleaner.io.max.bytes.per.second",
+			   "expected a number of bytes per second, at least 1");
+	if (!parse_double(raw_or_def(cfg, K_CLEANER_MIN_RATIO), 0.0, 1.0,
+			  &cfg->cleaner_min_ratio))
+		return bad(ps, ps->line[K_CLEANER_MIN_RATIO],
+			   "log.cleaner.min.cleanable.ratio",
+			   "expected a number in [0, 1]");
+	if (cfg->cleaner_min_lag_ms > cfg->cleaner_max_lag_ms)
+		return bad(ps, ps->line[K_CLEANER_MIN_LAG],
+			   "log.cleaner.min.compaction.lag.ms",
+			   "larger than log.cleaner.max.compaction.lag.ms");
+	return 0;
+}
+
 static int finish(struct parse *ps)
 {
 	struct kb_config *cfg = ps->cfg;
@@ -591,7 +652,7 @@ static int finish(struct parse *ps)
 	    (cfg->at_rest_state_dir[0] && cfg->at_rest_state_dir[0] != '/'))
 		return bad(ps, ps->line[K_AT_REST_STATE], "at.rest.state.dir",
 			   "expected an absolute path");
-	if (finish_cluster(ps))
+	if (finish_cluster(ps) || finish_cleaner(ps))
 		return -1;
 	v = raw_or_def(cfg, K_AUTHORIZER);
 	if (strcasecmp(v, "acl") && strcasecmp(v, "none"))

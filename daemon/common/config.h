@@ -107,6 +107,18 @@ struct kb_config {
 	bool allow_everyone_if_no_acl;
 	char super_users[4096];
 	char ssl_principal_mapping_rules[4096];
+	/* Log compaction (store/cleaner.c): the broker defaults of the topic
+	 * keys and the cleaner's own settings. */
+	char cleanup_policy[32];	/* log.cleanup.policy, canonical */
+	bool cleaner_enable;
+	int32_t cleaner_threads;
+	double cleaner_io_max_bps;	/* log.cleaner.io.max.bytes.per.second */
+	int64_t cleaner_dedupe_buffer;
+	int64_t cleaner_delete_retention_ms;
+	double cleaner_min_ratio;	/* log.cleaner.min.cleanable.ratio */
+	int64_t cleaner_min_lag_ms;
+	int64_t cleaner_max_lag_ms;
+	int64_t cleaner_backoff_ms;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

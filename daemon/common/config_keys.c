@@ -107,6 +107,29 @@ const struct key_def kb_config_keys[K_COUNT] = {
 	[K_ALLOW_NO_ACL] = BOOL("allow.everyone.if.no.acl.found",
 				allow_everyone_if_no_acl, "false"),
 	[K_PRINCIPAL_RULES] = STR("ssl.principal.mapping.rules", "DEFAULT"),
+	/* Log compaction, Kafka's keys and defaults (store/cleaner.c). */
+	[K_CLEANUP_POLICY] = STR("log.cleanup.policy", "delete"),
+	[K_CLEANER_ENABLE] = BOOL("log.cleaner.enable", cleaner_enable,
+				  "true"),
+	[K_CLEANER_THREADS] = INT("log.cleaner.threads", cleaner_threads, 0,
+				  64, "1"),
+	/* Doubles, checked by config.c. */
+	[K_CLEANER_IO_MAX] = STR("log.cleaner.io.max.bytes.per.second",
+				 "1.7976931348623157E308"),
+	[K_CLEANER_DEDUPE] = INT("log.cleaner.dedupe.buffer.size",
+				 cleaner_dedupe_buffer, 65536, INT64_MAX,
+				 "134217728"),
+	[K_CLEANER_DEL_RET] = INT("log.cleaner.delete.retention.ms",
+				  cleaner_delete_retention_ms, 0, INT64_MAX,
+				  "86400000"),
+	[K_CLEANER_MIN_RATIO] = STR("log.cleaner.min.cleanable.ratio", "0.5"),
+	[K_CLEANER_MIN_LAG] = INT("log.cleaner.min.compaction.lag.ms",
+				  cleaner_min_lag_ms, 0, INT64_MAX, "0"),
+	[K_CLEANER_MAX_LAG] = INT("log.cleaner.max.compaction.lag.ms",
+				  cleaner_max_lag_ms, 1, INT64_MAX,
+				  "9223372036854775807"),
+	[K_CLEANER_BACKOFF] = INT("log.cleaner.backoff.ms",
+				  cleaner_backoff_ms, 0, INT64_MAX, "15000"),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {

@@ -136,14 +136,68 @@ static bool list_key(const char *key)
 	return !strcmp(key, "cleanup.policy");
 }
 
-/* Maps the items of a TOPIC resource to store ops. */
-static int16_t topic_ops(const struct alter_res *r, struct kb_cfg_op *ops,
-			 size_t *n, const char **msg)
+/* Adds (@on) or removes the items of policy list @v to/from the set. */
+static bool policy_items(const char *v, bool on, bool *del, bool *compact)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && e[-1] == ' ';)
+			*--e = '\0';
+		if (!strcmp(tok, "delete"))
+			*del = on;
+		else if (!strcmp(tok, "compact"))
+			*compact = on;
+		else if (on)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * APPEND or SUBTRACT on cleanup.policy: the topic's list (its override or
+ * the broker's log.cleanup.policy) with @it's items added or removed,
+ * into @out.
+ */
+static int16_t policy_op(struct kb_broker *b, const char *topic,
+			 const struct alter_item *it, char *out, size_t len,
+			 const char **msg)
+{
+	const char *cur = kb_store_topic_config(b->store, topic, it->key);
+	bool del = false, compact = false;
+
+	if (!cur)
+		cur = b->cfg->cleanup_policy[0] ? b->cfg->cleanup_policy :
+		      "delete";
+	policy_items(cur, true, &del, &compact);
+	if (!policy_items(it->value, it->op == OP_APPEND, &del, &compact)) {
+		*msg = "Invalid value for cleanup.policy: String must be one of: compact, delete";
+		return KB_ERR_INVALID_CONFIG;
+	}
+	if (!del && !compact) {
+		*msg = "cleanup.policy cannot be empty: it takes delete, compact or both";
+		return KB_ERR_INVALID_CONFIG;
+	}
+	snprintf(out, len, "%s", del && compact ? "compact,delete" :
+		 del ? "delete" : "compact");
+	return KB_ERR_NONE;
+}
+
+/* Maps the items of a TOPIC resource to store ops; list results of
+ * APPEND and SUBTRACT go to @lists. */
+static int16_t topic_ops(struct kb_broker *b, const char *topic,
+			 const struct alter_res *r, struct kb_cfg_op *ops,
+			 char (*lists)[32], size_t *n, const char **msg)
 {
 	*n = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct alter_item *it = &r->items[i];
 		struct kb_cfg_op *op = &ops[*n];
+		int16_t err;
 
 		op->key = it->key;
 		op->value = it->value;
@@ -168,15 +222,11 @@ static int16_t topic_ops(const struct alter_res *r, struct kb_cfg_op *ops,
 				*msg = "null config values are not supported";
 				return KB_ERR_INVALID_CONFIG;
 			}
-			/* The list is always exactly "delete": appending
-			 * is setting (the store refuses compact), and
-			 * only removing "delete" itself changes it. */
-			if (it->op == OP_SUBTRACT) {
-				if (strcmp(it->value, "delete"))
-					continue;
-				*msg = "cleanup.policy cannot be empty: only delete is supported";
-				return KB_ERR_INVALID_CONFIG;
-			}
+			err = policy_op(b, topic, it, lists[i], sizeof(lists[i]),
+					msg);
+			if (err)
+				return err;
+			op->value = lists[i];
 			break;
 		default:
 			*msg = "unknown config operation";
@@ -192,7 +242,7 @@ static int16_t alter_topic(struct kb_broker *b, const struct alter_res *r,
 			   const char **msg)
 {
 	struct kb_cfg_op ops[MAX_CONFIGS];
-	char name[KB_TOPIC_NAME_MAX + 1];
+	char name[KB_TOPIC_NAME_MAX + 1], lists[MAX_CONFIGS][32];
 	size_t n;
 	int16_t err;
 	int ret;
@@ -202,7 +252,7 @@ static int16_t alter_topic(struct kb_broker *b, const struct alter_res *r,
 		*msg = "unknown topic";
 		return KB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 	}
-	err = topic_ops(r, ops, &n, msg);
+	err = topic_ops(b, name, r, ops, lists, &n, msg);
 	if (err)
 		return err;
 	ret = kb_store_topic_alter_config(b->store, name, ops, n, !incremental,

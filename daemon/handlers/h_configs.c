@@ -19,7 +19,8 @@ enum {
 	RES_TOPIC = 2, RES_BROKER = 4,
 	SRC_TOPIC = 1, SRC_DYNAMIC_BROKER = 2, SRC_STATIC_BROKER = 4,
 	SRC_DEFAULT = 5,
-	TYPE_STRING = 2, TYPE_INT = 3, TYPE_LONG = 5, TYPE_LIST = 7,
+	TYPE_STRING = 2, TYPE_INT = 3, TYPE_LONG = 5, TYPE_DOUBLE = 6,
+	TYPE_LIST = 7,
 };
 
 struct topic_key {
@@ -31,7 +32,7 @@ struct topic_key {
 
 /* Topic keys and the broker keys they default to. */
 static const struct topic_key topic_keys[] = {
-	{ "cleanup.policy", NULL, "delete", TYPE_LIST },
+	{ "cleanup.policy", "log.cleanup.policy", NULL, TYPE_LIST },
 	{ "compression.type", NULL, "producer", TYPE_STRING },
 	{ "message.timestamp.type", NULL, "CreateTime", TYPE_STRING },
 	{ "min.insync.replicas", NULL, "1", TYPE_INT },
@@ -43,6 +44,14 @@ static const struct topic_key topic_keys[] = {
 	{ "flush.messages", "log.flush.interval.messages", NULL, TYPE_LONG },
 	{ "flush.ms", "log.flush.interval.ms", NULL, TYPE_LONG },
 	{ "index.interval.bytes", "log.index.interval.bytes", NULL, TYPE_INT },
+	{ "delete.retention.ms", "log.cleaner.delete.retention.ms", NULL,
+	  TYPE_LONG },
+	{ "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", NULL,
+	  TYPE_DOUBLE },
+	{ "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", NULL,
+	  TYPE_LONG },
+	{ "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", NULL,
+	  TYPE_LONG },
 };
 
 static bool broker_value(const struct kb_config *cfg, const char *key,

@@ -144,6 +144,12 @@ static int check_batches(struct kb_partition *p, struct append *a,
 		e = kb_batch_check(a->records + off, a->len - off,
 				   p->cfg->max_message_bytes, b,
 				   &res->error_message);
+		if (!e && p->cfg->policy_compact &&
+		    !kb_batch_keyed(a->records + off, b)) {
+			/* Kafka's words for the same refusal. */
+			res->error_message = "Compacted topic cannot accept message without key";
+			e = KB_ERR_INVALID_RECORD;
+		}
 		if (e) {
 			res->error = (int16_t)e;
 			return e;

@@ -122,6 +122,45 @@ static bool records_ok(const uint8_t *p, const uint8_t *end, int32_t count)
 	return p == end;
 }
 
+/* Whether every record of an uncompressed records field has a key. */
+static bool records_keyed(const uint8_t *p, const uint8_t *end,
+			  int32_t count)
+{
+	for (int32_t i = 0; i < count; i++) {
+		const uint8_t *r;
+		int64_t len, v;
+
+		VARINT(p, end, 5, &len);
+		if (len <= 0 || len > end - p)
+			return false;
+		r = p + 1;		/* attributes */
+		VARINT(r, p + len, 10, &v);	/* timestampDelta */
+		VARINT(r, p + len, 5, &v);	/* offsetDelta */
+		VARINT(r, p + len, 5, &v);	/* keyLength */
+		if (v < 0)
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+bool kb_batch_keyed(const uint8_t *p, const struct kb_batch *b)
+{
+	uint64_t size = kb_batch_size(b);
+	uint8_t *raw;
+	size_t n;
+	bool ok;
+
+	if (!(b->attr & KB_ATTR_COMPRESSION))
+		return records_keyed(p + KB_B_HDR, p + size, b->count);
+	if (kb_records_inflate(b->attr & KB_ATTR_COMPRESSION, p + KB_B_HDR,
+			       size - KB_B_HDR, kb_inflate_cap(0), &raw, &n))
+		return false;
+	ok = records_keyed(raw, raw + n, b->count);
+	free(raw);
+	return ok;
+}
+
 bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
 		      int64_t base_ts, int64_t ts, int32_t *delta,
 		      int64_t *rec_ts)

@@ -120,6 +120,9 @@ static inline int64_t kb_batch_last(const struct kb_batch *b)
  */
 int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		   struct kb_batch *b, const char **why);
+/* Whether every record of checked batch @b (at @p) has a non-null key,
+ * as a compacted topic requires. */
+bool kb_batch_keyed(const uint8_t *p, const struct kb_batch *b);
 /* Header-only sanity check used when scanning files (no CRC). */
 bool kb_batch_hdr_sane(const struct kb_batch *b);
 
@@ -280,6 +283,13 @@ struct kb_log_cfg {
 	uint32_t max_message_bytes;
 	uint32_t index_interval_bytes;
 	bool log_append_time;
+	/* cleanup.policy: retention deletes, the cleaner compacts, or both. */
+	bool policy_delete;
+	bool policy_compact;
+	int64_t delete_retention_ms;
+	double min_cleanable_ratio;
+	int64_t min_compaction_lag_ms;
+	int64_t max_compaction_lag_ms;
 };
 
 enum {
@@ -295,6 +305,10 @@ enum {
 	KB_TCFG_MIN_INSYNC,
 	KB_TCFG_COMPRESSION,
 	KB_TCFG_INDEX_INTERVAL,
+	KB_TCFG_DELETE_RETENTION_MS,
+	KB_TCFG_MIN_CLEANABLE_RATIO,
+	KB_TCFG_MIN_COMPACTION_LAG_MS,
+	KB_TCFG_MAX_COMPACTION_LAG_MS,
 	KB_TCFG_N
 };
 
@@ -308,6 +322,8 @@ int kb_tcfg_index(const char *key);
 int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 		      const char **why);
 void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c);
+/* Parses a cleanup.policy list: false when it is not one. */
+bool kb_tcfg_policy(const char *v, bool *del, bool *compact);
 /* Recomputes ts->eff from the store defaults and ts->cfg. */
 void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts);
 

@@ -578,6 +578,10 @@ static void retention(struct kb_partition *p, int64_t now_ms)
 	size_t n = 0;
 	bool by_time = false;
 
+	/* A compact-only topic keeps its records until the cleaner drops
+	 * them: retention.ms and retention.bytes do not apply, as in Kafka. */
+	if (!o->policy_delete)
+		return;
 	while (n < p->n_segs) {
 		struct kb_segment *seg = &p->segs[n];
 

@@ -52,6 +52,20 @@ struct kb_store_opts {
 	/* log.message.timestamp.type=LogAppendTime for every topic (added;
 	 * false = CreateTime, batches flagged LogAppendTime still get it). */
 	bool log_append_time;
+	/* log.cleanup.policy: NULL = delete; "compact", "compact,delete". */
+	const char *cleanup_policy;
+	/* log.cleaner.* defaults of the topic keys (0 unless set). */
+	int64_t delete_retention_ms;	/* tombstones kept (1 day) */
+	double min_cleanable_ratio;	/* dirty share that starts a clean */
+	int64_t min_compaction_lag_ms;	/* records younger stay uncleaned */
+	int64_t max_compaction_lag_ms;	/* dirty older forces a clean; <= 0 = none */
+	/* The cleaner (cleaner.c): threads (0 = off), its read+write rate
+	 * limit in bytes/s (0 = none), its offset map's memory, its idle
+	 * pause between passes. */
+	int cleaner_threads;
+	double cleaner_io_max_bps;
+	uint64_t cleaner_dedupe_bytes;
+	int64_t cleaner_backoff_ms;
 };
 
 #define KB_TOPIC_NAME_MAX 249
@@ -106,8 +120,9 @@ const struct kb_topic *kb_store_topic_at(struct kb_store *s, size_t i);
  * Per-topic configuration, with Kafka's topic-level names: retention.ms,
  * retention.bytes, segment.bytes, segment.ms, max.message.bytes,
  * message.timestamp.type (CreateTime|LogAppendTime), flush.messages,
- * flush.ms, cleanup.policy (only "delete": compaction is not implemented)
- * and min.insync.replicas (>= 1; kept and reported, a single node has no
+ * flush.ms, cleanup.policy (delete, compact or compact,delete),
+ * delete.retention.ms, min.cleanable.dirty.ratio, min.compaction.lag.ms,
+ * max.compaction.lag.ms, and min.insync.replicas (>= 1; kept and reported, a single node has no
  * replicas to count).  A topic holds overrides; every other key follows
  * the store options.  Overrides live in topics.meta with the topic, and
  * take effect on the partitions at once (size and time checks of roll,

@@ -13,7 +13,7 @@
 
 #include "store/internal.h"
 
-enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY, K_COMPRESSION };
+enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY, K_COMPRESSION, K_RATIO };
 
 struct tkey {
 	const char *name;
@@ -36,6 +36,13 @@ static const struct tkey keys[KB_TCFG_N] = {
 	[KB_TCFG_MIN_INSYNC] = { "min.insync.replicas", K_INT, 1 },
 	[KB_TCFG_COMPRESSION] = { "compression.type", K_COMPRESSION, 0 },
 	[KB_TCFG_INDEX_INTERVAL] = { "index.interval.bytes", K_INT, 0 },
+	[KB_TCFG_DELETE_RETENTION_MS] = { "delete.retention.ms", K_LONG, 0 },
+	[KB_TCFG_MIN_CLEANABLE_RATIO] = { "min.cleanable.dirty.ratio",
+					  K_RATIO, 0 },
+	[KB_TCFG_MIN_COMPACTION_LAG_MS] = { "min.compaction.lag.ms", K_LONG,
+					    0 },
+	[KB_TCFG_MAX_COMPACTION_LAG_MS] = { "max.compaction.lag.ms", K_LONG,
+					    1 },
 };
 
 /* Messages name the key; one buffer is enough for a single-threaded API. */
@@ -82,6 +89,52 @@ static bool parse_num(const char *v, int64_t min, int64_t max, int64_t *out)
 	return true;
 }
 
+bool kb_tcfg_policy(const char *v, bool *del, bool *compact)
+{
+	char item[16];
+	size_t n;
+
+	*del = *compact = false;
+	for (;;) {
+		while (*v == ' ')
+			v++;
+		n = strcspn(v, ",");
+		while (n && v[n - 1] == ' ')
+			n--;
+		if (n >= sizeof(item))
+			return false;
+		memcpy(item, v, n);
+		item[n] = '\0';
+		if (!strcmp(item, "delete"))
+			*del = true;
+		else if (!strcmp(item, "compact"))
+			*compact = true;
+		else
+			return false;
+		v = strchr(v, ',');
+		if (!v)
+			break;
+		v++;
+	}
+	return true;
+}
+
+/* Kafka's ratio: a double in [0, 1]. */
+static bool parse_ratio(const char *v, double *out)
+{
+	char *end;
+	double x;
+
+	if (!*v)
+		return false;
+	errno = 0;
+	x = strtod(v, &end);
+	if (errno || *end || !(x >= 0.0 && x <= 1.0))
+		return false;
+	*out = x;
+	return true;
+}
+
 int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 		      const char **why)
 {
@@ -115,19 +168,30 @@ int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 			return KB_ERR_INVALID_CONFIG;
 		}
 		break;
-	case K_POLICY:
-		/* A list in Kafka; only "delete" is implemented here. */
-		if (strstr(value, "compact")) {
-			*why = bad("Invalid value %.64s for configuration %s: log compaction is not implemented, only delete is supported",
+	case K_POLICY: {
+		/* A list in Kafka; written back in one canonical order. */
+		bool del, compact;
+
+		if (!kb_tcfg_policy(value, &del, &compact)) {
+			*why = bad("Invalid value %.64s for configuration %s: String must be one of: compact, delete",
 				   value, k->name);
 			return KB_ERR_INVALID_CONFIG;
 		}
-		if (strcmp(value, "delete")) {
-			*why = bad("Invalid value %.64s for configuration %s: only delete is supported",
+		snprintf(out, cap, "%s", compact && del ? "compact,delete" :
+			 compact ? "compact" : "delete");
+		return KB_ERR_NONE;
+	}
+	case K_RATIO: {
+		double r;
+
+		if (!parse_ratio(value, &r)) {
+			*why = bad("Invalid value %.64s for configuration %s: must be a double in [0.0, 1.0]",
 				   value, k->name);
 			return KB_ERR_INVALID_CONFIG;
 		}
-		break;
+		snprintf(out, cap, "%g", r);
+		return KB_ERR_NONE;
+	}
 	case K_COMPRESSION:
 		/* Batches are stored and served as producers compressed them. */
 		if (strcmp(value, "producer")) {
@@ -165,7 +229,16 @@ void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c)
 		.max_message_bytes = o->max_message_bytes,
 		.index_interval_bytes = o->index_interval_bytes,
 		.log_append_time = o->log_append_time,
+		.policy_delete = true,
+		.delete_retention_ms = o->delete_retention_ms,
+		.min_cleanable_ratio = o->min_cleanable_ratio,
+		.min_compaction_lag_ms = o->min_compaction_lag_ms,
+		.max_compaction_lag_ms = o->max_compaction_lag_ms > 0 ?
+					 o->max_compaction_lag_ms : INT64_MAX,
 	};
+	if (o->cleanup_policy)
+		kb_tcfg_policy(o->cleanup_policy, &c->policy_delete,
+			       &c->policy_compact);
 }
 
 void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
@@ -208,6 +281,22 @@ void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
 			break;
 		case KB_TCFG_INDEX_INTERVAL:
 			c->index_interval_bytes = (uint32_t)x;
+			break;
+		case KB_TCFG_CLEANUP_POLICY:
+			kb_tcfg_policy(v, &c->policy_delete,
+				       &c->policy_compact);
+			break;
+		case KB_TCFG_DELETE_RETENTION_MS:
+			c->delete_retention_ms = x;
+			break;
+		case KB_TCFG_MIN_CLEANABLE_RATIO:
+			parse_ratio(v, &c->min_cleanable_ratio);
+			break;
+		case KB_TCFG_MIN_COMPACTION_LAG_MS:
+			c->min_compaction_lag_ms = x;
+			break;
+		case KB_TCFG_MAX_COMPACTION_LAG_MS:
+			c->max_compaction_lag_ms = x;
 			break;
 		}
 	}

@@ -418,6 +418,15 @@ static int cfg_build(char *const cur[KB_TCFG_N], const struct kb_cfg_op *ops,
 		if (!out[idx])
 			goto oom;
 	}
+	/* Kafka's one cross-key rule of the cleaner's settings. */
+	if (out[KB_TCFG_MIN_COMPACTION_LAG_MS] &&
+	    out[KB_TCFG_MAX_COMPACTION_LAG_MS] &&
+	    strtoll(out[KB_TCFG_MIN_COMPACTION_LAG_MS], NULL, 10) >
+	    strtoll(out[KB_TCFG_MAX_COMPACTION_LAG_MS], NULL, 10)) {
+		*why = "conflict: min.compaction.lag.ms is larger than max.compaction.lag.ms";
+		cfg_free(out);
+		return KB_ERR_INVALID_CONFIG;
+	}
 	return KB_ERR_NONE;
 oom:
 	cfg_free(out);

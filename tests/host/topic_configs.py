@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kb import Broker, Reader, Tap  # noqa: E402
 
-from confluent_kafka import KafkaException, Producer  # noqa: E402
+from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
                                    NewTopic)
 
@@ -192,8 +192,14 @@ def main():
              "unknown key refused with INVALID_CONFIG, no topic made")
         T.ok(create(admin, "cfg-bad", {"retention.ms": "soon"}) ==
              INVALID_CONFIG, "bad value refused with INVALID_CONFIG")
-        T.ok(create(admin, "cfg-bad", {"cleanup.policy": "compact"}) ==
-             INVALID_CONFIG, "cleanup.policy=compact refused")
+        T.ok(create(admin, "cfg-bad", {"cleanup.policy": "shred"}) ==
+             INVALID_CONFIG, "cleanup.policy=shred refused")
+        T.ok(create(admin, "cfg-cmp", {"cleanup.policy": "compact",
+                                       "min.cleanable.dirty.ratio": "0.1",
+                                       "delete.retention.ms": "1000"})
+             is None and val(describe(admin, "cfg-cmp"), "cleanup.policy")
+             == "compact",
+             "cleanup.policy=compact accepted with the cleaner's keys")
         T.ok(create(admin, "cfg-bad", {"compression.type": "gzip"}) ==
              INVALID_CONFIG, "compression.type=gzip refused (batches are "
              "kept as producers compressed them)")
@@ -266,6 +272,31 @@ def main():
         r = inc1(b.port, "cfg-t", [("retention.ms", APPEND, "5")])
         T.ok(r[0] == INVALID_REQUEST,
              "incremental APPEND on a non-list key: INVALID_REQUEST")
+        SUBTRACT = 3
+        r = inc1(b.port, "cfg-cmp", [("cleanup.policy", APPEND, "delete")])
+        T.ok(r[0] == 0 and val(describe(admin, "cfg-cmp"),
+                               "cleanup.policy") == "compact,delete",
+             "incremental APPEND delete to cleanup.policy=compact")
+        r = inc1(b.port, "cfg-cmp", [("cleanup.policy", SUBTRACT,
+                                      "compact")])
+        T.ok(r[0] == 0 and val(describe(admin, "cfg-cmp"),
+                               "cleanup.policy") == "delete",
+             "incremental SUBTRACT compact leaves delete")
+        r = inc1(b.port, "cfg-cmp", [("cleanup.policy", SUBTRACT, "delete")])
+        T.ok(r[0] == INVALID_CONFIG,
+             "incremental SUBTRACT of the last policy refused")
+        p = Producer({"bootstrap.servers": b.bootstrap, "retries": 0})
+        inc1(b.port, "cfg-cmp", [("cleanup.policy", SET, "compact")])
+        errs = []
+        p.produce("cfg-cmp", b"no key", on_delivery=lambda e, m:
+                  errs.append(e))
+        p.produce("cfg-cmp", b"v", key=b"k", on_delivery=lambda e, m:
+                  errs.append(e))
+        p.flush(TMO)
+        T.ok(len(errs) == 2 and errs[0] is not None and
+             errs[0].code() == KafkaError.INVALID_RECORD and errs[1] is None,
+             "compacted topic: key-less record refused with INVALID_RECORD, "
+             "keyed accepted (%s)" % (errs,))
         r = inc1(b.port, "cfg-t", [("min.insync.replicas", SET, "0")])
         T.ok(r[0] == INVALID_CONFIG and "min.insync.replicas" in (r[1] or ""),
              "incremental bad value: INVALID_CONFIG naming the key")

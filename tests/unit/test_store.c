@@ -1334,10 +1334,38 @@ static void test_topic_config(void)
 				      false, &why);
 	ok(e == KB_ERR_INVALID_CONFIG && strstr(why, "retention.ms"),
 	   "bad value names the key (%s)", why);
-	e = kb_store_topic_set_config(s, "c", "cleanup.policy", "compact",
+	e = kb_store_topic_set_config(s, "c", "cleanup.policy", "shred",
 				      false, &why);
-	ok(e == KB_ERR_INVALID_CONFIG && strstr(why, "compaction"),
-	   "cleanup.policy=compact refused (%s)", why);
+	ok(e == KB_ERR_INVALID_CONFIG && strstr(why, "cleanup.policy"),
+	   "cleanup.policy=shred refused (%s)", why);
+	e = kb_store_topic_set_config(s, "c", "cleanup.policy",
+				      "delete, compact", false, &why);
+	ok(e == KB_ERR_NONE &&
+	   !strcmp(kb_store_topic_config(s, "c", "cleanup.policy") ?: "",
+		   "compact,delete"), "cleanup.policy list kept canonical");
+	ok(kb_store_topic_set_config(s, "c", "min.cleanable.dirty.ratio",
+				     "1.5", false, &why) ==
+	   KB_ERR_INVALID_CONFIG &&
+	   kb_store_topic_set_config(s, "c", "min.cleanable.dirty.ratio",
+				     "0.25", false, &why) == KB_ERR_NONE,
+	   "min.cleanable.dirty.ratio in [0, 1]");
+	ops[0] = (struct kb_cfg_op){ "min.compaction.lag.ms", "5000" };
+	ops[1] = (struct kb_cfg_op){ "max.compaction.lag.ms", "100" };
+	ok(kb_store_topic_alter_config(s, "c", ops, 2, false, false, &why) ==
+	   KB_ERR_INVALID_CONFIG && strstr(why, "min.compaction.lag.ms"),
+	   "min.compaction.lag.ms above max.compaction.lag.ms refused");
+	l = make_batch(buf, &(struct bopt){ .n = 2, .vlen = 4, .ts = now,
+					    .pid = -1, .epoch = -1,
+					    .seq = -1 });
+	kb_partition_append(kb_store_partition(s, "c", 0), buf, l, &r);
+	ok(r.error == KB_ERR_INVALID_RECORD && r.error_message &&
+	   strstr(r.error_message, "without key"),
+	   "compacted topic: a key-less record is INVALID_RECORD");
+	ok(kb_store_topic_set_config(s, "c", "cleanup.policy", "delete", false,
+				     &why) == KB_ERR_NONE &&
+	   kb_store_topic_set_config(s, "c", "min.cleanable.dirty.ratio",
+				     NULL, false, &why) == KB_ERR_NONE,
+	   "back to delete");
 	ok(kb_store_topic_set_config(s, "c", "segment.bytes", "13", false,
 				     &why) == KB_ERR_INVALID_CONFIG &&
 	   kb_store_topic_set_config(s, "c", "min.insync.replicas", "0",
