@@ -43,6 +43,7 @@
 #define KB_ATTR_LOG_APPEND_TIME	0x08
 #define KB_ATTR_TRANSACTIONAL	0x10
 #define KB_ATTR_CONTROL		0x20
+#define KB_ATTR_DELETE_HORIZON	0x40	/* baseTimestamp is the horizon */
 
 struct kb_batch {
 	int64_t base;
@@ -154,6 +155,10 @@ bool kb_batch_find_ts(const uint8_t *p, const uint8_t *end, int32_t count,
  * decompress, -E2BIG when it would pass @max.
  */
 int kb_records_inflate(int codec, const uint8_t *in, size_t len, size_t max,
+		       uint8_t **out, size_t *out_len);
+/* Compresses @len bytes of records with @codec (1-4) into a new buffer
+ * (*@out, freed by the caller).  0 or a negative errno. */
+int kb_records_deflate(int codec, const uint8_t *in, size_t len,
 		       uint8_t **out, size_t *out_len);
 /* The @max a batch checked under @max_bytes decompresses within. */
 size_t kb_inflate_cap(uint32_t max_bytes);
@@ -315,6 +320,8 @@ enum {
 #define KB_TCFG_VALUE_MAX 32	/* normalised values are short */
 
 struct kb_tstate;
+struct kb_clean_job;
+struct kb_cleaner;
 
 /* Index of a key, or -1 when unknown. */
 int kb_tcfg_index(const char *key);
@@ -343,6 +350,12 @@ struct kb_partition {
 	const struct kb_log_cfg *cfg;	/* the topic's, or the store's */
 	struct kb_producers prod;
 	struct kb_part_stats stats;
+	/* Compaction: offsets below first_dirty have been cleaned (the
+	 * cleaner checkpoint); the earliest delete horizon of tombstones
+	 * kept (INT64_MAX none, 0 unknown); the job in flight. */
+	int64_t first_dirty;
+	int64_t tomb_horizon;
+	struct kb_clean_job *cl_job;
 };
 
 int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
@@ -399,6 +412,7 @@ struct kb_store {
 	struct kb_pstate *pwork;
 	bool *pwork_new;
 	size_t cap_pwork;
+	struct kb_cleaner *cl;		/* NULL: no cleaner threads */
 	uint8_t *rbuf;			/* header reads of Fetch */
 	uint8_t *bbuf;			/* whole batches during recovery */
 	size_t cap_bbuf;
@@ -416,5 +430,88 @@ int kb_topic_add(struct kb_store *s, struct kb_tstate *ts);
  * generation, leaving topic @skip out; the newest valid copy on load. */
 int kb_topics_meta_write(struct kb_store *s, const struct kb_tstate *skip);
 int kb_topics_meta_load(struct kb_store *s, bool *found, bool *stale);
+
+/* ---- log compaction (cleaner.c, clean_job.c, clean_swap.c) ---- */
+
+/* A closed segment given to a cleaning: a dup of its fd. */
+struct kb_clean_seg {
+	int64_t base;
+	int fd;
+	uint64_t size;
+};
+
+/* One group of old segments rewritten as one: <base>.cleaned, replacing
+ * every segment with a base in [base, end). */
+struct kb_clean_out {
+	int64_t base, end;
+	size_t first, n;		/* the old ones: job segs[first..] */
+	struct kb_segment seg;		/* fd -1: nothing changed, no file */
+};
+
+struct kb_clean_job {
+	/* Set on the loop. */
+	struct kb_partition *p;		/* NULL once the partition closes */
+	int dfd;			/* dup of the partition dir */
+	char *path;
+	struct kb_clean_seg *segs;	/* log start up to @bound */
+	size_t n_segs;
+	size_t dirty;			/* first segment not yet cleaned */
+	int64_t bound;			/* first offset not cleanable */
+	int64_t now_ms;
+	struct kb_log_cfg cfg;
+	uint32_t index_interval;
+	uint64_t map_bytes;
+	/* Set by the worker. */
+	int err;
+	int64_t clean_to;		/* the new first dirty offset */
+	int64_t min_horizon;		/* of the tombstones kept */
+	struct kb_clean_out *outs;
+	size_t n_outs;
+	uint64_t bytes_read, bytes_written, records_in, records_out;
+	int64_t elapsed_us;
+	struct kb_clean_job *next;
+};
+
+/* I/O rate limit shared by the cleaner threads. */
+struct kb_throttle;
+void kb_throttle(struct kb_throttle *t, uint64_t bytes);
+
+/* On the loop: a job for @p when it is eligible (or, with @force, has
+ * anything to clean); NULL otherwise.  *@ratio gets its dirty ratio. */
+struct kb_clean_job *kb_clean_plan(struct kb_partition *p, int64_t now_ms,
+				   bool force, double *ratio);
+/* On the loop, without building a job: whether @p is worth a job, and its
+ * dirty ratio (forced logs get 2). */
+bool kb_clean_eligible(struct kb_partition *p, int64_t now_ms,
+		       double *ratio);
+/* Anywhere (a cleaner thread): the cleaning itself.  @stop, when set,
+ * is polled between batches. */
+void kb_clean_run(struct kb_clean_job *j, struct kb_throttle *t,
+		  const volatile bool *stop);
+/* On the loop: swaps the cleaned segments in.  0 or a negative errno. */
+int kb_clean_apply(struct kb_store *s, struct kb_clean_job *j);
+/* Closes and removes whatever the job still holds. */
+void kb_clean_job_free(struct kb_clean_job *j);
+
+/*
+ * The crash-safe swap of one group (clean_swap.c):
+ *   1. <base>.cleaned -> <base>.<end>.swap, dir synced (the commit point)
+ *   2. the old segments with a base in [base, end) removed
+ *   3. <base>.<end>.swap -> <base>.log, dir synced
+ * @stop_after (tests) returns after that step as a crash would; -1 runs
+ * all.  kb_clean_recover(), run before a partition's segments are listed,
+ * removes *.cleaned and completes any *.swap.
+ */
+int kb_clean_swap(int dfd, const char *path, int64_t base, int64_t end,
+		  const int64_t *old, size_t n_old, int stop_after);
+int kb_clean_recover(int dfd, const char *path);
+void kb_clean_name(char *buf, size_t len, int64_t base, int64_t end);
+
+/* cleaner.c: threads, scheduling, the per-dir checkpoint. */
+int kb_cleaner_start(struct kb_store *s);
+void kb_cleaner_stop(struct kb_store *s);
+void kb_cleaner_tick(struct kb_store *s, int64_t now_ms);
+void kb_cleaner_checkpoint_load(struct kb_store *s);
+int kb_cleaner_checkpoint_write(struct kb_store *s, int dir_idx);
 
 #endif

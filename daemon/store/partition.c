@@ -367,7 +367,10 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 		kb_err("%s: cannot open partition dir: %m", p->path);
 		goto fail;
 	}
-	err = list_dir(p, &logs, &snaps);
+	/* A cleaner's swap cut short is finished first. */
+	err = kb_clean_recover(p->dfd, p->path);
+	if (!err)
+		err = list_dir(p, &logs, &snaps);
 	if (err)
 		goto fail;
 	ckpt = read_log_start(p);
@@ -422,6 +425,8 @@ void kb_part_close(struct kb_partition *p)
 {
 	if (!p)
 		return;
+	if (p->cl_job)
+		p->cl_job->p = NULL;	/* its result is dropped */
 	if (p->n_segs) {
 		kb_part_flush(p);
 		kb_idx_save(p->dfd, p->path, kb_part_active(p), false);
@@ -655,6 +660,8 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 		return 0;
 	kb_info("%s: truncating log end %" PRId64 " -> %" PRId64, p->path,
 		p->log_end, offset);
+	if (p->first_dirty > offset)
+		p->first_dirty = offset;
 	if (offset <= p->log_start || offset <= p->segs[0].base) {
 		err = truncate_fully(p, offset);
 		keep_to = -1;	/* no snapshot describes the new log */

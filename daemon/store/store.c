@@ -145,6 +145,10 @@ int kb_store_open(const struct kb_store_opts *opts, struct kb_store **out)
 	err = kb_topics_load(s);
 	if (err)
 		goto fail;
+	kb_cleaner_checkpoint_load(s);
+	err = kb_cleaner_start(s);
+	if (err)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -156,6 +160,7 @@ void kb_store_close(struct kb_store *s)
 {
 	if (!s)
 		return;
+	kb_cleaner_stop(s);
 	kb_topics_free(s);
 	for (size_t i = 0; s->dirs && i < s->o.n_log_dirs; i++) {
 		free(s->dirs[i]);
@@ -181,6 +186,7 @@ void kb_store_tick(struct kb_store *s, int64_t now_ms)
 	for (size_t i = 0; i < s->n_topics; i++)
 		for (int32_t k = 0; k < s->topics[i]->t.n_partitions; k++)
 			kb_part_tick(s->topics[i]->parts[k], now_ms);
+	kb_cleaner_tick(s, now_ms);
 }
 
 int kb_store_flush_all(struct kb_store *s)

@@ -278,6 +278,16 @@ int kb_store_next_producer_id(struct kb_store *s, int64_t *pid);
  * 100 ms with CLOCK_REALTIME in ms. */
 void kb_store_tick(struct kb_store *s, int64_t now_ms);
 
+/*
+ * Log compaction (Documentation/kbroker/compaction.rst): with cleaner
+ * threads configured, kb_store_tick() also hands eligible compacted logs
+ * to them and swaps finished cleanings in.  kb_store_clean_now() cleans
+ * one partition on the calling thread, whatever its dirty ratio (tests,
+ * tools); 0, -ENOENT, -EBUSY (a thread has it) or a negative errno.
+ */
+int kb_store_clean_now(struct kb_store *s, const char *topic, int32_t part,
+		       int64_t now_ms);
+
 /* Forces an fsync of everything dirty (clean shutdown). */
 int kb_store_flush_all(struct kb_store *s);
 

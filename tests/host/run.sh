@@ -34,6 +34,7 @@ tests=(
 	"$here/bad_input_raw.py"
 	"$here/restart_persistence.sh"
 	"$here/retention.py"
+	"$here/compaction.py"
 	"$here/crash_kill9.py"
 	"$here/topic_configs.py"
 	"$here/groups_rebalance.py"
