@@ -12,6 +12,9 @@
 #                 unwatched, tests/bench/metrics_bench.sh
 #   host-acl:     authorizer=acl with 100 ACLs vs authorizer=none, two
 #                 kbrokerd side by side (rdk_bench), tests/bench/acl_bench.sh
+#   host-compaction: produce p99 latency on a compacted topic with the log
+#                 cleaner running vs off (two kbrokerd side by side), and the
+#                 cleaner's MB/s of dirty log, tests/bench/compaction_bench.py
 #   guest:        one QEMU boot with kbroker.mode=bench runs tests/guest/bench/*:
 #                 Fetch/produce with kTLS vs userspace TLS vs plaintext, and
 #                 log append on a kbroker volume vs the raw loop device
@@ -88,6 +91,12 @@ bench_host_acl()
 	tests/bench/acl_bench.sh "$B/tests/bench/rdk_bench"
 }
 
+bench_host_compaction()
+{
+	section "host-compaction: produce p99 with the log cleaner running vs off; cleaner MB/s"
+	/usr/bin/python3 tests/bench/compaction_bench.py
+}
+
 bench_guest()
 {
 	section "guest: kTLS vs userspace TLS vs plaintext; at rest, dm-crypt vs raw"
@@ -113,8 +122,9 @@ bench_guest()
 	grep -q '^# guest-done' "$g/out" || { echo "guest did not finish; console in $g/console.log"; return 1; }
 }
 
-# BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, host_acl, guest) runs one section.
-for b in host_rdkafka host_tls host_metrics host_acl guest; do
+# BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, host_acl,
+# host_compaction, guest) runs one section.
+for b in host_rdkafka host_tls host_metrics host_acl host_compaction guest; do
 	[ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = $b ] || continue
 	"bench_$b" || rc=1
 done

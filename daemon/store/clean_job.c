@@ -652,10 +652,16 @@ void kb_clean_run(struct kb_clean_job *j, struct kb_throttle *t,
 	uint64_t recs;
 	size_t end, g;
 	int64_t t0 = now_us();
-	int err;
+	int err = 0;
 
 	j->min_horizon = INT64_MAX;
-	err = omap_init(&m, j->map_bytes);
+	/* The map is as large as the dirty section needs, within budget. */
+	recs = 0;
+	for (size_t k = j->dirty; !err && k < j->n_segs; k++)
+		err = scan_headers(&j->segs[k], NULL, &recs);
+	if (!err)
+		err = omap_init(&m, recs * 2 * 2 * MAP_ENTRY < j->map_bytes ?
+				recs * 2 * 2 * MAP_ENTRY : j->map_bytes);
 	if (err)
 		goto out;
 	/* The map over as much of the dirty section as it holds, whole
@@ -668,6 +674,7 @@ void kb_clean_run(struct kb_clean_job *j, struct kb_throttle *t,
 		if (end > j->dirty && m.n + recs > m.max)
 			break;
 		err = map_segment(&rd, &j->segs[end], &m);
+		j->dirty_bytes += j->segs[end].size;
 	}
 	if (err)
 		goto out;
@@ -945,11 +952,13 @@ int kb_clean_apply(struct kb_store *s, struct kb_clean_job *j)
 		p->tomb_horizon = j->min_horizon;
 		kb_cleaner_checkpoint_write(p->s, p->dir_idx);
 	}
-	kb_info("%s: cleaned up to offset %" PRId64 ": read %" PRIu64
+	kb_info("%s: cleaned up to offset %" PRId64 ": %" PRIu64
+		" dirty bytes, read %" PRIu64
 		" bytes, wrote %" PRIu64 ", %" PRIu64 " of %" PRIu64
 		" records kept, %zu segment group(s) swapped (%" PRIu64
 		" -> %" PRIu64 " bytes) in %" PRId64 " ms", p->path,
-		j->clean_to, j->bytes_read, j->bytes_written, j->records_out,
+		j->clean_to, j->dirty_bytes, j->bytes_read, j->bytes_written,
+		j->records_out,
 		j->records_in, swapped, before, after,
 		j->elapsed_us / 1000);
 	return err;

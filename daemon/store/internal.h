@@ -467,6 +467,7 @@ struct kb_clean_job {
 	int64_t min_horizon;		/* of the tombstones kept */
 	struct kb_clean_out *outs;
 	size_t n_outs;
+	uint64_t dirty_bytes;		/* of the segments mapped */
 	uint64_t bytes_read, bytes_written, records_in, records_out;
 	int64_t elapsed_us;
 	struct kb_clean_job *next;
