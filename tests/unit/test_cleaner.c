@@ -338,7 +338,24 @@ static void test_duplicates(void)
 	dump(p, d, 0);
 	ok(p && d->n == 120 && p->n_segs > 3,
 	   "120 records over %zu segments before cleaning", p->n_segs);
-	ok(kb_store_clean_now(s, "dup", 0, now) == 0, "cleaned");
+	/* A Fetch answer taken before the swap, sent after it. */
+	kb_partition_read(p, 0, 1 << 20, true, &rr);
+	{
+		size_t n = rr.slice.len;
+		uint8_t *before = malloc(n), *after = malloc(n);
+		bool same;
+
+		same = pread(rr.slice.fd, before, n, rr.slice.pos) ==
+		       (ssize_t)n;
+		ok(kb_store_clean_now(s, "dup", 0, now) == 0, "cleaned");
+		same &= pread(rr.slice.fd, after, n, rr.slice.pos) ==
+			(ssize_t)n && !memcmp(before, after, n);
+		ok(rr.error == 0 && n > 0 && same,
+		   "a Fetch slice taken before the swap still reads the old bytes after it");
+		close(rr.slice.fd);
+		free(before);
+		free(after);
+	}
 	dump(p, d, 0);
 	ok(latest_only(d, 20, 5, NULL, 0, true) && !d->bad_crc,
 	   "only the latest record of each of 20 keys survives (%d), CRCs good",
