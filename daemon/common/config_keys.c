@@ -222,6 +222,13 @@ int8_t kb_config_key_kafka_type(size_t i)
 {
 	if (i >= K_COUNT)
 		return 0;
+	switch (i) {
+	case K_CLEANER_IO_MAX:
+	case K_CLEANER_MIN_RATIO:
+		return 6;	/* DOUBLE */
+	case K_CLEANUP_POLICY:
+		return 7;	/* LIST */
+	}
 	switch (kb_config_keys[i].type) {
 	case T_INT:
 		return 5;	/* LONG */

@@ -200,6 +200,18 @@ def main():
              is None and val(describe(admin, "cfg-cmp"), "cleanup.policy")
              == "compact",
              "cleanup.policy=compact accepted with the cleaner's keys")
+        cfg = describe(admin, "cfg-cmp")
+        T.ok(val(cfg, "delete.retention.ms") == "1000" and
+             src(cfg, "delete.retention.ms") == TOPIC_CONFIG and
+             val(cfg, "min.cleanable.dirty.ratio") == "0.1" and
+             val(cfg, "min.compaction.lag.ms") == "0" and
+             val(cfg, "max.compaction.lag.ms") == "9223372036854775807",
+             "describe_configs: the cleaner's keys, overrides and Kafka's "
+             "defaults")
+        T.ok(create(admin, "cfg-bad", {"min.compaction.lag.ms": "10",
+                                       "max.compaction.lag.ms": "5"}) ==
+             INVALID_CONFIG, "min.compaction.lag.ms > max.compaction.lag.ms "
+             "refused")
         T.ok(create(admin, "cfg-bad", {"compression.type": "gzip"}) ==
              INVALID_CONFIG, "compression.type=gzip refused (batches are "
              "kept as producers compressed them)")
