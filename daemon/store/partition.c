@@ -615,8 +615,13 @@ void kb_part_tick(struct kb_partition *p, int64_t now_ms)
 	if (p->dirty && o->flush_ms >= 0 &&
 	    now_ms - p->last_flush_ms >= o->flush_ms)
 		kb_part_flush(p);
-	if (kb_part_active(p)->size && o->roll_ms >= 0 &&
-	    now_ms - kb_part_active(p)->roll_ts > o->roll_ms)
+	/* As Kafka, a compacted log's active segment also rolls once its
+	 * first record passes max.compaction.lag.ms, so that it gets cleaned. */
+	if (kb_part_active(p)->size &&
+	    ((o->roll_ms >= 0 &&
+	      now_ms - kb_part_active(p)->roll_ts > o->roll_ms) ||
+	     (o->policy_compact && o->max_compaction_lag_ms < INT64_MAX &&
+	      now_ms - kb_part_active(p)->roll_ts > o->max_compaction_lag_ms)))
 		kb_part_roll(p, now_ms);
 	retention(p, now_ms);
 }

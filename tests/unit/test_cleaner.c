@@ -543,6 +543,33 @@ static void test_swap_crash(void)
 	}
 }
 
+/* max.compaction.lag.ms rolls a quiet compacted log's active segment. */
+static void test_max_lag(void)
+{
+	struct kb_cfg_op op = { "max.compaction.lag.ms", "1000" };
+	struct kb_append_result res;
+	struct krec r = { 1, 1 };
+	struct kb_partition *p;
+	struct kb_store *s;
+	const char *why;
+	uint8_t buf[1024];
+	size_t len, n;
+
+	fresh();
+	s = open_store();
+	kb_store_topic_create_cfg(s, "lag", 1, &op, 1, false, &why);
+	p = kb_store_partition(s, "lag", 0);
+	len = make_batch(buf, &r, 1, 0, -1, -1, kb_now_real_ms());
+	kb_partition_append(p, buf, len, &res);
+	n = p->n_segs;
+	kb_store_tick(s, kb_now_real_ms() + 500);
+	ok(p->n_segs == n, "active segment kept before max.compaction.lag.ms");
+	kb_store_tick(s, kb_now_real_ms() + 1500);
+	ok(p->n_segs == n + 1,
+	   "rolled once its first record passes max.compaction.lag.ms");
+	kb_store_close(s);
+}
+
 /* The cleaner threads: a compacted log gets cleaned by kb_store_tick. */
 static void test_threads(void)
 {
@@ -583,6 +610,7 @@ int main(void)
 	test_idempotent();
 	test_compressed();
 	test_swap_crash();
+	test_max_lag();
 	test_threads();
 	fresh();
 	rmdir(root);
