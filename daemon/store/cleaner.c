@@ -74,6 +74,9 @@ void kb_throttle(struct kb_throttle *t, uint64_t bytes)
 	t->bytes += bytes;
 	due = t->start_us + (int64_t)((double)t->bytes / t->rate * 1e6);
 	pthread_mutex_unlock(&t->mu);
+	/* At most a second at a time: shutdown waits for no longer. */
+	if (due > now + 1000000)
+		due = now + 1000000;
 	if (due > now) {
 		struct timespec ts = { (due - now) / 1000000,
 				       (due - now) % 1000000 * 1000 };
