@@ -7,7 +7,9 @@ a producer writes 100,000 records over 1,000 keys, the last round with
 tombstones for 50 keys.  Once the cleaner has run, a consumer reading from
 the beginning gets exactly the latest record of each key (the tombstones
 included); after delete.retention.ms the tombstoned keys are gone too.  A
-key-less record is refused with INVALID_RECORD.
+key-less record is refused with INVALID_RECORD.  kill -9 while 20 more
+rounds are being cleaned, then a restart: still exactly the latest record
+of each key.
 """
 
 import os
@@ -133,11 +135,31 @@ def main():
              % (res[:1],))
         T.ok("cleaned up to offset" in b.log_tail(400),
              "the cleaner logged its passes")
-        T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")
-        if not T.ok(b.start(), "kbrokerd restarts"):
+        # kill -9 while the cleaner works on 20 more rounds: the restarted
+        # broker finishes or drops the cleaning cut short, and serves the
+        # latest record of every key.
+        for r in range(ROUNDS, ROUNDS + 20):
+            for k in range(KEYS):
+                p.produce(TOPIC, key=b"k%d" % k, value=b"v%d-%d" % (k, r),
+                          partition=0,
+                          on_delivery=lambda e, m: e and errs.append(e))
+                if k % 500 == 0:
+                    p.poll(0)
+        p.flush(60)
+        T.ok(not errs, "20 more rounds produced")
+        time.sleep(1.5)
+        b.kill9()
+        if not T.ok(b.start(), "kbrokerd restarts after kill -9"):
             return T.done()
-        done, got = wait_for(bs, expected(False), 15)
-        T.ok(done, "the compacted log is the same after a restart")
+        want = {b"k%d" % k: b"v%d-%d" % (k, ROUNDS + 19)
+                for k in range(KEYS)}
+        done, got = wait_for(bs, want, 30)
+        T.ok(done, "after kill -9 and restart: exactly the latest record "
+             "of each key (%d records)" % len(got))
+        tail = b.log_tail(60)
+        T.diag("the kill found %s" % (
+            "a cleaning in progress" if "cut short" in tail else
+            "no cleaning in progress"))
         rc = b.stop()
         T.ok(rc == 0, "kbrokerd exits 0 on SIGTERM (%s)" % rc)
         if T.failed:
