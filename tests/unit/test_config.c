@@ -85,6 +85,29 @@ int main(void)
 	   cfg.num_partitions == 3, "its values are read");
 	kb_config_free(&cfg);
 
+	ok(parse_capture("log.dirs=/tmp/a\nlog.cleanup.policy=delete, compact\n"
+			 "log.cleaner.io.max.bytes.per.second=1048576\n"
+			 "log.cleaner.min.cleanable.ratio=0.25\n"
+			 "log.cleaner.enable=false\n", &cfg) == 0 &&
+	   !strcmp(cfg.cleanup_policy, "compact,delete") &&
+	   cfg.cleaner_io_max_bps == 1048576.0 &&
+	   cfg.cleaner_min_ratio == 0.25 && !cfg.cleaner_enable,
+	   "the cleaner's keys are read, the policy list kept canonical");
+	kb_config_free(&cfg);
+	ok(parse_capture("log.dirs=/tmp/a\nlog.cleaner.min.cleanable.ratio=1.5\n",
+			 &cfg) != 0 &&
+	   parse_capture("log.dirs=/tmp/a\nlog.cleaner.min.compaction.lag.ms=10\n"
+			 "log.cleaner.max.compaction.lag.ms=5\n", &cfg) != 0 &&
+	   parse_capture("log.dirs=/tmp/a\nlog.cleanup.policy=\n", &cfg) != 0,
+	   "a ratio above 1, min lag above max lag, an empty policy: refused");
+	ok(parse_capture("log.dirs=/tmp/a\n", &cfg) == 0 &&
+	   !strcmp(cfg.cleanup_policy, "delete") && cfg.cleaner_enable &&
+	   cfg.cleaner_threads == 1 && cfg.cleaner_min_ratio == 0.5 &&
+	   cfg.cleaner_delete_retention_ms == 86400000 &&
+	   cfg.cleaner_dedupe_buffer == 134217728,
+	   "the cleaner's defaults are Kafka's");
+	kb_config_free(&cfg);
+
 	ok(parse_capture("broker.id=1\nno.such.key=1\n", &cfg) != 0 &&
 	   strstr(errbuf, "test.properties:2: no.such.key:"),
 	   "an unknown key is refused, naming key and line");
