@@ -67,7 +67,7 @@ void kb_throttle(struct kb_throttle *t, uint64_t bytes)
 	pthread_mutex_lock(&t->mu);
 	now = mono_us();
 	/* A one-second window: a pause does not bank credit for a burst. */
-	if (now - t->start_us > 1000000) {
+	if (now - t->start_us > 1000000 || !t->bytes) {
 		t->start_us = now;
 		t->bytes = 0;
 	}

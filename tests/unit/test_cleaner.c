@@ -596,6 +596,33 @@ static void test_threads(void)
 	free(d);
 }
 
+/* log.cleaner.io.max.bytes.per.second holds a cleaning back. */
+static void test_throttle(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s = NULL;
+	struct kb_partition *p;
+	int64_t t0, t1;
+
+	fresh();
+	o.cleaner_threads = 1;
+	o.cleaner_io_max_bps = 10000;
+	if (kb_store_open(&o, &s))
+		return;
+	p = fill(s, "io", 20, 6, 5, 0, -1, NULL, 0);
+	t0 = kb_now_real_ms();
+	for (int i = 0; i < 500 && p->first_dirty == 0; i++) {
+		kb_store_tick(s, kb_now_real_ms());
+		usleep(10000);
+	}
+	t1 = kb_now_real_ms();
+	/* Some 10 KB read and written; unlimited, it takes a tick or two. */
+	ok(p->first_dirty > 0 && t1 - t0 >= 400,
+	   "at 10000 bytes/s the cleaning took %lld ms",
+	   (long long)(t1 - t0));
+	kb_store_close(s);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/kb-test-cleaner.XXXXXX");
@@ -612,6 +639,7 @@ int main(void)
 	test_swap_crash();
 	test_max_lag();
 	test_threads();
+	test_throttle();
 	fresh();
 	rmdir(root);
 	return tap_done();
