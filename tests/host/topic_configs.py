@@ -302,6 +302,8 @@ def main():
         errs = []
         p.produce("cfg-cmp", b"no key", on_delivery=lambda e, m:
                   errs.append(e))
+        # Its own batch: a batch holding a key-less record is refused whole.
+        p.flush(TMO)
         p.produce("cfg-cmp", b"v", key=b"k", on_delivery=lambda e, m:
                   errs.append(e))
         p.flush(TMO)
