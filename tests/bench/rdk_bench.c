@@ -44,6 +44,10 @@
 #define PRODUCE_SECS 4.0
 #define LAT_MSGS 5000
 #define CONSUME_SECS 5.0
+#define CONSUME_MSGS 1200000
+#define CONSUME_SIZE 100
+#define CONSUME_MANY_SECS 30.0
+#define CONSUME_STALL_SECS 3.0
 #define TMO_MS 60000
 
 enum { T_KB, T_MOCK, NT };
@@ -143,7 +147,7 @@ static void print_row(const struct row *r)
 	char a[32] = "-", b[32] = "-", c[32] = "-", d[32] = "-";
 	int n[NT] = { 0 }, nr = 0;
 
-	for (int k = 0; k < rounds; k++) {
+	for (int k = 0; k < MAXROUNDS; k++) {
 		for (int t = 0; t < NT; t++)
 			if (r->have[t][k])
 				m[t][n[t]++] = r->v[t][k];
@@ -338,7 +342,7 @@ bad:
 	return NULL;
 }
 
-static int create_topic(const char *bootstrap, const char *name)
+static int create_topic_n(const char *bootstrap, const char *name, int parts)
 {
 	char err[512];
 	rd_kafka_t *rk = mk(RD_KAFKA_PRODUCER, bootstrap, NULL, NULL);
@@ -349,7 +353,7 @@ static int create_topic(const char *bootstrap, const char *name)
 
 	if (!rk)
 		return -1;
-	nt = rd_kafka_NewTopic_new(name, 1, 1, err, sizeof(err));
+	nt = rd_kafka_NewTopic_new(name, parts, 1, err, sizeof(err));
 	q = rd_kafka_queue_new(rk);
 	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
 	ev = rd_kafka_queue_poll(q, TMO_MS);
@@ -374,6 +378,11 @@ static int create_topic(const char *bootstrap, const char *name)
 	rd_kafka_queue_destroy(q);
 	rd_kafka_destroy(rk);
 	return ret;
+}
+
+static int create_topic(const char *bootstrap, const char *name)
+{
+	return create_topic_n(bootstrap, name, 1);
 }
 
 /* A place to produce to: kbrokerd or a fresh mock cluster. */
@@ -592,6 +601,117 @@ static void consume_tput(struct target *tg, const char *topic, int size,
 }
 
 /*
+ * Consume over many partitions: CONSUME_MSGS messages of 100 B spread
+ * round-robin over @parts partitions, written first (not timed), then read
+ * back by one assign()ed consumer with librdkafka's default fetch settings,
+ * timed from assign() to the last message.  Most consumers read many
+ * partitions of one broker, where every Fetch carries all of them.
+ */
+static void consume_many(int t, const char *kb_bootstrap, int parts)
+{
+	const char *pkv[] = { "acks", "1", "linger.ms", "5",
+			      "queue.buffering.max.messages", "2000000",
+			      "queue.buffering.max.kbytes", "2097151",
+			      "message.timeout.ms", "60000", NULL };
+	char topic[64], gid[64];
+	const char *ckv[] = { "group.id", gid, "enable.auto.commit", "false",
+			      NULL };
+	struct dr_state st = { 0 };
+	struct target tg = { .t = t };
+	rd_kafka_topic_partition_list_t *tl;
+	rd_kafka_t *rk;
+	double t0, tlast = 0, b0, c0, b1, c1;
+	char payload[CONSUME_SIZE];
+	long n = 0;
+
+	snprintf(topic, sizeof(topic), "many-%d-%d-%ld", parts, getpid(),
+		 (long)time(NULL));
+	snprintf(gid, sizeof(gid), "bench-many-%d", getpid());
+	if (t == T_KB) {
+		tg.bootstrap = kb_bootstrap;
+		if (create_topic_n(kb_bootstrap, topic, parts))
+			return;
+	} else {
+		tg.mock_owner = mk(RD_KAFKA_PRODUCER, "", NULL, NULL);
+		tg.mock = tg.mock_owner ?
+			  rd_kafka_mock_cluster_new(tg.mock_owner, 1) : NULL;
+		if (!tg.mock)
+			goto out;
+		rd_kafka_mock_topic_create(tg.mock, topic, parts, 1);
+		tg.bootstrap = rd_kafka_mock_cluster_bootstraps(tg.mock);
+	}
+	fprintf(stderr, "%s: consume over %d partition(s)...\n", tname[t],
+		parts);
+	memset(payload, 'c', sizeof(payload));
+	rk = mk(RD_KAFKA_PRODUCER, tg.bootstrap, &st, pkv);
+	if (!rk)
+		goto out;
+	for (long i = 0; i < CONSUME_MSGS; i++)
+		while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+					 RD_KAFKA_V_PARTITION(i % parts),
+					 RD_KAFKA_V_VALUE(payload,
+							  sizeof(payload)),
+					 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					 RD_KAFKA_V_END) ==
+		       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+	rd_kafka_flush(rk, TMO_MS);
+	rd_kafka_destroy(rk);
+	if (st.delivered != CONSUME_MSGS) {
+		fprintf(stderr, "%s: wrote %ld of %d for the consume run\n",
+			tname[t], st.delivered, CONSUME_MSGS);
+		goto out;
+	}
+	rk = mk(RD_KAFKA_CONSUMER, tg.bootstrap, NULL, ckv);
+	if (!rk)
+		goto out;
+	tl = rd_kafka_topic_partition_list_new(parts);
+	for (int p = 0; p < parts; p++)
+		rd_kafka_topic_partition_list_add(tl, topic, p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	cpu_now(t, &b0, &c0);
+	t0 = mono();
+	rd_kafka_assign(rk, tl);
+	rd_kafka_topic_partition_list_destroy(tl);
+	while (n < CONSUME_MSGS && mono() - t0 < CONSUME_MANY_SECS) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+
+		/* The mock stalls on some single-partition runs. */
+		if (!m && n && mono() - tlast > CONSUME_STALL_SECS)
+			break;
+		if (!m)
+			continue;
+		if (!m->err) {
+			n++;
+			tlast = mono();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	if (n < CONSUME_MSGS)
+		fprintf(stderr, "%s: consumed %ld of %d in %.1f s\n", tname[t],
+			n, CONSUME_MSGS, mono() - t0);
+	cpu_now(t, &b1, &c1);
+	if (n > 0 && tlast > t0) {
+		double gb = n * (double)CONSUME_SIZE / 1e9;
+
+		put(t, "msgs/s", false, n / (tlast - t0),
+		    "consume %dB %2d part%s msgs/s", CONSUME_SIZE, parts,
+		    parts > 1 ? "s" : " ");
+		if (b0 >= 0 && b1 >= b0)
+			put_cost(t, (b1 - b0) / gb,
+				 "consume %2d part%s broker CPU s/GB", parts,
+				 parts > 1 ? "s" : " ");
+		put_cost(t, (c1 - c0) / gb,
+			 "consume %2d part%s client CPU s/GB", parts,
+			 parts > 1 ? "s" : " ");
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+out:
+	target_close(&tg);
+}
+
+/*
  * One configuration against one target, in one of two phases.  Latency is
  * measured first, for every row, on a quiet machine: measured right after
  * a throughput run, kbrokerd's p99 was the kernel's aftermath of writing
@@ -665,20 +785,48 @@ int main(int argc, char **argv)
 
 	const char *env = getenv("RDK_BENCH_ROUNDS");
 
+	const char *cenv = getenv("RDK_BENCH_CONSUME_ROUNDS");
+	const char *only_parts = getenv("RDK_BENCH_CONSUME_PARTS");
+	bool consume_only = getenv("RDK_BENCH_CONSUME_ONLY");
+	int crounds = 5;
+
 	kb_boot = kb;
+	if (cenv)
+		crounds = atoi(cenv) < MAXROUNDS ? atoi(cenv) : MAXROUNDS;
 	if (env && atoi(env) >= 1)
 		rounds = atoi(env) < MAXROUNDS ? atoi(env) : MAXROUNDS;
 	printf("librdkafka %s; %d round(s); produce %.0f s per run, consume up to %.0f s, latency over %d messages one in flight\n",
 	       rd_kafka_version_str(), rounds, PRODUCE_SECS, CONSUME_SECS,
 	       LAT_MSGS);
+	printf("consume over 1 and 32 partitions: %d x %d B read back, %d pair(s) alternating, default consumer settings\n",
+	       CONSUME_MSGS, CONSUME_SIZE, crounds);
 	/* Every round of latency first: see run_one(). */
-	for (int ph = PH_LATENCY; ph <= PH_THROUGHPUT; ph++)
+	for (int ph = PH_LATENCY; ph <= PH_THROUGHPUT && !consume_only; ph++)
 		for (round_no = 0; round_no < rounds; round_no++) {
 			fprintf(stderr, "%s round %d of %d\n",
 				ph == PH_LATENCY ? "latency" : "throughput",
 				round_no + 1, rounds);
 			run_phase(kb, ph);
 		}
+	/* Consume over 1 and 32 partitions: pairs of runs, alternating. */
+	for (round_no = 0; round_no < crounds; round_no++)
+		for (int i = 0; i < 2; i++) {
+			static const int parts[] = { 1, 32 };
+			bool mock_first = round_no % 2;
+
+			if (only_parts && atoi(only_parts) != parts[i])
+				continue;
+			fprintf(stderr, "consume round %d of %d\n",
+				round_no + 1, crounds);
+			if (mock_first && !getenv("RDK_BENCH_KB_ONLY"))
+				consume_many(T_MOCK, NULL, parts[i]);
+			if (kb)
+				consume_many(T_KB, kb, parts[i]);
+			if (!mock_first && !getenv("RDK_BENCH_KB_ONLY"))
+				consume_many(T_MOCK, NULL, parts[i]);
+		}
+	if (crounds > rounds)
+		rounds = crounds;
 
 	printf("\n%-34s %12s %12s %8s %12s\n", "metric (median of rounds)",
 	       "kbrokerd", "mock", "ratio", "round ratios");
@@ -687,11 +835,11 @@ int main(int argc, char **argv)
 			print_row(&rows[i]);
 	printf("\nratio: kbrokerd/mock for throughput, mock/kbrokerd for latency, of the medians; higher is better for kbrokerd\n");
 	printf("\n%-34s %12s %12s %8s %12s\n",
-	       "CPU per GB produced (not a target)", "kbrokerd", "mock",
+	       "CPU per GB moved (not a target)", "kbrokerd", "mock",
 	       "ratio", "round ratios");
 	for (int i = 0; i < nrows; i++)
 		if (rows[i].cost)
 			print_row(&rows[i]);
-	printf("\nbroker: kbrokerd's process (RDK_BENCH_KB_PID) or the mock's threads; client: the producer's process less the mock; kernel work done in other tasks (softirq, writeback) is in neither; ratio mock/kbrokerd\n");
+	printf("\nbroker: kbrokerd's process (RDK_BENCH_KB_PID) or the mock's threads; client: the producer's or consumer's process less the mock; kernel work done in other tasks (softirq, writeback) is in neither; ratio mock/kbrokerd\n");
 	return 0;
 }
