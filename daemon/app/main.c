@@ -17,6 +17,7 @@
 #include "certs/cert.h"
 #include "common/config.h"
 #include "group/group.h"
+#include "handlers/fetch_session.h"
 #include "net/loop.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -170,6 +171,8 @@ int main(int argc, char **argv)
 		kb_err("opening the log store: %s", strerror(-c));
 		goto out_vol;
 	}
+	kb_fetch_sessions_init((int32_t)cfg.fetch_session_slots,
+			       cfg.fetch_session_eviction_ms);
 	if (kb_loop_init(&loop, &b))
 		goto out_loop;
 	/* A cluster broker: ZooKeeper first, then listeners, then register. */
@@ -205,6 +208,7 @@ out_loop:
 	}
 	kb_store_close(b.store);
 	kb_groups_close();
+	kb_fetch_sessions_close();
 out_vol:
 	/* After the final flush: nothing of ours is open on them now. */
 	if (kb_atrest_close())

@@ -119,6 +119,9 @@ struct kb_config {
 	int64_t cleaner_min_lag_ms;
 	int64_t cleaner_max_lag_ms;
 	int64_t cleaner_backoff_ms;
+	/* Incremental fetch sessions (handlers/fetch_session.c). */
+	int64_t fetch_session_slots;
+	int64_t fetch_session_eviction_ms;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;

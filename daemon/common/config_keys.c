@@ -130,6 +130,12 @@ const struct key_def kb_config_keys[K_COUNT] = {
 				  "9223372036854775807"),
 	[K_CLEANER_BACKOFF] = INT("log.cleaner.backoff.ms",
 				  cleaner_backoff_ms, 0, INT64_MAX, "15000"),
+	/* KIP-227 fetch sessions; 0 slots = every fetch sessionless. */
+	[K_FETCH_SESSION_SLOTS] = INT("max.incremental.fetch.session.cache.slots",
+				      fetch_session_slots, 0, 1000000, "1000"),
+	[K_FETCH_SESSION_EVICTION] = INT("min.incremental.fetch.session.eviction.ms",
+					 fetch_session_eviction_ms, 0,
+					 INT32_MAX, "120000"),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {

@@ -22,7 +22,7 @@
 
 const struct kb_api kb_apis[KB_API_COUNT] = {
 	[KB_API_PRODUCE] = API("Produce", 0, 9, 9, kb_h_produce),
-	[KB_API_FETCH] = API("Fetch", 4, 12, 12, kb_h_fetch),
+	[KB_API_FETCH] = API("Fetch", 4, 13, 12, kb_h_fetch),
 	[KB_API_LIST_OFFSETS] = API("ListOffsets", 0, 7, 6,
 				    kb_h_list_offsets),
 	[KB_API_METADATA] = API("Metadata", 0, 12, 9, kb_h_metadata),

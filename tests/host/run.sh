@@ -41,6 +41,7 @@ tests=(
 	"$here/groups_offsets_restart.py"
 	"$here/groups_protocol_errors.py"
 	"$here/protocol_fetch_txn_idle.py"
+	"$here/fetch_sessions.py"
 	"$here/tls_listeners.sh"
 	"$here/py_acl.py"
 	"$here/install.sh"

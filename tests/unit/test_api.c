@@ -180,7 +180,10 @@ static void fetch_req(struct kb_wr *w, int16_t v, bool fl)
 		kb_wr_i32(w, -1);	/* session_epoch */
 	}
 	kb_wr_varray(w, fl, 1);
-	kb_wr_vstr(w, fl, "cap2");
+	if (v >= 13)
+		kb_wr_uuid(w, kb_store_topic_find(br.store, "cap2")->id);
+	else
+		kb_wr_vstr(w, fl, "cap2");
 	kb_wr_varray(w, fl, 1);
 	kb_wr_i32(w, 1);
 	if (v >= 9)
@@ -211,7 +214,15 @@ static void fetch_resp(struct kb_rd *rd, int16_t v, bool fl,
 		EXPECT(kb_rd_i32(rd) == 0);	/* sessionless */
 	}
 	EXPECT(kb_rd_varray(rd, fl) == 1);
-	EXPECT(str_is(kb_rd_vstr(rd, fl), "cap2"));
+	if (v >= 13) {
+		uint8_t id[16];
+
+		kb_rd_uuid(rd, id);
+		EXPECT(!memcmp(id, kb_store_topic_find(br.store, "cap2")->id,
+			       16));
+	} else {
+		EXPECT(str_is(kb_rd_vstr(rd, fl), "cap2"));
+	}
 	EXPECT(kb_rd_varray(rd, fl) == 1);
 	EXPECT(kb_rd_i32(rd) == 1);
 	EXPECT(kb_rd_i16(rd) == 0);
