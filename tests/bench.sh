@@ -15,6 +15,9 @@
 #   host-compaction: produce p99 latency on a compacted topic with the log
 #                 cleaner running vs off (two kbrokerd side by side), and the
 #                 cleaner's MB/s of dirty log, tests/bench/compaction_bench.py
+#   host-fetch-sessions: kbrokerd CPU for a consumer of 1,000 partitions at
+#                 ~1 msg/s each, with and without a fetch session,
+#                 tests/bench/fetch_session_bench.py
 #   guest:        one QEMU boot with kbroker.mode=bench runs tests/guest/bench/*:
 #                 Fetch/produce with kTLS vs userspace TLS vs plaintext, and
 #                 log append on a kbroker volume vs the raw loop device
@@ -97,6 +100,12 @@ bench_host_compaction()
 	/usr/bin/python3 tests/bench/compaction_bench.py
 }
 
+bench_host_fetch_sessions()
+{
+	section "host-fetch-sessions: 1,000-partition consumer, with and without a fetch session"
+	/usr/bin/python3 tests/bench/fetch_session_bench.py 2>&1 | grep -v '^%[0-9]|'
+}
+
 bench_guest()
 {
 	section "guest: kTLS vs userspace TLS vs plaintext; at rest, dm-crypt vs raw"
@@ -123,8 +132,8 @@ bench_guest()
 }
 
 # BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, host_acl,
-# host_compaction, guest) runs one section.
-for b in host_rdkafka host_tls host_metrics host_acl host_compaction guest; do
+# host_compaction, host_fetch_sessions, guest) runs one section.
+for b in host_rdkafka host_tls host_metrics host_acl host_compaction host_fetch_sessions guest; do
 	[ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = $b ] || continue
 	"bench_$b" || rc=1
 done
