@@ -668,6 +668,16 @@ static int finish(struct parse *ps)
 		     raw_or_def(cfg, K_PRINCIPAL_RULES)))
 		return bad(ps, ps->line[K_PRINCIPAL_RULES],
 			   "ssl.principal.mapping.rules", "too long");
+	v = cfg->raw[K_MODULE_REQUIRED];
+	cfg->module_required = -1;
+	if (v) {
+		bool req;
+
+		if (parse_bool(v, &req))
+			return bad(ps, ps->line[K_MODULE_REQUIRED],
+				   "module.required", "expected true or false");
+		cfg->module_required = req;
+	}
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
 			cfg->raw[K_LOG_DIRS]);

@@ -80,6 +80,8 @@ struct kb_config {
 	size_t n_volumes;
 	char at_rest_master_key[256];	/* empty = the default master key */
 	char at_rest_state_dir[KB_PATH_MAX];	/* empty = $KBROKER_STATE_DIR */
+	/* module.required: 1, 0, or -1 unset (on if loaded at start). */
+	int module_required;
 	int64_t offsets_retention_min;	/* committed offsets */
 	int64_t offset_metadata_max;	/* commit metadata bytes */
 	int64_t ssl_handshake_timeout_ms;

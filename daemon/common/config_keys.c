@@ -136,6 +136,8 @@ const struct key_def kb_config_keys[K_COUNT] = {
 	[K_FETCH_SESSION_EVICTION] = INT("min.incremental.fetch.session.eviction.ms",
 					 fetch_session_eviction_ms, 0,
 					 INT32_MAX, "120000"),
+	/* Unset: required when the module is loaded at start. */
+	[K_MODULE_REQUIRED] = STR("module.required", NULL),
 };
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {

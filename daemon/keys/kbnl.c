@@ -406,3 +406,94 @@ int kbnl_events_recv(struct kbnl *nl,
 	nl_cb_put(c);
 	return ret == -NLE_AGAIN ? 0 : nl_to_errno(ret);
 }
+
+int kbnl_family(const struct kbnl *nl)
+{
+	return nl->family;
+}
+
+int kbnl_ctrl_watch_open(struct kbnl **out)
+{
+	struct kbnl *nl = calloc(1, sizeof(*nl));
+	int grp, ret;
+
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = genl_connect(nl->sk);
+	if (ret < 0) {
+		ret = nl_to_errno(ret);
+		goto err;
+	}
+	nl->family = GENL_ID_CTRL;
+	grp = genl_ctrl_resolve_grp(nl->sk, "nlctrl", "notify");
+	if (grp < 0) {
+		ret = -ENOENT;
+		goto err;
+	}
+	nl_socket_disable_seq_check(nl->sk);
+	ret = nl_socket_add_membership(nl->sk, grp);
+	if (!ret)
+		ret = nl_socket_set_nonblocking(nl->sk);
+	if (ret < 0) {
+		ret = nl_to_errno(ret);
+		goto err;
+	}
+	*out = nl;
+	return 0;
+err:
+	kbnl_close(nl);
+	return ret;
+}
+
+struct kbnl_ctrl_ctx {
+	void (*cb)(int present, void *arg);
+	void *arg;
+};
+
+static int ctrl_valid(struct nl_msg *msg, void *arg)
+{
+	static struct nla_policy pol[CTRL_ATTR_MAX + 1] = {
+		[CTRL_ATTR_FAMILY_NAME] = { .type = NLA_STRING },
+	};
+	struct kbnl_ctrl_ctx *x = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	uint8_t cmd;
+
+	if (nlh->nlmsg_type != GENL_ID_CTRL ||
+	    genlmsg_parse(nlh, 0, tb, CTRL_ATTR_MAX, pol) < 0 ||
+	    !tb[CTRL_ATTR_FAMILY_NAME] ||
+	    strcmp(nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]),
+		   KBROKER_GENL_NAME))
+		return NL_SKIP;
+	cmd = genlmsg_hdr(nlh)->cmd;
+	if (cmd == CTRL_CMD_NEWFAMILY)
+		x->cb(1, x->arg);
+	else if (cmd == CTRL_CMD_DELFAMILY)
+		x->cb(0, x->arg);
+	return NL_OK;
+}
+
+int kbnl_ctrl_watch_recv(struct kbnl *nl, void (*cb)(int present, void *arg),
+			 void *arg)
+{
+	struct kbnl_ctrl_ctx x = { cb, arg };
+	struct nl_cb *c, *sc = nl_socket_get_cb(nl->sk);
+	int ret;
+
+	c = nl_cb_clone(sc);
+	nl_cb_put(sc);
+	if (!c)
+		return -ENOMEM;
+	nl_cb_set(c, NL_CB_VALID, NL_CB_CUSTOM, ctrl_valid, &x);
+	do {
+		ret = nl_recvmsgs(nl->sk, c);
+	} while (ret >= 0);
+	nl_cb_put(c);
+	return ret == -NLE_AGAIN ? 0 : nl_to_errno(ret);
+}

@@ -58,4 +58,17 @@ int kbnl_events_recv(struct kbnl *nl,
 		     void (*cb)(const struct kbnl_event *ev, void *arg),
 		     void *arg);
 
+/*
+ * The generic netlink controller's notifications, to see the module come
+ * and go: the "kbroker" family is registered when the module loads and
+ * unregistered when it unloads.  A non-blocking socket; poll kbnl_fd().
+ */
+int kbnl_ctrl_watch_open(struct kbnl **out);
+/* Calls @cb with 1 (family registered) or 0 (gone) for each "kbroker"
+ * notification queued; 0 when drained, or a negative errno. */
+int kbnl_ctrl_watch_recv(struct kbnl *nl, void (*cb)(int present, void *arg),
+			 void *arg);
+/* The family id this handle resolved (it changes when the module reloads). */
+int kbnl_family(const struct kbnl *nl);
+
 #endif

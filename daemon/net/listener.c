@@ -10,6 +10,7 @@
 #include "net/loop.h"
 #include "net/transport_tls.h"
 #include "keys/kbnl.h"
+#include "common/config.h"
 #include "common/log.h"
 
 static void module_off(struct kb_loop *l, const char *why)
@@ -59,6 +60,7 @@ static void register_one(struct kb_loop *l, int i)
 		lc->name, kb_policy_name(ls->policy));
 }
 
+/* Connects to the module and registers every listener; l->nl or NULL. */
 static void open_module(struct kb_loop *l)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -73,6 +75,7 @@ static void open_module(struct kb_loop *l)
 			   "kbroker module unreachable");
 		return;
 	}
+	l->module_family = kbnl_family(l->nl);
 	for (i = 0; i < l->b->cfg->n_listeners && l->nl; i++)
 		register_one(l, i);
 	if (!l->nl)
@@ -137,7 +140,8 @@ void kb_listeners_fini(struct kb_loop *l)
 	}
 	kbnl_close(l->nl_ev);
 	kbnl_close(l->nl);
-	l->nl = l->nl_ev = NULL;
+	kbnl_close(l->nl_ctrl);
+	l->nl = l->nl_ev = l->nl_ctrl = NULL;
 	kb_tls_log_stats();
 }
 
@@ -189,4 +193,155 @@ void kb_listeners_on_event(struct kb_loop *l)
 	if (ret && ret != -EAGAIN)
 		kb_log_once(KB_LOG_WARN, "kbroker module events: %s",
 			    strerror(-ret));
+}
+
+/* Drops our handles on a module that is gone (or another instance). */
+static void close_module(struct kb_loop *l)
+{
+	if (l->nl_ev)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, kbnl_fd(l->nl_ev), NULL);
+	kbnl_close(l->nl_ev);
+	kbnl_close(l->nl);
+	l->nl = l->nl_ev = NULL;
+}
+
+static void module_gone(struct kb_loop *l, const char *why)
+{
+	kb_err("the kbroker kernel module is gone (%s): the kernel no longer enforces the listener policy",
+	       why);
+	close_module(l);
+	/* Its MAINTENANCE, if any, went with it. */
+	kb_cert_module_state(false);
+	if (!l->module_required) {
+		kb_err("module.required=false: still accepting connections, the listener policy enforced by kbrokerd alone until the module is back");
+		l->module = KB_MOD_ABSENT;
+		return;
+	}
+	kb_loop_accept_pause(l, true);
+	kb_err("module.required=true: not accepting new connections until the module is back (modprobe kbroker); %zu established connection%s go%s on",
+	       l->n_conns, l->n_conns == 1 ? "" : "s",
+	       l->n_conns == 1 ? "es" : "");
+	l->module = KB_MOD_GONE;
+}
+
+/* Attaches every established connection to the module (again). */
+static int reattach(struct kb_loop *l)
+{
+	struct kb_conn *c, *next;
+	int n = 0;
+
+	for (c = l->conns; c && l->nl; c = next) {
+		next = c->next;
+		if (c->state != KB_CONN_OPEN)
+			continue;	/* attached once its transport is known */
+		if (!kb_listener_sock_attach(l, c)) {
+			kb_conn_close(c, "refused by the kbroker module");
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void module_back(struct kb_loop *l)
+{
+	bool was_paused = l->accept_paused;
+	int n, i, regs = 0;
+
+	open_module(l);
+	if (!l->nl)
+		return;		/* not usable yet: the next check tries again */
+	for (i = 0; i < l->n_ls; i++)
+		regs += l->b->cfg->listeners[i].port != 0;
+	n = reattach(l);
+	if (was_paused)
+		kb_loop_accept_pause(l, false);
+	l->module = KB_MOD_UP;
+	l->module_check = false;
+	kb_notice("the kbroker kernel module is here: %d listener%s registered, %d connection%s attached%s",
+		  regs, regs == 1 ? "" : "s", n, n == 1 ? "" : "s",
+		  was_paused ? ", accepting connections again" : "");
+}
+
+void kb_module_start(struct kb_loop *l)
+{
+	int req = l->b->cfg->module_required;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret;
+
+	l->module_required = req < 0 ? l->nl != NULL : req;
+	l->module = l->nl ? KB_MOD_UP :
+		    l->module_required ? KB_MOD_GONE : KB_MOD_ABSENT;
+	ret = kbnl_ctrl_watch_open(&l->nl_ctrl);
+	if (!ret) {
+		l->ctrl_kind = KB_EV_MODWATCH;
+		ev.data.ptr = &l->ctrl_kind;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, kbnl_fd(l->nl_ctrl), &ev))
+			ret = -errno;
+	}
+	if (ret) {
+		kb_warn("generic netlink notifications: %s: the kbroker module's unloading is seen within a second",
+			strerror(-ret));
+		kbnl_close(l->nl_ctrl);
+		l->nl_ctrl = NULL;
+	}
+	if (l->module == KB_MOD_UP)
+		kb_info("kbroker module: module.required=%s%s",
+			l->module_required ? "true" : "false",
+			req < 0 ? " (default: it is loaded)" : "");
+	if (l->module == KB_MOD_GONE) {
+		kb_err("module.required=true but the kbroker kernel module is not loaded: not accepting connections until it is (modprobe kbroker)");
+		kb_loop_accept_pause(l, true);
+	} else if (req == 0) {
+		kb_warn("module.required=false: should the kbroker module go, kbrokerd goes on serving with the listener policy enforced by itself alone");
+	}
+}
+
+static void on_ctrl(int present, void *arg)
+{
+	struct kb_loop *l = arg;
+
+	if (!present && l->module == KB_MOD_UP)
+		module_gone(l, "unloaded");
+	else if (present && l->module != KB_MOD_UP)
+		module_back(l);
+	else if (present)
+		l->module_check = true;	/* a reload we saw only half of */
+}
+
+void kb_module_on_watch(struct kb_loop *l)
+{
+	int ret;
+
+	if (!l->nl_ctrl)
+		return;
+	ret = kbnl_ctrl_watch_recv(l->nl_ctrl, on_ctrl, l);
+	if (ret)
+		/* ENOBUFS: notifications lost; the check finds the truth. */
+		l->module_check = true;
+}
+
+/*
+ * Each second (and at once after a failed request): is the family there,
+ * and is it the one we registered with?  A new family id is a reload.
+ */
+void kb_module_tick(struct kb_loop *l)
+{
+	struct kbnl *nl;
+	int id = -ENOENT;
+
+	l->module_check = false;
+	/* A socket of its own: the request socket may hold a stale reply. */
+	if (!kbnl_open(&nl)) {
+		id = kbnl_family(nl);
+		kbnl_close(nl);
+	}
+	if (l->module == KB_MOD_UP) {
+		if (id == l->module_family)
+			return;
+		module_gone(l, id < 0 ? "its netlink family is gone" :
+				    "reloaded");
+	}
+	if (id >= 0)
+		module_back(l);
 }

@@ -36,4 +36,15 @@ bool kb_listener_sock_attach(struct kb_loop *l, struct kb_conn *c);
 /* The module's event socket is readable. */
 void kb_listeners_on_event(struct kb_loop *l);
 
+/*
+ * The module's lifetime: kbrokerd watches the generic netlink controller
+ * for the "kbroker" family going and coming, and checks each second.
+ * Gone: logged as an error; with module.required, the listeners stop
+ * listening (established connections go on) until it is back.  Back:
+ * listeners registered, live connections attached, listening again.
+ */
+void kb_module_start(struct kb_loop *l);
+void kb_module_on_watch(struct kb_loop *l);
+void kb_module_tick(struct kb_loop *l);
+
 #endif

@@ -130,6 +130,7 @@ int kb_loop_listen(struct kb_loop *l)
 		if (listen_one(l, i))
 			return -1;
 	kb_listeners_register(l);
+	kb_module_start(l);
 	return kb_cert_start(l);
 }
 
@@ -162,6 +163,31 @@ static void tick_hooks(struct kb_loop *l, int64_t now)
 			l->exit_code = 1;
 		}
 	}
+}
+
+void kb_loop_accept_pause(struct kb_loop *l, bool pause)
+{
+	int i;
+
+	if (l->accept_paused == pause)
+		return;
+	for (i = 0; i < l->n_ls; i++) {
+		struct kb_listener *ls = &l->ls[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ls };
+		const char *name = l->b->cfg->listeners[ls->idx].name;
+
+		if (pause) {
+			epoll_ctl(l->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
+			/* On Linux, SHUT_RD takes a listening socket out of
+			 * LISTEN and keeps its port; listen() brings it back. */
+			if (shutdown(ls->fd, SHUT_RD))
+				kb_err("listener %s: stop listening: %m", name);
+		} else if (listen(ls->fd, 1024) ||
+			   epoll_ctl(l->epfd, EPOLL_CTL_ADD, ls->fd, &ev)) {
+			kb_err("listener %s: listening again: %m", name);
+		}
+	}
+	l->accept_paused = pause;
 }
 
 static void do_accept(struct kb_loop *l, struct kb_listener *ls)
@@ -316,6 +342,8 @@ int kb_loop_run(struct kb_loop *l)
 				kb_listeners_on_event(l);
 			else if (kind == KB_EV_CERT)
 				kb_cert_on_event(l);
+			else if (kind == KB_EV_MODWATCH)
+				kb_module_on_watch(l);
 			else if (kind == KB_EV_WATCH)
 				((struct kb_watch *)evs[i].data.ptr)->on_event(
 					l, evs[i].data.ptr);
@@ -325,6 +353,8 @@ int kb_loop_run(struct kb_loop *l)
 				on_signal(l);
 		}
 		now = kb_now_mono_ms();
+		if (l->module_check)
+			kb_module_tick(l);
 		run_parked(l, now);
 		if (now >= next_tick) {
 			struct kb_groups *gs = kb_groups_get(l->b);
@@ -339,6 +369,7 @@ int kb_loop_run(struct kb_loop *l)
 		if (now >= next_idle) {
 			close_idle(l, now);
 			kb_cert_tick(l, now);
+			kb_module_tick(l);
 			next_idle = now + IDLE_SCAN_MS;
 		}
 	}

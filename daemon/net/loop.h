@@ -6,6 +6,7 @@
 #ifndef KB_BROKER_LOOP_H
 #define KB_BROKER_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,14 @@ struct kb_conn;
 struct kbnl;
 
 enum kb_ev_kind { KB_EV_LISTENER, KB_EV_CONN, KB_EV_SIGNAL, KB_EV_MODULE,
-		  KB_EV_CERT, KB_EV_WATCH, KB_EV_HOOK };
+		  KB_EV_CERT, KB_EV_WATCH, KB_EV_HOOK, KB_EV_MODWATCH };
+
+/* The kbroker module as kbrokerd last saw it (listener.c). */
+enum kb_module_state {
+	KB_MOD_ABSENT,		/* not loaded, and not required */
+	KB_MOD_UP,		/* loaded, our listeners registered */
+	KB_MOD_GONE,		/* required, and not there */
+};
 
 struct kb_loop;
 
@@ -103,6 +111,13 @@ struct kb_loop {
 	struct kb_loop_hook *hooks;
 	int exit_code;			/* non-zero: a hook stopped the broker */
 	struct kb_req_stats *req_stats;	/* KB_API_COUNT of them, or NULL */
+	struct kbnl *nl_ctrl;		/* genetlink controller notifications */
+	int ctrl_kind;			/* KB_EV_MODWATCH, epoll data for it */
+	enum kb_module_state module;
+	bool module_required;		/* module.required, resolved at start */
+	bool module_check;		/* a request failed: check at once */
+	int module_family;		/* family id l->nl resolved */
+	bool accept_paused;		/* listeners not listening */
 };
 
 int kb_loop_init(struct kb_loop *l, struct kb_broker *b);
@@ -112,6 +127,11 @@ int kb_loop_listen(struct kb_loop *l);
 int kb_loop_add_hook(struct kb_loop *l, struct kb_loop_hook *h);
 /* Runs until SIGTERM/SIGINT; returns 0 on a clean stop. */
 int kb_loop_run(struct kb_loop *l);
+/*
+ * Stops the listeners listening (pending connections are reset, ports
+ * stay bound) or starts them again.
+ */
+void kb_loop_accept_pause(struct kb_loop *l, bool pause);
 /* Closes listeners and connections. */
 void kb_loop_fini(struct kb_loop *l);
 

@@ -52,6 +52,8 @@ bool kb_listener_sock_attach(struct kb_loop *l, struct kb_conn *c)
 	if (ret) {
 		kb_log_once(KB_LOG_WARN, "kbroker module SOCK_ATTACH: %s",
 			    strerror(-ret));
+		/* The module may be gone: look now, not in a second. */
+		l->module_check = true;
 		return true;
 	}
 	kb_dbg("conn %llu: attached, module found%s%s%s%s",
