@@ -20,6 +20,13 @@
  * tracked), a SYN on a live connection keeps the entry (TCP answers it with
  * a challenge ACK), and inbound bytes TCP already holds are not looked at
  * again.  Entries also go by idle timeout.
+ *
+ * A connection that began while the module or its listener was not there
+ * (the module reloaded under a running kbrokerd) has no entry: SOCK_ATTACH
+ * adopts it with its state taken from the socket (kbroker_guard_adopt),
+ * and for KBROKER_ADOPT_WINDOW after a listener is registered its live
+ * untracked connections pass until they are attached, rather than being
+ * reset as untracked.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -102,6 +109,7 @@ struct guard_conn {
 	bool out_hs;			/* a handshake record left */
 	bool out_early_app;		/* app data before any handshake */
 	bool out_user_app;		/* app data past the bound, no kTLS */
+	bool out_ktls_only;		/* adopted with kTLS TX: kernel records */
 	u32 out_app_user;		/* app data bytes sent without kTLS */
 	bool dead;			/* reset by us */
 	bool fin_in, fin_out;
@@ -580,6 +588,140 @@ static void guard_reset(struct net *net, struct sk_buff *skb,
 	guard_rst(net, skb, p, false, ntohl(p->th->seq));
 }
 
+/*
+ * Whether an untracked segment belongs to a connection TCP has
+ * established: the sending socket outbound, the socket found inbound.
+ */
+static bool guard_untracked_live(struct net *net, struct sk_buff *skb,
+				 const struct guard_pkt *p, bool out,
+				 const struct in6_addr *laddr,
+				 const struct in6_addr *raddr,
+				 __be16 lport, __be16 rport)
+{
+	struct sock *sk;
+	bool live;
+
+	if (out) {
+		sk = skb->sk;
+		return sk && sk_fullsock(sk) &&
+		       sk->sk_protocol == IPPROTO_TCP &&
+		       guard_sock_state_live(sk) &&
+		       sk->sk_state != TCP_LISTEN &&
+		       sk->sk_state != TCP_SYN_SENT;
+	}
+	rcu_read_lock();
+	sk = guard_sock(net, p->family, laddr, raddr, lport, rport, p->dif,
+			p->sdif);
+	live = sk && sk_fullsock(sk) && guard_sock_state_live(sk);
+	if (sk)
+		sock_gen_put(sk);
+	rcu_read_unlock();
+	return live;
+}
+
+/* @sk's 4-tuple as the hooks key it (IPv4 as v4-mapped, family of the wire). */
+static void guard_sock_key(const struct sock *sk, u8 *family,
+			   struct in6_addr *laddr, struct in6_addr *raddr,
+			   __be16 *lport, __be16 *rport)
+{
+	*family = AF_INET;
+	ipv6_addr_set_v4mapped(sk->sk_rcv_saddr, laddr);
+	ipv6_addr_set_v4mapped(sk->sk_daddr, raddr);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		*laddr = sk->sk_v6_rcv_saddr;
+		*raddr = sk->sk_v6_daddr;
+		if (!ipv6_addr_v4mapped(raddr))
+			*family = AF_INET6;
+	}
+#endif
+	*lport = htons(inet_sk(sk)->inet_num);
+	*rport = sk->sk_dport;
+}
+
+/*
+ * Adopts established @sk into the guard when it has no entry: it started
+ * while the module or @l was not there.  What the guard would have learnt
+ * from its first segments is taken from the socket and from the attach:
+ *  - inbound, the stream bytes TCP holds (tcp_sock.bytes_received) give
+ *    the ISN; first bytes not yet received are still checked, those
+ *    already received are classed by @found (kbrokerd's TLS handshake or
+ *    plaintext, which SOCK_ATTACH checked against the policy);
+ *  - outbound, with kTLS TX every later byte is a record the kernel
+ *    makes; without it, record framing is followed from write_seq, the
+ *    end of what was written before the attach, and a record split there
+ *    fails closed.  With ktls_required a TLS connection without kTLS TX
+ *    is refused (EPERM): the bytes it wrote in userspace were not seen.
+ * Bytes queued before the attach are not inspected.  0, or an errno with
+ * @extack set.  Caller holds the socket lock and checked the port.
+ */
+int kbroker_guard_adopt(struct sock *sk, struct kbroker_listener *l,
+			u32 found, struct netlink_ext_ack *extack)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	struct net *net = sock_net(sk);
+	struct guard_conn *c, *old;
+	u32 h, rcvd;
+	int ret = 0;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	spin_lock_init(&c->lock);
+	c->net = net;
+	c->l = l;
+	guard_sock_key(sk, &c->family, &c->laddr, &c->raddr, &c->lport,
+		       &c->rport);
+	c->dif = sk->sk_bound_dev_if;
+	/* A FIN received takes a sequence number, not a byte. */
+	c->fin_in = sk->sk_state == TCP_CLOSE_WAIT;
+	rcvd = (u32)min_t(u64, tp->bytes_received, GUARD_IN_WINDOW + 1);
+	c->in_isn = tp->rcv_nxt - rcvd - 1 - c->fin_in;
+	c->in_done = rcvd > GUARD_IN_WINDOW;
+	if (rcvd)
+		c->in_class = found & KBROKER_SOCK_PLAINTEXT ? GUARD_PLAIN :
+							       GUARD_TLS;
+	c->out_synced = true;
+	c->out_next = tp->write_seq;
+	c->out_hs = true;	/* attached once its handshake is over */
+	c->out_ktls_only = !!(found & KBROKER_SOCK_KTLS_TX);
+	c->data = true;
+	c->last = jiffies;
+	c->hashed = true;
+
+	h = guard_hash(net, &c->laddr, &c->raddr, c->lport, c->rport);
+	spin_lock_bh(&guard_lock);
+	old = guard_lookup(net, &c->laddr, &c->raddr, c->lport, c->rport);
+	if (old) {
+		/* Seen from its SYN, as usual. */
+		ret = 0;
+	} else if (l->dead) {
+		/* Deleted: its entries are flushed, or being. */
+		NL_SET_ERR_MSG(extack, "listener deleted");
+		ret = -ENOENT;
+	} else if ((found & KBROKER_SOCK_USERSPACE_TLS) &&
+		   READ_ONCE(l->ktls_required)) {
+		NL_SET_ERR_MSG(extack,
+			       "ktls_required: an established connection without kTLS TX cannot be adopted");
+		ret = -EPERM;
+	} else if (atomic_read(&guard_count) >= max_connections) {
+		NL_SET_ERR_MSG(extack, "connection table full (max_connections)");
+		ret = -ENOSPC;
+	}
+	if (old || ret) {
+		spin_unlock_bh(&guard_lock);
+		kfree(c);
+		return ret;
+	}
+	hlist_add_head_rcu(&c->node, &guard_table[h]);
+	atomic_inc(&guard_count);
+	atomic64_inc(&l->counters[KBROKER_COUNTER_TRACKED]);
+	spin_unlock_bh(&guard_lock);
+	kbroker_count(l, KBROKER_COUNTER_CONNECTIONS);
+	kbroker_count(l, KBROKER_COUNTER_ADOPTED);
+	return 0;
+}
+
 static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
@@ -641,6 +783,11 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 		if (!p.len || policy == KBROKER_POLICY_TLS_PLAINTEXT ||
 		    (out && policy == KBROKER_POLICY_PLAINTEXT))
 			return NF_ACCEPT;
+		/* ...unless kbrokerd is about to attach it (adopt). */
+		if (time_before(jiffies, READ_ONCE(l->adopt_until)) &&
+		    guard_untracked_live(state->net, skb, &p, out, laddr,
+					 raddr, lport, rport))
+			return NF_ACCEPT;
 		kbroker_count(l, KBROKER_COUNTER_REJECTED);
 		guard_reset(state->net, skb, &p);
 		return NF_DROP;
@@ -664,7 +811,9 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	}
 	if (p.len) {
 		c->data = true;
-		if (out)
+		if (out && c->out_ktls_only)
+			c->out_bad |= !guard_skb_ktls_tx(skb);
+		else if (out)
 			guard_out_data(c, skb, &p, guard_skb_ktls_tx(skb));
 		else
 			guard_in_data(c, skb, &p, have);

@@ -6,6 +6,7 @@
 #define _KBROKER_KMOD_H
 
 #include <linux/types.h>
+#include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/atomic.h>
 #include <linux/list.h>
@@ -47,6 +48,7 @@ struct kbroker_listener {
 	u32 policy;			/* enum kbroker_policy */
 	bool ktls_required;		/* app data only through kTLS */
 	bool dead;			/* deleted, under kbroker_update_begin */
+	unsigned long adopt_until;	/* jiffies: see kbroker_guard_adopt */
 	atomic64_t counters[__KBROKER_COUNTER_MAX];
 	char name[KBROKER_LISTENER_NAME_MAX + 1];
 };
@@ -83,6 +85,12 @@ int kbroker_nl_sock_attach(struct sk_buff *skb, struct genl_info *info);
 int kbroker_guard_init(void);
 void kbroker_guard_exit(void);
 void kbroker_guard_flush(struct kbroker_listener *l);
+struct sock;
+/* Tracks an established @sk the guard never saw start; socket locked. */
+int kbroker_guard_adopt(struct sock *sk, struct kbroker_listener *l,
+			u32 found, struct netlink_ext_ack *extack);
+/* How long a new listener lets its untracked live connections be. */
+#define KBROKER_ADOPT_WINDOW	(5 * HZ)
 
 struct kobject;
 

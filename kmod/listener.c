@@ -237,6 +237,7 @@ KBROKER_COUNTER_ATTR(ktls_rx, KBROKER_COUNTER_KTLS_RX);
 KBROKER_COUNTER_ATTR(userspace_tls, KBROKER_COUNTER_USERSPACE_TLS);
 KBROKER_COUNTER_ATTR(rejected, KBROKER_COUNTER_REJECTED);
 KBROKER_COUNTER_ATTR(tracked, KBROKER_COUNTER_TRACKED);
+KBROKER_COUNTER_ATTR(adopted, KBROKER_COUNTER_ADOPTED);
 
 static struct kobj_attribute port_attr = __ATTR_RO(port);
 static struct kobj_attribute policy_attr = __ATTR_RW(policy);
@@ -256,6 +257,7 @@ static struct attribute *kbroker_listener_attrs[] = {
 	&userspace_tls_attr.attr,
 	&rejected_attr.attr,
 	&tracked_attr.attr,
+	&adopted_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kbroker_listener);
@@ -336,6 +338,7 @@ int kbroker_nl_listener_add(struct sk_buff *skb, struct genl_info *info)
 	strscpy(l->name, name, sizeof(l->name));
 	write_pnet(&l->net, genl_info_net(info));
 	l->port = port;
+	l->adopt_until = jiffies + KBROKER_ADOPT_WINDOW;
 	if (info->attrs[KBROKER_A_LISTENER_POLICY])
 		l->policy = nla_get_u32(info->attrs[KBROKER_A_LISTENER_POLICY]);
 	/* On by default where the kernel has TLS to offload to. */

@@ -3,7 +3,9 @@
  * SOCK_ATTACH: kbrokerd hands over an accepted connection's fd and says
  * how it serves it; the module checks in the socket itself whether kernel
  * TLS really carries the records before counting the connection as
- * offloaded.  No reference to the socket outlives the call.
+ * offloaded.  A connection the guard has no entry for (it began while the
+ * module was not loaded) is adopted into it.  No reference to the socket
+ * outlives the call.
  */
 #include <linux/net.h>
 #include <linux/file.h>
@@ -84,6 +86,9 @@ static int kbroker_sock_check(struct socket *sock, struct kbroker_listener *l,
 	} else {
 		*found = KBROKER_SOCK_PLAINTEXT;
 	}
+	/* One the guard never saw start (the module came back): adopt it. */
+	if (!ret)
+		ret = kbroker_guard_adopt(sk, l, *found, info->extack);
 	release_sock(sk);
 	return ret;
 }

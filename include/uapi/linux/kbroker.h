@@ -157,6 +157,7 @@ enum kbroker_counter {
 	KBROKER_COUNTER_USERSPACE_TLS,	/* SOCK_ATTACH found TLS without kTLS */
 	KBROKER_COUNTER_REJECTED,	/* connections reset by the policy */
 	KBROKER_COUNTER_TRACKED,	/* connections tracked right now */
+	KBROKER_COUNTER_ADOPTED,	/* established ones SOCK_ATTACH adopted */
 	__KBROKER_COUNTER_MAX,
 };
 
