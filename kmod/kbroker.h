@@ -99,6 +99,7 @@ extern struct genl_family kbroker_genl_family;
 
 /* sysfs.c: /sys/kernel/kbroker, parent of per-object directories. */
 struct kobject *kbroker_sysfs_kobj(void);
+bool kbroker_in_cluster_tls(void);
 
 /* volume.c: per-volume data keys (VOLUME_* commands). */
 extern const struct nla_policy kbroker_vol_create_policy[KBROKER_A_MAX + 1];

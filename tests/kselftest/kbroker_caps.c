@@ -71,6 +71,8 @@ static int capless(struct kbnl_t *nl)
 	/* The netlink socket opened with capabilities is checked too. */
 	if (kbt_listener_set(nl, "c", KBROKER_POLICY_PLAINTEXT) != -EPERM)
 		return 15;
+	if (write_file(KBROKER_SYSFS "/in_cluster_tls", "0") != -EPERM)
+		return 17;
 	return policy_is("tls") ? 0 : 16;
 }
 
@@ -92,6 +94,26 @@ TEST_F(caps, capless_root_changes_nothing)
 	EXPECT_TRUE(policy_is("tls"));
 	ASSERT_EQ(0, read_file(PARAMS "/idle_timeout", after, sizeof(after)));
 	EXPECT_STREQ(before, after);
+}
+
+/*
+ * in_cluster_tls: the first write by CAP_NET_ADMIN fixes it until the
+ * module is loaded again (this test may be that first write or not).
+ */
+TEST_F(caps, in_cluster_tls_write_once)
+{
+	const char *f = KBROKER_SYSFS "/in_cluster_tls";
+	char buf[8];
+	int ret;
+
+	ASSERT_EQ(0, read_file(f, buf, sizeof(buf)));
+	ret = write_file(f, buf);
+	EXPECT_TRUE(ret == 0 || ret == -EBUSY);
+	EXPECT_EQ(-EBUSY, write_file(f, strcmp(buf, "1") ? "1" : "0"));
+	EXPECT_EQ(-EBUSY, write_file(f, buf));
+	EXPECT_EQ(-EINVAL, write_file(f, "maybe"));
+	ASSERT_EQ(0, read_file(f, buf + 4, sizeof(buf) - 4));
+	EXPECT_STREQ(buf, buf + 4);
 }
 
 TEST_F(caps, params_read_only_even_for_admin)
