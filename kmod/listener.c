@@ -593,8 +593,9 @@ int kbroker_listeners_init(struct kobject *parent)
 /* Module exit: netlink is gone, nothing adds or deletes any more. */
 void kbroker_listeners_exit(void)
 {
-	unregister_pernet_subsys(&kbroker_listeners_net_ops);
+	/* First: unregistering runs the netns exit for every namespace. */
 	kbroker_listeners_remove(NULL);
+	unregister_pernet_subsys(&kbroker_listeners_net_ops);
 	kset_unregister(kbroker_listeners_kset);
 	/* kfree_rcu callbacks need no module code, but be tidy. */
 	rcu_barrier();
