@@ -187,13 +187,56 @@ struct kb_cluster_new_topic {
 };
 
 /*
+ * Admin writes to ZooKeeper (CreateTopics, DeleteTopics, CreatePartitions)
+ * never block the loop: each checks what it can at once, then sends its
+ * writes and returns a pending operation whose @done runs later in the
+ * loop thread, exactly once (unless cancelled), with 0 or a Kafka error
+ * code and a reason.  A request that stops waiting (its timeout passed,
+ * its connection closed) cancels the operation: the writes go on, @done
+ * is not called.
+ */
+struct kb_cluster_op;
+typedef void (*kb_cluster_op_done)(void *arg, int16_t err, const char *why);
+void kb_cluster_op_cancel(struct kb_cluster *cl, struct kb_cluster_op *op);
+
+/*
  * Creates a topic in ZooKeeper, as Kafka's admin path does: the replicas
  * are assigned here (rack-aware, spread evenly) unless given, the
- * controller elects the leaders.  Blocks for the ZooKeeper round trips
- * (admin requests only).  Returns 0 or a Kafka error code with *@why.
+ * controller elects the leaders.  Returns a Kafka error code with *@why
+ * (and *@op NULL), or 0: done for validate_only (*@op NULL), else pending
+ * (*@op set); @done then runs once the topic is written and, with
+ * @wait_leaders, once every partition has a leader in this broker's view.
  */
 int16_t kb_cluster_create_topic(struct kb_cluster *cl,
 				struct kb_cluster_new_topic *t,
-				const char **why);
+				const char **why, bool wait_leaders,
+				kb_cluster_op_done done, void *arg,
+				struct kb_cluster_op **op);
+
+/*
+ * Marks @topic for deletion (/admin/delete_topics/<topic>); the controller
+ * removes it from ZooKeeper and every broker deletes its local log.
+ * @done runs once the topic is gone from this broker's view.  Returns as
+ * kb_cluster_create_topic() does (UNKNOWN_TOPIC_OR_PARTITION for a topic
+ * the cluster does not have).
+ */
+int16_t kb_cluster_delete_topic(struct kb_cluster *cl, const char *topic,
+				const char **why, kb_cluster_op_done done,
+				void *arg, struct kb_cluster_op **op);
+
+/*
+ * Grows @topic to @count partitions: the new partitions' replicas are
+ * assigned rack-aware with the topic's replication factor (or taken from
+ * @assign, (@count - current) x replication factor), written to
+ * /brokers/topics/<topic>; the controller elects their leaders.  @done
+ * runs once they have leaders in this broker's view.  Returns as
+ * kb_cluster_create_topic() does.
+ */
+int16_t kb_cluster_create_partitions(struct kb_cluster *cl,
+				     const char *topic, int32_t count,
+				     const int32_t *assign, int32_t n_assign,
+				     int32_t assign_rf, bool validate_only,
+				     const char **why, kb_cluster_op_done done,
+				     void *arg, struct kb_cluster_op **op);
 
 #endif

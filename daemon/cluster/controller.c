@@ -362,11 +362,13 @@ void kb_cl_reconcile(struct kb_cluster *cl)
 	for (i = 0; i < cl->n_topics; i++) {
 		struct kb_cl_topic *t = cl->topics[i];
 
-		if (!t->loaded)
+		/* A topic being deleted gets no new state nodes. */
+		if (!t->loaded || t->deleting)
 			continue;
 		for (p = 0; p < t->n_parts; p++)
 			reconcile_part(cl, t, p);
 	}
+	kb_cl_deletes_run(cl);
 }
 
 int32_t kb_cluster_controller(const struct kb_cluster *cl)

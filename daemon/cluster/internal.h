@@ -30,12 +30,15 @@ struct kb_cl_topic {
 	bool loaded;			/* assignment read */
 	bool local;			/* the local log holds it */
 	bool listed;			/* in the latest listing */
+	bool deleting;			/* in /admin/delete_topics */
+	int32_t version;		/* topic node's zk version */
 	int32_t n_parts;
 	struct kb_cl_part *parts;
 };
 
 struct kb_store;
 struct kb_cl_isr_op;
+struct kb_cl_del_job;
 
 struct kb_cluster {
 	struct kb_cluster_opts o;
@@ -68,6 +71,28 @@ struct kb_cluster {
 	unsigned int topics_gen;
 	/* ISR writes of this broker as leader in flight (isr.c). */
 	struct kb_cl_isr_op *isr_ops;
+	/* Admin writes in flight or waiting for the view (admin.c). */
+	struct kb_cluster_op *ops;
+	/* /admin/delete_topics, and the controller's deletions under way. */
+	char **deletes;
+	size_t n_deletes;
+	unsigned int deletes_gen;
+	struct kb_cl_del_job *del_jobs;
+};
+
+enum kb_cl_op_kind { KB_CL_OP_CREATE, KB_CL_OP_DELETE, KB_CL_OP_GROW };
+
+struct kb_cluster_op {
+	struct kb_cluster_op *next;
+	enum kb_cl_op_kind kind;
+	char topic[256];
+	int32_t want_parts;		/* partitions that must have leaders */
+	bool writing;			/* its ZooKeeper writes in flight */
+	bool cancelled;
+	char *data1, *data2;		/* node contents still to write */
+	int32_t version;		/* GROW: the topic node's version */
+	kb_cluster_op_done done;
+	void *arg;
 };
 
 /* membership.c */
@@ -81,6 +106,20 @@ bool kb_cl_state_parse(struct kb_cl_part *pt, const char *data,
 		       int32_t version);
 bool kb_cl_broker_live(const struct kb_cluster *cl, int32_t id);
 void kb_cl_topics_free(struct kb_cluster *cl);
+/* admin.c */
+struct kb_cluster_op *kb_cl_op_new(struct kb_cluster *cl,
+				   enum kb_cl_op_kind kind, const char *topic,
+				   kb_cluster_op_done done, void *arg);
+void kb_cl_op_start(struct kb_cluster *cl, struct kb_cluster_op *op);
+void kb_cl_ops_check(struct kb_cluster *cl);
+void kb_cl_ops_expired(struct kb_cluster *cl);
+void kb_cl_ops_free(struct kb_cluster *cl);
+void kb_cl_deletes_reload(struct kb_cluster *cl);
+void kb_cl_deletes_run(struct kb_cluster *cl);
+bool kb_cl_delete_marked(const struct kb_cluster *cl, const char *name);
+/* topics.c, for admin.c */
+struct kb_cl_topic *kb_cl_topic_find(const struct kb_cluster *cl,
+				     const char *name);
 /* isr.c */
 void kb_cl_isr_expired(struct kb_cluster *cl);
 void kb_cl_isr_free(struct kb_cluster *cl);

@@ -63,6 +63,7 @@ static void on_session(struct kb_zk *zk, enum kb_zk_session s, void *arg)
 		cl->registering = false;
 		kb_cl_controller_lost(cl, "ZooKeeper session expired");
 		kb_cl_isr_expired(cl);
+		kb_cl_ops_expired(cl);
 		break;
 	}
 }
@@ -115,6 +116,7 @@ void kb_cluster_close(struct kb_cluster *cl)
 	 * others need not wait for a session timeout. */
 	kb_zk_close(cl->zk);
 	kb_cl_isr_free(cl);
+	kb_cl_ops_free(cl);
 	kb_cl_topics_free(cl);
 	free(cl->brokers);
 	free(cl);
@@ -128,6 +130,8 @@ int kb_cluster_fd(const struct kb_cluster *cl)
 void kb_cluster_on_event(struct kb_cluster *cl)
 {
 	kb_zk_dispatch(cl->zk);
+	/* Admin requests waiting for what the view now shows. */
+	kb_cl_ops_check(cl);
 }
 
 int kb_cluster_tick(struct kb_cluster *cl, int64_t now_ms)
@@ -251,7 +255,7 @@ int kb_cluster_join(struct kb_cluster *cl, int stop_fd, char id[32])
 {
 	static const char *const paths[] = {
 		"/brokers/ids", "/brokers/topics", "/config/topics",
-		"/admin",
+		"/admin/delete_topics",
 	};
 	char waiting[1200];
 	size_t i;

@@ -82,8 +82,8 @@ static bool uuid_parse(const char *s, uint8_t id[16])
 	return n == 16;
 }
 
-static struct kb_cl_topic *topic_find(const struct kb_cluster *cl,
-				      const char *name)
+struct kb_cl_topic *kb_cl_topic_find(const struct kb_cluster *cl,
+				     const char *name)
 {
 	size_t i;
 
@@ -146,8 +146,11 @@ static int rack_order(const struct kb_cluster *cl, int32_t *out)
 	return n;
 }
 
-static int assign(const struct kb_cluster *cl, int32_t np, int32_t rf,
-		  int32_t *out)
+/* @first_p: the number of the first partition assigned (CreatePartitions
+ * goes on where the topic's assignment ends); @lead0: the broker that
+ * leads partition 0, -1 for a random start. */
+static int assign(const struct kb_cluster *cl, int32_t first_p, int32_t np,
+		  int32_t rf, int32_t lead0, int32_t *out)
 {
 	int32_t order[256], start, shift;
 	uint32_t r = 0;
@@ -157,35 +160,38 @@ static int assign(const struct kb_cluster *cl, int32_t np, int32_t rf,
 		r = (uint32_t)np;
 	start = (int32_t)(r % (uint32_t)n);
 	shift = (int32_t)((r >> 8) % (uint32_t)n);
-	for (p = 0; p < np; p++) {
+	for (j = 0; lead0 >= 0 && j < n; j++)
+		if (order[j] == lead0)
+			start = j;
+	for (p = first_p; p < first_p + np; p++) {
 		int32_t first = (start + p) % n;
 
 		if (p > 0 && p % n == 0)
 			shift++;
-		out[p * rf] = order[first];
+		out[(p - first_p) * rf] = order[first];
 		for (j = 1; j < rf; j++) {
 			int32_t off = 1 + (shift + j - 1) % (n - 1);
 
-			out[p * rf + j] = order[(first + off) % n];
+			out[(p - first_p) * rf + j] = order[(first + off) % n];
 		}
 	}
 	return 0;
 }
 
 static int16_t check_assignment(const struct kb_cluster *cl,
-				const struct kb_cluster_new_topic *t,
-				const char **why)
+				const int32_t *assign, int32_t n_parts,
+				int32_t rf, const char **why)
 {
 	int32_t p, j, k;
 
-	if (t->assign_rf < 1 || t->assign_rf > KB_CL_MAX_RF) {
+	if (rf < 1 || rf > KB_CL_MAX_RF) {
 		*why = "each partition needs 1 to 16 replicas, the same number for all";
 		return E_INVALID_REPLICA_ASSIGNMENT;
 	}
-	for (p = 0; p < t->n_parts; p++) {
-		const int32_t *r = &t->assign[p * t->assign_rf];
+	for (p = 0; p < n_parts; p++) {
+		const int32_t *r = &assign[p * rf];
 
-		for (j = 0; j < t->assign_rf; j++) {
+		for (j = 0; j < rf; j++) {
 			if (!kb_cl_broker_live(cl, r[j])) {
 				*why = "a replica names a broker that is not live in the cluster";
 				return E_INVALID_REPLICA_ASSIGNMENT;
@@ -246,23 +252,27 @@ static bool sb_quote(struct sbuf *b, const char *s)
 
 int16_t kb_cluster_create_topic(struct kb_cluster *cl,
 				struct kb_cluster_new_topic *t,
-				const char **why)
+				const char **why, bool wait_leaders,
+				kb_cluster_op_done done, void *arg,
+				struct kb_cluster_op **opp)
 {
 	struct sbuf js = { 0 }, cfg = { 0 };
 	int32_t rf = t->rf, *asg = NULL, p, j;
-	char path[512], idtxt[23];
+	struct kb_cluster_op *op;
+	char idtxt[23];
 	uint8_t id[16];
 	int16_t err = 0;
 	size_t i;
-	int rc;
 
 	*why = NULL;
+	*opp = NULL;
 	if (kb_zk_state(cl->zk) != KB_ZK_CONNECTED || !cl->registered) {
 		*why = "ZooKeeper is not reachable from this broker";
 		return E_REQUEST_TIMED_OUT;
 	}
-	if (topic_find(cl, t->name)) {
-		*why = "topic already exists";
+	if (kb_cl_topic_find(cl, t->name)) {
+		*why = kb_cl_delete_marked(cl, t->name) ?
+		       "topic is being deleted" : "topic already exists";
 		return E_TOPIC_ALREADY_EXISTS;
 	}
 	if (t->n_parts < 1 || t->n_parts > MAX_PARTS) {
@@ -270,7 +280,8 @@ int16_t kb_cluster_create_topic(struct kb_cluster *cl,
 		return E_INVALID_PARTITIONS;
 	}
 	if (t->assign) {
-		err = check_assignment(cl, t, why);
+		err = check_assignment(cl, t->assign, t->n_parts,
+				       t->assign_rf, why);
 		if (err)
 			return err;
 		rf = t->assign_rf;
@@ -300,7 +311,7 @@ int16_t kb_cluster_create_topic(struct kb_cluster *cl,
 		memcpy(asg, t->assign, (size_t)t->n_parts * (size_t)rf *
 		       sizeof(*asg));
 	else
-		assign(cl, t->n_parts, rf, asg);
+		assign(cl, 0, t->n_parts, rf, -1, asg);
 	if (getrandom(id, sizeof(id), 0) != sizeof(id)) {
 		*why = "no random topic id";
 		err = E_REQUEST_TIMED_OUT;
@@ -326,35 +337,148 @@ int16_t kb_cluster_create_topic(struct kb_cluster *cl,
 	}
 	ok = ok && sb_add(&js, "},\"topic_id\":\"%s\",\"adding_replicas\":{},\"removing_replicas\":{}}",
 			  idtxt);
-	if (!ok) {
+	op = ok ? kb_cl_op_new(cl, KB_CL_OP_CREATE, t->name, done, arg) : NULL;
+	if (!op) {
 		*why = "out of memory";
 		err = E_REQUEST_TIMED_OUT;
 		goto out;
 	}
-	/* Configs first, as Kafka: the topic is whole once it appears. */
-	snprintf(path, sizeof(path), "/config/topics/%s", t->name);
-	rc = kb_zk_sync_create(cl->zk, path, cfg.p, (int)cfg.n, false);
-	if (rc == ZNODEEXISTS)
-		rc = ZOK;	/* left over from an interrupted create */
-	if (rc == ZOK) {
-		snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
-		rc = kb_zk_sync_create(cl->zk, path, js.p, (int)js.n, false);
-	}
-	if (rc == ZNODEEXISTS) {
-		*why = "topic already exists";
-		err = E_TOPIC_ALREADY_EXISTS;
-	} else if (rc != ZOK) {
-		kb_warn("ZooKeeper: creating topic %s: %s", t->name,
-			kb_zk_strerror(rc));
-		*why = "ZooKeeper did not take the topic";
-		err = E_REQUEST_TIMED_OUT;
-	} else {
-		kb_info("created topic %s in the cluster: %d partition(s), replication factor %d, id %s",
-			t->name, t->n_parts, rf, idtxt);
-	}
+	op->data1 = cfg.p;
+	op->data2 = js.p;
+	cfg.p = js.p = NULL;
+	op->want_parts = wait_leaders ? t->n_parts : 0;
+	kb_dbg("creating topic %s: %d partition(s), replication factor %d, id %s",
+	       t->name, t->n_parts, rf, idtxt);
+	kb_cl_op_start(cl, op);
+	*opp = op;
 out:
 	free(js.p);
 	free(cfg.p);
+	free(asg);
+	return err;
+}
+
+int16_t kb_cluster_delete_topic(struct kb_cluster *cl, const char *topic,
+				const char **why, kb_cluster_op_done done,
+				void *arg, struct kb_cluster_op **opp)
+{
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, topic);
+
+	*why = NULL;
+	*opp = NULL;
+	if (kb_zk_state(cl->zk) != KB_ZK_CONNECTED || !cl->registered) {
+		*why = "ZooKeeper is not reachable from this broker";
+		return E_REQUEST_TIMED_OUT;
+	}
+	if (!t || !t->loaded) {
+		*why = "unknown topic";
+		return E_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	*opp = kb_cl_op_new(cl, KB_CL_OP_DELETE, topic, done, arg);
+	if (!*opp) {
+		*why = "out of memory";
+		return E_REQUEST_TIMED_OUT;
+	}
+	kb_cl_op_start(cl, *opp);
+	return 0;
+}
+
+int16_t kb_cluster_create_partitions(struct kb_cluster *cl,
+				     const char *topic, int32_t count,
+				     const int32_t *assign_in, int32_t n_assign,
+				     int32_t assign_rf, bool validate_only,
+				     const char **why, kb_cluster_op_done done,
+				     void *arg, struct kb_cluster_op **opp)
+{
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, topic);
+	struct sbuf js = { 0 };
+	struct kb_cluster_op *op;
+	int32_t *asg = NULL, rf, add, p, j;
+	char idtxt[23];
+	int16_t err = 0;
+	bool ok;
+
+	*why = NULL;
+	*opp = NULL;
+	if (kb_zk_state(cl->zk) != KB_ZK_CONNECTED || !cl->registered) {
+		*why = "ZooKeeper is not reachable from this broker";
+		return E_REQUEST_TIMED_OUT;
+	}
+	if (!t || !t->loaded || t->deleting) {
+		*why = t ? "topic is being deleted" : "unknown topic";
+		return E_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	rf = t->parts[0].n_replicas;
+	add = count - t->n_parts;
+	if (rf < 1) {
+		*why = "the topic's assignment cannot be read";
+		return E_INVALID_REPLICA_ASSIGNMENT;
+	}
+	if (count <= t->n_parts || count > MAX_PARTS) {
+		static char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "topic %.60s has %d partitions: the new count must be more, at most %d",
+			 topic, t->n_parts, MAX_PARTS);
+		*why = msg;
+		return E_INVALID_PARTITIONS;
+	}
+	if (assign_in) {
+		if (n_assign != add || assign_rf != rf) {
+			*why = "the assignment must give each new partition as many replicas as the topic has";
+			return E_INVALID_REPLICA_ASSIGNMENT;
+		}
+		err = check_assignment(cl, assign_in, add, rf, why);
+		if (err)
+			return err;
+	} else if ((size_t)rf > cl->n_brokers) {
+		static char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "replication factor %d: there are %zu live brokers",
+			 rf, cl->n_brokers);
+		*why = msg;
+		return E_INVALID_REPLICATION_FACTOR;
+	}
+	if (validate_only)
+		return 0;
+	asg = calloc((size_t)add * (size_t)rf, sizeof(*asg));
+	if (!asg) {
+		*why = "out of memory";
+		return E_REQUEST_TIMED_OUT;
+	}
+	if (assign_in)
+		memcpy(asg, assign_in, (size_t)add * (size_t)rf * sizeof(*asg));
+	else
+		assign(cl, t->n_parts, add, rf, t->parts[0].replicas[0], asg);
+	uuid_text(t->id, idtxt);
+	ok = sb_add(&js, "{\"version\":2,\"partitions\":{");
+	for (p = 0; ok && p < count; p++) {
+		const int32_t *r = p < t->n_parts ? t->parts[p].replicas :
+				   &asg[(p - t->n_parts) * rf];
+		int32_t n = p < t->n_parts ? t->parts[p].n_replicas : rf;
+
+		ok = sb_add(&js, "%s\"%d\":[", p ? "," : "", p);
+		for (j = 0; ok && j < n; j++)
+			ok = sb_add(&js, "%s%d", j ? "," : "", r[j]);
+		ok = ok && sb_add(&js, "]");
+	}
+	ok = ok && sb_add(&js, "},\"topic_id\":\"%s\",\"adding_replicas\":{},\"removing_replicas\":{}}",
+			  idtxt);
+	op = ok ? kb_cl_op_new(cl, KB_CL_OP_GROW, topic, done, arg) : NULL;
+	if (!op) {
+		*why = "out of memory";
+		err = E_REQUEST_TIMED_OUT;
+		goto out;
+	}
+	op->data1 = js.p;
+	js.p = NULL;
+	op->want_parts = count;
+	op->version = t->version;
+	kb_cl_op_start(cl, op);
+	*opp = op;
+out:
+	free(js.p);
 	free(asg);
 	return err;
 }
@@ -386,7 +510,7 @@ static bool int_list(const char *v, int32_t *out, int32_t *n)
 static void cfg_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 {
 	struct kb_cluster *cl = kb_zk_owner(zk);
-	struct kb_cl_topic *t = topic_find(cl, arg);
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, arg);
 	struct kb_cfg_op ops[64];
 	char keys[64][64], vals[64][256];
 	const char *why = NULL, *v, *p;
@@ -424,8 +548,13 @@ static void cfg_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 			p = ve + 1;
 		}
 	}
-	if (kb_store_topic_find(cl->store, t->name)) {
-		err = KB_ERR_NONE;
+	const struct kb_topic *lt = kb_store_topic_find(cl->store, t->name);
+
+	if (lt) {
+		/* Grown in the cluster while this broker was away. */
+		err = lt->n_partitions < t->n_parts ?
+		      kb_store_topic_grow(cl->store, t->name, t->n_parts) :
+		      KB_ERR_NONE;
 	} else {
 		err = kb_store_topic_create_cfg(cl->store, t->name, t->n_parts,
 						ops, n, false, &why);
@@ -445,22 +574,26 @@ static void cfg_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 	t->local = true;
 }
 
+/* The topic node: its assignment, first read or grown (CreatePartitions). */
 static void topic_data_done(struct kb_zk *zk, const struct kb_zk_res *r,
 			    void *arg)
 {
 	struct kb_cluster *cl = kb_zk_owner(zk);
-	struct kb_cl_topic *t = topic_find(cl, arg);
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, arg);
+	struct kb_cl_part *np;
 	const char *parts;
 	char idtxt[32], path[512];
-	int32_t p, n = 0;
+	uint8_t id[16];
+	int32_t p, n = 0, old;
 
-	if (!t || t->loaded || r->rc != ZOK || !r->data) {
+	if (!t || r->rc != ZOK || !r->data) {
 		free(arg);
 		return;
 	}
 	parts = kb_json_find(r->data, "partitions");
 	if (!kb_json_str(r->data, "topic_id", idtxt, sizeof(idtxt)) ||
-	    !uuid_parse(idtxt, t->id) || !parts || *parts != '{') {
+	    !uuid_parse(idtxt, id) || !parts || *parts != '{' ||
+	    (t->loaded && memcmp(id, t->id, 16))) {
 		kb_log_once(KB_LOG_WARN, "ZooKeeper: topic %s cannot be read: '%.200s'",
 			    t->name, r->data);
 		free(arg);
@@ -474,16 +607,20 @@ static void topic_data_done(struct kb_zk *zk, const struct kb_zk_res *r,
 		if (!kb_json_find(parts, key) || n >= MAX_PARTS)
 			break;
 	}
-	if (!n) {
+	t->version = r->version;
+	old = t->loaded ? t->n_parts : 0;
+	if (n <= old) {
+		free(arg);	/* partitions are never taken away */
+		return;
+	}
+	np = realloc(t->parts, (size_t)n * sizeof(*t->parts));
+	if (!np) {
 		free(arg);
 		return;
 	}
-	t->parts = calloc((size_t)n, sizeof(*t->parts));
-	if (!t->parts) {
-		free(arg);
-		return;
-	}
-	for (p = 0; p < n; p++) {
+	t->parts = np;
+	memset(&np[old], 0, (size_t)(n - old) * sizeof(*np));
+	for (p = old; p < n; p++) {
 		char key[16];
 
 		snprintf(key, sizeof(key), "%d", p);
@@ -492,11 +629,25 @@ static void topic_data_done(struct kb_zk *zk, const struct kb_zk_res *r,
 		t->parts[p].leader = -1;
 		t->parts[p].version = -1;
 	}
+	memcpy(t->id, id, 16);
 	t->n_parts = n;
-	t->loaded = true;
-	snprintf(path, sizeof(path), "/config/topics/%s", t->name);
-	kb_zk_get(zk, path, false, cfg_done, arg);
-	for (p = 0; p < n; p++)
+	if (old && t->local) {
+		int err = kb_store_topic_grow(cl->store, t->name, n);
+
+		if (err)
+			kb_err("cluster topic %s: cannot grow the local log to %d partitions: %s",
+			       t->name, n, err < 0 ? strerror(-err) : "error");
+		else
+			kb_info("topic %s now has %d partitions", t->name, n);
+	}
+	if (!old) {
+		t->loaded = true;
+		snprintf(path, sizeof(path), "/config/topics/%s", t->name);
+		kb_zk_get(zk, path, false, cfg_done, arg);
+	} else {
+		free(arg);
+	}
+	for (p = old; p < n; p++)
 		state_get(cl, t, p);
 }
 
@@ -507,7 +658,30 @@ static void topic_load(struct kb_cluster *cl, struct kb_cl_topic *t)
 	if (!name)
 		return;
 	snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
-	kb_zk_get(cl->zk, path, false, topic_data_done, name);
+	/* The watch tells of new partitions (CreatePartitions). */
+	kb_zk_get(cl->zk, path, true, topic_data_done, name);
+}
+
+/* The topic is gone from the cluster: so is its local log. */
+static void topic_remove(struct kb_cluster *cl, size_t i)
+{
+	struct kb_cl_topic *t = cl->topics[i];
+
+	if (t->local || kb_store_topic_find(cl->store, t->name)) {
+		int err = kb_store_topic_delete(cl->store, t->name);
+
+		if (err)
+			kb_err("cluster topic %s: deleting the local log: %s",
+			       t->name, err < 0 ? strerror(-err) : "error");
+		else
+			kb_info("topic %s deleted from the local log",
+				t->name);
+	}
+	free(t->parts);
+	free(t);
+	memmove(&cl->topics[i], &cl->topics[i + 1],
+		(cl->n_topics - i - 1) * sizeof(*cl->topics));
+	cl->n_topics--;
 }
 
 static void topics_done(struct kb_zk *zk, const struct kb_zk_res *r,
@@ -522,7 +696,7 @@ static void topics_done(struct kb_zk *zk, const struct kb_zk_res *r,
 	for (i = 0; i < cl->n_topics; i++)
 		cl->topics[i]->listed = false;
 	for (k = 0; k < r->n_children; k++) {
-		struct kb_cl_topic *t = topic_find(cl, r->children[k]), **nt;
+		struct kb_cl_topic *t = kb_cl_topic_find(cl, r->children[k]), **nt;
 
 		if (t) {
 			t->listed = true;
@@ -541,10 +715,24 @@ static void topics_done(struct kb_zk *zk, const struct kb_zk_res *r,
 		cl->topics = nt;
 		strcpy(t->name, r->children[k]);
 		t->listed = true;
+		t->deleting = kb_cl_delete_marked(cl, t->name);
 		cl->topics[cl->n_topics++] = t;
 		topic_load(cl, t);
 	}
-	/* Deleting topics is not done in a cluster yet: keep what we know. */
+	/* Deleted by the controller (DeleteTopics). */
+	for (i = cl->n_topics; i-- > 0;)
+		if (!cl->topics[i]->listed)
+			topic_remove(cl, i);
+	/* Deleted while this broker was away: said, not guessed at. */
+	for (i = 0; i < kb_store_topic_count(cl->store); i++) {
+		const struct kb_topic *lt = kb_store_topic_at(cl->store, i);
+
+		if (lt && strncmp(lt->name, "__", 2) &&
+		    !kb_cl_topic_find(cl, lt->name))
+			kb_warn("topic %s is in the local log but not in the cluster (deleted while this broker was away?): left as it is; delete its directories by hand",
+				lt->name);
+	}
+	kb_cl_ops_check(cl);
 }
 
 void kb_cl_topics_reload(struct kb_cluster *cl)
@@ -558,6 +746,7 @@ void kb_cl_topics_reload(struct kb_cluster *cl)
 	for (i = 0; i < cl->n_topics; i++)
 		if (!cl->topics[i]->loaded)
 			topic_load(cl, cl->topics[i]);
+	kb_cl_deletes_reload(cl);
 }
 
 /* Partition state. */
@@ -572,7 +761,7 @@ static void state_exists_done(struct kb_zk *zk, const struct kb_zk_res *r,
 {
 	struct kb_cluster *cl = kb_zk_owner(zk);
 	struct state_ref *ref = arg;
-	struct kb_cl_topic *t = topic_find(cl, ref->topic);
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, ref->topic);
 
 	/* ZNONODE: the watch set here tells when it is created. */
 	if (r->rc == ZOK && t && t->loaded && ref->p < t->n_parts)
@@ -610,7 +799,7 @@ static void state_done(struct kb_zk *zk, const struct kb_zk_res *r,
 {
 	struct kb_cluster *cl = kb_zk_owner(zk);
 	struct state_ref *ref = arg;
-	struct kb_cl_topic *t = topic_find(cl, ref->topic);
+	struct kb_cl_topic *t = kb_cl_topic_find(cl, ref->topic);
 	struct kb_cl_part *pt;
 	int32_t leader, epoch;
 	char path[600];
@@ -678,10 +867,23 @@ bool kb_cl_topics_watch(struct kb_cluster *cl, enum kb_zk_watch w,
 			kb_cl_topics_reload(cl);
 		return true;
 	}
+	if (!strcmp(path, "/admin/delete_topics")) {
+		if (w == KB_ZK_W_CHILD)
+			kb_cl_deletes_reload(cl);
+		return true;
+	}
+	if (sscanf(path, "/brokers/topics/%255[^/]%n", name, &n) == 1 &&
+	    !path[n]) {
+		t = kb_cl_topic_find(cl, name);
+		/* Changed: new partitions.  Deleted: the listing removes it. */
+		if (t && w == KB_ZK_W_CHANGED)
+			topic_load(cl, t);
+		return true;
+	}
 	if (sscanf(path, "/brokers/topics/%255[^/]/partitions/%d/state%n",
 		   name, &p, &n) != 2 || path[n])
 		return false;
-	t = topic_find(cl, name);
+	t = kb_cl_topic_find(cl, name);
 	if (t && t->loaded && p >= 0 && p < t->n_parts)
 		state_get(cl, t, p);
 	return true;
@@ -752,7 +954,7 @@ const char *kb_cluster_topic_find(const struct kb_cluster *cl,
 bool kb_cluster_partition(const struct kb_cluster *cl, const char *topic,
 			  int32_t p, struct kb_cluster_partition *out)
 {
-	const struct kb_cl_topic *t = topic_find(cl, topic);
+	const struct kb_cl_topic *t = kb_cl_topic_find(cl, topic);
 	const struct kb_cl_part *pt;
 
 	if (!t || !t->loaded || p < 0 || p >= t->n_parts)

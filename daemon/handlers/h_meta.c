@@ -129,6 +129,7 @@ static void cluster_topic(struct kb_req *req, struct kb_wr *w,
 		.rf = (int16_t)cfg->default_replication_factor,
 	};
 	const char *found, *why;
+	struct kb_cluster_op *op;
 	const uint8_t *id = NULL;
 	int32_t n = 0;
 	int16_t err;
@@ -143,7 +144,8 @@ static void cluster_topic(struct kb_req *req, struct kb_wr *w,
 			     KB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 		return;
 	}
-	err = kb_cluster_create_topic(cl, &nt, &why);
+	/* Written in the background; the client asks again. */
+	err = kb_cluster_create_topic(cl, &nt, &why, false, NULL, NULL, &op);
 	if (err && err != KB_ERR_TOPIC_ALREADY_EXISTS)
 		kb_log_once(KB_LOG_WARN, "auto-creating topic %s: %s", name,
 			    why ? why : "error");

@@ -22,7 +22,11 @@
 #    NOT_LEADER_OR_FOLLOWER from a non-leader, FENCED_LEADER_EPOCH and
 #    UNKNOWN_LEADER_EPOCH for a stale or future epoch; the partitions of a
 #    killed leader go offline (not re-created empty elsewhere: there is no
-#    replication yet) and come back whole when it returns.
+#    replication yet) and come back whole when it returns;
+#  - CreatePartitions (rack-aware and explicit) and DeleteTopics through
+#    confluent-kafka's admin client: the controller elects the new
+#    partitions' leaders and carries out deletions, every broker deletes
+#    its local log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/zk.sh"
 . "$(dirname "$0")/tls_ca.sh"
@@ -216,8 +220,67 @@ ok=$(echo "$md" | awk '$1 == "t3" {
 tap_ok "$ok" "t3: 6 partitions on 3 distinct brokers each, 2 led by each broker, leader = first replica, ISR = leader"
 echo "$md" | grep -q "^tx 0 1 1,2 1 -" && echo "$md" | grep -q "^tx 1 3 3,1 3 -"
 tap_ok $? "tx: the explicit assignment [[1,2],[3,1]] kept, leaders 1 and 3"
-[ "$($PROBE delete "${CPORT[1]}" t3 2>/dev/null)" = "t3 POLICY_VIOLATION" ]
-tap_ok $? "DeleteTopics in a cluster: refused with POLICY_VIOLATION (not done yet), the topic stays"
+
+# 3c. CreatePartitions and DeleteTopics through the admin path.
+out=$($PROBE create1 "${CPORT[2]}" grow 2 2 2>/dev/null)
+[ "$out" = "grow ok" ]
+tap_ok $? "CreateTopics grow: 2 partitions, replication factor 2 ($out)"
+out=$($PROBE grow "${CPORT[3]}" grow 5 2>/dev/null)
+[ "$out" = "grow ok" ]
+tap_ok $? "CreatePartitions grow to 5 through broker 3 ($out)"
+out=$($PROBE grow "${CPORT[3]}" grow 4 2>/dev/null; $PROBE grow "${CPORT[3]}" grow 6 '[[1]]' 2>/dev/null;
+	$PROBE grow "${CPORT[3]}" grow 6 '[[2,2]]' 2>/dev/null; $PROBE grow "${CPORT[3]}" nope 6 2>/dev/null)
+out=$(echo $out)
+[ "$out" = "grow INVALID_PARTITIONS grow INVALID_REPLICA_ASSIGNMENT grow INVALID_REPLICA_ASSIGNMENT nope UNKNOWN_TOPIC_OR_PART" ]
+tap_ok $? "refused: fewer partitions, another replication factor, a broker twice, an unknown topic ($out)"
+out=$($PROBE grow "${CPORT[1]}" grow 6 '[[3,1]]' 2>/dev/null)
+[ "$out" = "grow ok" ]
+tap_ok $? "CreatePartitions grow to 6 with an explicit assignment [[3,1]] ($out)"
+for i in $(seq 1 30); do
+	md=$($PROBE md "${CPORT[1]}" 2>/dev/null)
+	[ "$(echo "$md" | awk '$1 == "grow" && $3 >= 0' | wc -l)" -eq 6 ] && break
+	sleep 0.5
+done
+echo "$md" | grep "^grow" | sed 's/^/#   /'
+ok=$(echo "$md" | awk '$1 == "grow" {
+	n = split($4, r, ","); if (n != 2 || r[1] == r[2] || $3 != r[1] || $6 != "-") bad++
+	c++ } END { print (c == 6 && !bad) ? 0 : 1 }')
+tap_ok "$ok" "grow: 6 partitions, each on 2 distinct brokers (racks), each with its leader"
+echo "$md" | grep -q "^grow 5 3 3,1 3 -"
+tap_ok $? "grow-5 keeps the explicit assignment [3,1], led by 3"
+seq 1 60 | sed 's/^/g-/' >"$KB_TMP/grow.in"
+timeout 60 kcat -X socket.timeout.ms=20000 -X topic.message.timeout.ms=30000 \
+	-b "127.0.0.1:${CPORT[2]}" -P -t grow -p 5 -l "$KB_TMP/grow.in" 2>/dev/null
+timeout 60 kcat -b "127.0.0.1:${CPORT[2]}" -C -t grow -p 5 -o beginning -e -q \
+	-f '%s\n' 2>/dev/null | cmp -s - "$KB_TMP/grow.in"
+tap_ok $? "records produced to the new partition grow-5 read back"
+ls -d "$KB_TMP"/b[123]/logs/grow-* >/dev/null 2>&1
+tap_ok $? "every broker has the topic's local log"
+
+out=$($PROBE delete "${CPORT[1]}" grow nope 2>/dev/null | tr '\n' ' ')
+[ "$out" = "grow ok nope UNKNOWN_TOPIC_OR_PART " ]
+tap_ok $? "DeleteTopics grow (and an unknown topic) through broker 1: $out"
+gone=1
+for i in $(seq 1 30); do
+	n=0
+	for id in 1 2 3; do
+		$PROBE md "${CPORT[$id]}" 2>/dev/null | grep -q "^grow " && n=1
+	done
+	ls -d "$KB_TMP"/b[123]/logs/grow-* >/dev/null 2>&1 && n=1
+	[ $n -eq 0 ] && { gone=0; break; }
+	sleep 0.5
+done
+tap_ok $gone "grow is gone from every broker's Metadata and every local log"
+[ $gone -eq 0 ] || ls -d "$KB_TMP"/b[123]/logs/grow-* | sed 's/^/#   /'
+grep -q "topic grow deleted from the cluster" "$KB_TMP"/b*/log
+tap_ok $? "the controller carried out the deletion"
+out=$($PROBE create1 "${CPORT[3]}" grow 1 3 2>/dev/null)
+n=$(timeout 30 kcat -b "127.0.0.1:${CPORT[3]}" -C -t grow -p 0 -o beginning -e -q 2>/dev/null | wc -l)
+[ "$out" = "grow ok" ] && [ "$n" -eq 0 ]
+tap_ok $? "grow created again: a new, empty topic ($out, $n records)"
+out=$($PROBE delete "${CPORT[3]}" grow 2>/dev/null)
+[ "$out" = "grow ok" ]
+tap_ok $? "... and deleted again ($out)"
 
 W=$KB_TMP/work
 mkdir -p "$W"

@@ -12,8 +12,13 @@
         creates t3 (6 partitions, replication factor 3,
         min.insync.replicas=2), tx (explicit assignment [[1,2],[3,1]]) and
         bad (replication factor 4); prints "NAME ok|ERRORNAME"
-    cluster_probe.py delete PORT TOPIC
-        DeleteTopics; prints ok or the error name
+    cluster_probe.py delete PORT TOPIC...
+        DeleteTopics; prints "NAME ok|ERRORNAME"
+    cluster_probe.py create1 PORT TOPIC PARTITIONS RF
+        CreateTopics of one topic; prints "NAME ok|ERRORNAME"
+    cluster_probe.py grow PORT TOPIC COUNT [ASSIGNMENT]
+        CreatePartitions (ASSIGNMENT as JSON, e.g. [[1,2]]); prints
+        "NAME ok|ERRORNAME"
 """
 
 import socket
@@ -83,7 +88,24 @@ def main():
         return
     if sys.argv[1] == "delete":
         a = admin(int(sys.argv[2]))
-        results(a.delete_topics([sys.argv[3]], operation_timeout=15))
+        results(a.delete_topics(sys.argv[3:], operation_timeout=15))
+        return
+    if sys.argv[1] == "create1":
+        from confluent_kafka.admin import NewTopic
+        a = admin(int(sys.argv[2]))
+        results(a.create_topics([NewTopic(sys.argv[3], int(sys.argv[4]),
+                                          int(sys.argv[5]))],
+                                operation_timeout=15))
+        return
+    if sys.argv[1] == "grow":
+        import json
+        from confluent_kafka.admin import NewPartitions
+        a = admin(int(sys.argv[2]))
+        np = NewPartitions(sys.argv[3], int(sys.argv[4]))
+        if len(sys.argv) > 5:
+            np = NewPartitions(sys.argv[3], int(sys.argv[4]),
+                               json.loads(sys.argv[5]))
+        results(a.create_partitions([np], operation_timeout=15))
         return
     port, topic, part = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     epoch = int(sys.argv[4]) if len(sys.argv) > 4 else -1

@@ -227,10 +227,12 @@ int main(void)
 		.name = "isr", .n_parts = 1, .rf = 3,
 	};
 	const char *why = NULL;
-	int16_t err = kb_cluster_create_topic(cl[0], &nt, &why);
+	struct kb_cluster_op *op = NULL;
+	int16_t err = kb_cluster_create_topic(cl[0], &nt, &why, false, NULL,
+					      NULL, &op);
 
-	ok(err == 0, "topic isr, replication factor 3, created (%d %s)", err,
-	   why ? why : "");
+	ok(err == 0 && op, "topic isr, replication factor 3, being created (%d %s)",
+	   err, why ? why : "");
 	ok(pump(-1, all_see_leader, NULL, 15000),
 	   "the controller elects a leader, every member sees it");
 	kb_cluster_partition(cl[0], "isr", 0, &v);
