@@ -5,6 +5,8 @@
  * broker once they are bound, and gives the cluster layer's fd and timer
  * to the event loop.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,12 +21,24 @@ static struct kb_loop_hook hook;
 
 static void on_event(void *arg)
 {
-	kb_cluster_on_event(arg);
+	kb_cluster_on_event(((struct kb_broker *)arg)->cluster);
 }
 
 static int on_tick(void *arg, int64_t now_ms)
 {
-	return kb_cluster_tick(arg, now_ms);
+	return kb_cluster_tick(((struct kb_broker *)arg)->cluster, now_ms);
+}
+
+/* SIGTERM: leadership moves away before the broker leaves. */
+static int on_stop(void *arg, int64_t now_ms)
+{
+	struct kb_broker *b = arg;
+	const struct kb_config *cfg = b->cfg;
+
+	if (!cfg->controlled_shutdown || !b->cluster)
+		return 0;
+	return kb_cluster_shutdown(b->cluster, now_ms, cfg->cs_max_retries,
+				   cfg->cs_backoff_ms);
 }
 
 static bool wildcard(const char *h)
@@ -48,6 +62,51 @@ static void endpoint(const struct kb_loop *l, int i,
 		snprintf(e->host, sizeof(e->host), "%s", lc->host);
 	else if (gethostname(e->host, sizeof(e->host)))
 		snprintf(e->host, sizeof(e->host), "localhost");
+}
+
+#define ICT "/sys/kernel/kbroker/in_cluster_tls"
+
+/*
+ * Tells the module the cluster's encryption.in.cluster, which it guards
+ * the inter-broker links by.  The module takes one write and keeps the
+ * value until it is loaded again; a value already there must be this
+ * cluster's.  Without the module (or a module without the file) there is
+ * nothing to tell.
+ */
+static int report_in_cluster_tls(bool on)
+{
+	char want = on ? '1' : '0', have[8] = "";
+	int fd = open(ICT, O_RDWR | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			kb_info("%s: not there (kbroker.ko not loaded, or without it): in-cluster encryption not reported to the kernel",
+				ICT);
+		else
+			kb_warn("%s: %m: in-cluster encryption not reported to the kernel",
+				ICT);
+		return 0;
+	}
+	if (write(fd, &want, 1) == 1) {
+		close(fd);
+		kb_info("%s: %c (encryption.in.cluster=%s)", ICT, want,
+			on ? "true" : "false");
+		return 0;
+	}
+	if (errno != EBUSY) {
+		kb_warn("%s: writing %c: %m", ICT, want);
+		close(fd);
+		return 0;
+	}
+	/* Fixed already, by an earlier run: it must agree. */
+	n = pread(fd, have, sizeof(have) - 1, 0);
+	close(fd);
+	if (n > 0 && have[0] == want)
+		return 0;
+	kb_err("%s is fixed at %.1s but this cluster has encryption.in.cluster=%s: the module guards inter-broker links by its value; reload kbroker.ko to change it",
+	       ICT, n > 0 ? have : "?", on ? "true" : "false");
+	return -1;
 }
 
 int kb_broker_cluster_join(struct kb_broker *b, struct kb_loop *l)
@@ -74,7 +133,9 @@ int kb_broker_cluster_join(struct kb_broker *b, struct kb_loop *l)
 	rc = kb_cluster_join(b->cluster, l->sig, id);
 	if (rc)
 		return rc;
-	return kb_cluster_meta_adopt(b, id);
+	if (kb_cluster_meta_adopt(b, id))
+		return -1;
+	return report_in_cluster_tls(kb_cluster_encrypted(b->cluster));
 }
 
 int kb_broker_cluster_register(struct kb_broker *b, struct kb_loop *l)
@@ -94,7 +155,8 @@ int kb_broker_cluster_register(struct kb_broker *b, struct kb_loop *l)
 	hook.fd = kb_cluster_fd(b->cluster);
 	hook.on_event = on_event;
 	hook.on_tick = on_tick;
-	hook.arg = b->cluster;
+	hook.on_stop = on_stop;
+	hook.arg = b;
 	return kb_loop_add_hook(l, &hook);
 }
 

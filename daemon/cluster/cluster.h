@@ -96,6 +96,17 @@ const struct kb_cluster_broker *kb_cluster_broker_at(
 const struct kb_cluster_endpoint *kb_cluster_endpoint(
 	const struct kb_cluster_broker *br, const char *listener);
 
+/*
+ * Controlled shutdown (SIGTERM): asks the controller, through this
+ * broker's ephemeral /admin/controlled_shutdown/<id>, to move the
+ * leadership of every partition it leads to another live in-sync replica.
+ * Call on the stop signal and then each tick: returns 1 while waiting
+ * (up to @max_retries checks @backoff_ms apart), 0 once nothing led here
+ * can move (logged: moved, nothing to move to, or the bound passed).
+ */
+int kb_cluster_shutdown(struct kb_cluster *cl, int64_t now_ms,
+			int max_retries, int backoff_ms);
+
 /* kbrokerctl cluster status: human text, or one JSON object. */
 void kb_cluster_status(const struct kb_cluster *cl, FILE *f, bool json);
 /* The offline and under-replicated partition counts that status shows. */

@@ -294,17 +294,27 @@ static void reconcile_part(struct kb_cluster *cl, struct kb_cl_topic *t,
 		n = kb_cl_state_json(data, sizeof(data), cl->controller_epoch,
 				     leader, 0, isr, n_isr);
 	} else if (pt->has_state) {
-		if (pt->leader >= 0 && kb_cl_broker_live(cl, pt->leader))
+		bool live = pt->leader >= 0 &&
+			    kb_cl_broker_live(cl, pt->leader);
+
+		if (live && !kb_cl_shutting(cl, pt->leader))
 			return;
+		/* A broker in controlled shutdown leaves the ISR too. */
 		for (i = 0; i < pt->n_isr; i++) {
-			if (!kb_cl_broker_live(cl, pt->isr[i]))
+			if (!kb_cl_broker_live(cl, pt->isr[i]) ||
+			    kb_cl_shutting(cl, pt->isr[i]))
 				continue;
 			if (leader < 0)
 				leader = pt->isr[i];
 			isr[n_isr++] = pt->isr[i];
 		}
+		if (leader < 0 && live)
+			return;		/* nowhere to move it: keep it */
 		if (leader < 0 && pt->leader < 0)
 			return;		/* offline already */
+		if (live)
+			kb_info("%s-%d: moving leadership off broker %d (controlled shutdown)",
+				t->name, p, pt->leader);
 		if (leader < 0) {
 			/* Keep the last ISR: it names who may lead again. */
 			memcpy(isr, pt->isr, sizeof(isr));
@@ -369,6 +379,50 @@ void kb_cl_reconcile(struct kb_cluster *cl)
 			reconcile_part(cl, t, p);
 	}
 	kb_cl_deletes_run(cl);
+}
+
+bool kb_cl_shutting(const struct kb_cluster *cl, int32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n_shutting; i++)
+		if (cl->shutting[i] == id)
+			return true;
+	return false;
+}
+
+static void shutting_done(struct kb_zk *zk, const struct kb_zk_res *r,
+			  void *arg)
+{
+	struct kb_cluster *cl = kb_zk_owner(zk);
+	int32_t *ids;
+	int k, n = 0;
+
+	if ((unsigned int)(uintptr_t)arg != cl->shutting_gen || r->rc != ZOK)
+		return;
+	ids = calloc((size_t)r->n_children + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	for (k = 0; k < r->n_children; k++) {
+		char *end;
+		long id = strtol(r->children[k], &end, 10);
+
+		if (!*end && id >= 0 && id <= INT32_MAX)
+			ids[n++] = (int32_t)id;
+	}
+	free(cl->shutting);
+	cl->shutting = ids;
+	cl->n_shutting = (size_t)n;
+	if (n && cl->is_controller)
+		kb_info("controlled shutdown asked by %d broker(s)", n);
+	kb_cl_reconcile(cl);
+}
+
+void kb_cl_shutting_reload(struct kb_cluster *cl)
+{
+	cl->shutting_gen++;
+	kb_zk_children(cl->zk, "/admin/controlled_shutdown", true,
+		       shutting_done, (void *)(uintptr_t)cl->shutting_gen);
 }
 
 int32_t kb_cluster_controller(const struct kb_cluster *cl)

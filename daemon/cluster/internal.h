@@ -78,6 +78,13 @@ struct kb_cluster {
 	size_t n_deletes;
 	unsigned int deletes_gen;
 	struct kb_cl_del_job *del_jobs;
+	/* Brokers in controlled shutdown (/admin/controlled_shutdown). */
+	int32_t *shutting;
+	size_t n_shutting;
+	unsigned int shutting_gen;
+	/* This broker's own controlled shutdown (shutdown.c). */
+	int64_t cs_started_ms, cs_next_ms;
+	int cs_attempt;
 };
 
 enum kb_cl_op_kind { KB_CL_OP_CREATE, KB_CL_OP_DELETE, KB_CL_OP_GROW };
@@ -124,6 +131,8 @@ struct kb_cl_topic *kb_cl_topic_find(const struct kb_cluster *cl,
 void kb_cl_isr_expired(struct kb_cluster *cl);
 void kb_cl_isr_free(struct kb_cluster *cl);
 /* controller.c */
+void kb_cl_shutting_reload(struct kb_cluster *cl);
+bool kb_cl_shutting(const struct kb_cluster *cl, int32_t id);
 int kb_cl_state_json(char *buf, size_t size, int32_t ctrl_epoch,
 		     int32_t leader, int32_t epoch, const int32_t *isr,
 		     int32_t n_isr);

@@ -78,6 +78,8 @@ static void on_watch(struct kb_zk *zk, enum kb_zk_watch w, const char *path,
 		kb_cl_brokers_reload(cl);
 	else if (!strcmp(path, "/controller"))
 		kb_cl_controller_watch(cl, w);
+	else if (!strcmp(path, "/admin/controlled_shutdown"))
+		kb_cl_shutting_reload(cl);
 	else
 		kb_cl_topics_watch(cl, w, path);
 }
@@ -118,6 +120,7 @@ void kb_cluster_close(struct kb_cluster *cl)
 	kb_cl_isr_free(cl);
 	kb_cl_ops_free(cl);
 	kb_cl_topics_free(cl);
+	free(cl->shutting);
 	free(cl->brokers);
 	free(cl);
 }
@@ -255,7 +258,7 @@ int kb_cluster_join(struct kb_cluster *cl, int stop_fd, char id[32])
 {
 	static const char *const paths[] = {
 		"/brokers/ids", "/brokers/topics", "/config/topics",
-		"/admin/delete_topics",
+		"/admin/delete_topics", "/admin/controlled_shutdown",
 	};
 	char waiting[1200];
 	size_t i;

@@ -747,6 +747,7 @@ void kb_cl_topics_reload(struct kb_cluster *cl)
 		if (!cl->topics[i]->loaded)
 			topic_load(cl, cl->topics[i]);
 	kb_cl_deletes_reload(cl);
+	kb_cl_shutting_reload(cl);
 }
 
 /* Partition state. */

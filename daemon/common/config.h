@@ -101,6 +101,9 @@ struct kb_config {
 	int inter_broker_listener;	/* index in listeners */
 	bool encryption_in_cluster;
 	int32_t default_replication_factor;
+	bool controlled_shutdown;	/* controlled.shutdown.enable */
+	int32_t cs_max_retries;
+	int32_t cs_backoff_ms;
 	/* metrics.listener: http://host:port of /metrics, empty = off. */
 	char metrics_listener[KB_HOST_MAX + 16];
 	bool metrics_listener_set;	/* given in the file, not the default */

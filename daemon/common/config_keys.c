@@ -99,6 +99,13 @@ const struct key_def kb_config_keys[K_COUNT] = {
 				  encryption_in_cluster, "true"),
 	[K_DEFAULT_RF] = INT("default.replication.factor",
 			     default_replication_factor, 1, 16, "1"),
+	/* SIGTERM moves leadership away first (cluster/shutdown.c). */
+	[K_CS_ENABLE] = BOOL("controlled.shutdown.enable",
+			     controlled_shutdown, "true"),
+	[K_CS_RETRIES] = INT("controlled.shutdown.max.retries",
+			     cs_max_retries, 0, 100, "3"),
+	[K_CS_BACKOFF] = INT("controlled.shutdown.retry.backoff.ms",
+			     cs_backoff_ms, 0, 3600000, "5000"),
 	/* Prometheus scrapes /metrics here (daemon/metrics). */
 	[K_METRICS] = STR("metrics.listener", "http://127.0.0.1:9644"),
 	/* Authorization (auth/): acl or none. */

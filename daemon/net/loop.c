@@ -190,6 +190,19 @@ void kb_loop_accept_pause(struct kb_loop *l, bool pause)
 	l->accept_paused = pause;
 }
 
+/* Stops the loop once no hook asks for more time. */
+static void stop_hooks(struct kb_loop *l, int64_t now)
+{
+	struct kb_loop_hook *h;
+	bool wait = false;
+
+	for (h = l->hooks; h; h = h->next)
+		if (h->on_stop && h->on_stop(h->arg, now) > 0)
+			wait = true;
+	if (!wait)
+		l->stop = 1;
+}
+
 static void do_accept(struct kb_loop *l, struct kb_listener *ls)
 {
 	int i, fd;
@@ -269,7 +282,11 @@ static void on_signal(struct kb_loop *l)
 			continue;
 		}
 		kb_info("received signal %u, shutting down", si.ssi_signo);
-		l->stop = 1;
+		/* A second signal does not wait for the hooks. */
+		if (l->stopping)
+			l->stop = 1;
+		l->stopping = true;
+		stop_hooks(l, kb_now_mono_ms());
 	}
 }
 
@@ -364,6 +381,8 @@ int kb_loop_run(struct kb_loop *l)
 			if (gs)
 				kb_groups_tick(gs);
 			tick_hooks(l, now);
+			if (l->stopping && !l->stop)
+				stop_hooks(l, now);
 			next_tick = now + TICK_MS;
 		}
 		if (now >= next_idle) {

@@ -48,6 +48,9 @@ struct kb_loop_hook {
 	int fd;
 	void (*on_event)(void *arg);
 	int (*on_tick)(void *arg, int64_t now_ms);
+	/* Once SIGTERM or SIGINT came: > 0 asks the loop to keep running
+	 * (asked again each tick), 0 lets it stop.  May be NULL. */
+	int (*on_stop)(void *arg, int64_t now_ms);
 	void *arg;
 	struct kb_loop_hook *next;
 };
@@ -105,6 +108,7 @@ struct kb_loop {
 	uint64_t next_conn_id;
 	int spare_fd;			/* freed to shed connections on EMFILE */
 	volatile int stop;
+	bool stopping;			/* a stop signal came; hooks finish */
 	struct kbnl *nl;		/* kbroker module requests, or NULL */
 	struct kbnl *nl_ev;		/* its events group, or NULL */
 	int ev_kind;			/* KB_EV_MODULE, epoll data for nl_ev */

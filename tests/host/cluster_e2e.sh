@@ -26,7 +26,9 @@
 #  - CreatePartitions (rack-aware and explicit) and DeleteTopics through
 #    confluent-kafka's admin client: the controller elects the new
 #    partitions' leaders and carries out deletions, every broker deletes
-#    its local log.
+#    its local log;
+#  - SIGTERM runs a controlled shutdown (nothing to move to without
+#    replication: said so, and the broker leaves at once).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/zk.sh"
 . "$(dirname "$0")/tls_ca.sh"
@@ -478,6 +480,8 @@ tap_ok $rc "SIGTERM: broker 3 exits 0"
 want="1@127.0.0.1:${CPORT[1]} 2@127.0.0.1:${CPORT[2]}"
 got=$(expect_brokers 1 "$want" 3)
 tap_ok $? "... and leaves the cluster without waiting for its session to time out ($got)"
+grep -q "controlled shutdown: [0-9]* partition(s) led here have no other in-sync replica to move to" "$KB_TMP/b3/log"
+tap_ok $? "... after a controlled shutdown that says its partitions have no in-sync replica to move to"
 
 for id in 1 2; do
 	kill -TERM "${PID[$id]}"

@@ -145,6 +145,14 @@ static bool leader_moved(void *arg)
 	return true;
 }
 
+static int shut_who;
+
+static bool shut_done(void *arg)
+{
+	(void)arg;
+	return kb_cluster_shutdown(cl[shut_who], now_ms(), 5, 2000) == 0;
+}
+
 static bool set_done_flag;
 
 static void raw_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
@@ -336,6 +344,34 @@ int main(void)
 	kb_cluster_partition(cl[F], "isr", 0, &v);
 	ok(v.leader == F + 1 && v.leader_epoch == epoch + 1,
 	   "leader %d, epoch %d", v.leader, v.leader_epoch);
+	epoch++;
+
+	/* Controlled shutdown: leadership moves to the other ISR member. */
+	int X = 3 - L - F;
+
+	isr[0] = F + 1;
+	isr[1] = X + 1;
+	memset(&r, 0, sizeof(r));
+	ok(kb_cluster_isr_update(cl[F], "isr", 0, epoch, isr, 2, on_done, &r) == 0 &&
+	   pump(F, is_done, &r, 10000) && r.err == 0,
+	   "leader %d expands the ISR to [%d,%d]", F + 1, F + 1, X + 1);
+	ok(pump(-1, all_see_isr, &two, 10000), "every member sees it");
+	shut_who = F;
+	ok(kb_cluster_shutdown(cl[F], now_ms(), 5, 2000) == 1,
+	   "broker %d's controlled shutdown waits for the controller", F + 1);
+	ok(pump(-1, shut_done, NULL, 15000),
+	   "... and ends once its leadership moved");
+	nl = (struct newleader){ F + 1, epoch };
+	pump(-1, leader_moved, &nl, 10000);
+	kb_cluster_partition(cl[X], "isr", 0, &v);
+	ok(v.leader == X + 1 && v.leader_epoch == epoch + 1 && v.n_isr == 1 &&
+	   v.isr[0] == X + 1,
+	   "broker %d leads at epoch %d, ISR [%d] without the leaving broker (leader %d, epoch %d, %d in ISR)",
+	   X + 1, epoch + 1, X + 1, v.leader, v.leader_epoch, v.n_isr);
+	kb_cluster_close(cl[F]);
+	cl[F] = NULL;
+	ok(kb_cluster_shutdown(cl[X], now_ms(), 5, 2000) == 0,
+	   "a leader with no other in-sync replica leaves at once");
 
 	for (i = 0; i < N; i++) {
 		char cmd[400];
