@@ -77,8 +77,11 @@ fuzz: deps
 bench: deps all
 	@tests/bench.sh
 
+# make run BROKERS=3: a cluster on this machine (tests/run-cluster.sh).
+# Each script is the recipe itself, so a SIGTERM to make reaches it.
+export BROKERS
 run: deps all
-	@$(if $(filter host,$(MODE)),tests/run-host.sh,tests/run.sh)
+	@$(if $(filter-out 1,$(BROKERS)),tests/run-cluster.sh,$(if $(filter host,$(MODE)),tests/run-host.sh,tests/run.sh))
 
 # Installs for a broker host; DESTDIR and PREFIX as usual.  The module is
 # installed as source for DKMS, which builds it for every kernel.

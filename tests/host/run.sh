@@ -46,6 +46,7 @@ tests=(
 	"$here/py_acl.py"
 	"$here/install.sh"
 	"$here/make_run.sh"
+	"$here/make_run_cluster.sh"
 	"$here/certs_rotation.sh"
 	"$here/certs_sighup_reload.sh"
 	"$here/cluster_isr.sh"
