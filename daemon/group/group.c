@@ -457,18 +457,17 @@ bool kb_group_try_complete_join(struct kb_groups *gs, struct kb_group *g)
 
 int64_t kb_group_join_deadline(struct kb_group *g, int64_t now)
 {
+	/*
+	 * Only the rebalance timeout ends a join phase that is still
+	 * waiting for members: session expiries, the initial delay and
+	 * members rejoining are seen by the 100 ms tick and by other
+	 * requests, which complete the join and wake the parked ones.  An
+	 * earlier deadline would have to answer before the phase is over,
+	 * and no JoinGroup answer fits there: Kafka has none, and
+	 * librdkafka hands REBALANCE_IN_PROGRESS to the application.
+	 */
 	int64_t dl = g->rebalance_deadline;
-	struct kb_member *m;
-	struct kb_pending *p;
 
-	if (g->delay_until > now && g->delay_until < dl)
-		dl = g->delay_until;
-	for (m = g->members; m; m = m->next)
-		if (!m->joined && m->last_hb + m->session_ms < dl)
-			dl = m->last_hb + m->session_ms;
-	for (p = g->pending; p; p = p->next)
-		if (p->expire < dl)
-			dl = p->expire;
 	return dl < now + 20 ? now + 20 : dl;
 }
 

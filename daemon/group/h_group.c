@@ -3,10 +3,11 @@
  * Group membership APIs, FindCoordinator and JoinGroup (SyncGroup,
  * Heartbeat and LeaveGroup are h_group_sync.c's).  Error precedence
  * follows Kafka's GroupCoordinator so clients see the same codes at the
- * same points.  JoinGroup parks until the join phase completes.  A parked
- * request whose deadline passes without the group having moved on is
- * answered REBALANCE_IN_PROGRESS: both librdkafka and the Java client
- * simply rejoin, which re-arms the wait.
+ * same points.  JoinGroup parks until the join phase completes: every
+ * known member rejoined (after the initial delay of a group that was
+ * Empty) or the rebalance timeout passed, when the members that did not
+ * rejoin are removed.  It is never answered REBALANCE_IN_PROGRESS:
+ * librdkafka treats that answer to a JoinGroup as fatal.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -143,11 +143,19 @@ static bool wait_poll(struct kb_park *pk, struct kb_resp *resp, bool expired)
 
 	if (!w->ready && w->g && expired)
 		kb_group_tick(w->gs, w->g);
+	if (!w->ready && expired && !w->sync && w->g &&
+	    w->g->state == KB_GS_PREPARING) {
+		/* The rebalance timeout passed: the phase ends now with the
+		 * members that rejoined, this one among them. */
+		w->g->rebalance_deadline = kb_now_mono_ms();
+		kb_group_try_complete_join(w->gs, w->g);
+	}
 	if (!w->ready) {
 		if (!expired)
 			return false;
-		/* Join not complete at an early deadline, or the leader is
-		 * alive but has not assigned: the member rejoins. */
+		/* A SyncGroup whose leader is alive but has not assigned
+		 * within its session: the member rejoins, as Kafka's
+		 * pending-sync timeout makes it. */
 		if (!w->sync) {
 			w->m->joined = false;
 			w->m->last_hb = kb_now_mono_ms();

@@ -3,7 +3,10 @@
 """Consumer groups with librdkafka (confluent-kafka) consumers, each in its
 own process: 3 consumers split 6 partitions with no partition owned twice;
 one leaves (close: LeaveGroup) and its partitions move; one is killed
-(kill -9) and its partitions move after session.timeout.ms."""
+(kill -9) and its partitions move after session.timeout.ms.  Before
+that, one consumer stops polling for 8 s while a fourth joins: the others'
+JoinGroup waits for it (the rebalance timeout is max.poll.interval.ms)
+and no consumer sees an error."""
 
 import json
 import os
@@ -23,10 +26,13 @@ CHILD = r'''
 import json, sys
 from confluent_kafka import Consumer
 bs, group, topic, name = sys.argv[1:5]
+def on_error(err):
+    print("error " + str(err), flush=True)
 c = Consumer({"bootstrap.servers": bs, "group.id": group,
               "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
+              "max.poll.interval.ms": 20000,
               "auto.offset.reset": "earliest", "enable.auto.commit": False,
-              "client.id": name})
+              "client.id": name, "error_cb": on_error})
 def report(cons, parts):
     print(json.dumps(sorted(p.partition for p in cons.assignment())),
           flush=True)
@@ -40,13 +46,20 @@ def on_revoke(cons, parts):
     print(json.dumps([]), flush=True)
 c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
 import select
+import time
 while True:
-    c.poll(0.2)
+    m = c.poll(0.2)
+    if m is not None and m.error():
+        print("error " + str(m.error()), flush=True)
     r, _, _ = select.select([sys.stdin], [], [], 0)
-    if r and sys.stdin.readline().strip() == "leave":
+    cmd = sys.stdin.readline().strip() if r else ""
+    if cmd == "leave":
         c.close()
         print("closed", flush=True)
         break
+    if cmd.startswith("sleep "):
+        # No poll: rebalance callbacks wait, the member is slow to rejoin.
+        time.sleep(float(cmd.split()[1]))
 '''
 
 TOPIC = "grp6"
@@ -58,6 +71,7 @@ class Child:
         self.name = name
         self.assign = None
         self.closed = False
+        self.errors = []
         self.p = subprocess.Popen(["/usr/bin/python3", "-c", CHILD, bs,
                                    GROUP, TOPIC, name],
                                   stdin=subprocess.PIPE,
@@ -72,6 +86,8 @@ class Child:
                 self.closed = True
             elif line.startswith("["):
                 self.assign = json.loads(line)
+            elif line.startswith("error "):
+                self.errors.append(line[6:])
 
 
 def settled(children, want):
@@ -118,6 +134,29 @@ def main():
         t.ok(ok and all(len(k.assign) == 2 for k in kids),
              "each consumer owns 2 partitions")
         t.diag("assignment: %s" % [k.assign for k in kids])
+
+        # c2 stops polling; a fourth member joins meanwhile.
+        kids[2].p.stdin.write("sleep 8\n")
+        kids[2].p.stdin.flush()
+        time.sleep(0.5)
+        start = time.time()
+        kids.append(Child(b.bootstrap, "c3"))
+        ok = wait_settled(kids, all6, timeout=60)
+        t.ok(ok, "a fourth consumer joins while one is slow to rejoin")
+        t.diag("settled after %.1fs: %s" % (time.time() - start,
+                                             [k.assign for k in kids]))
+        t.ok(ok and sum(len(k.assign) > 0 for k in kids) == 4,
+             "the slow consumer is still a member with partitions")
+        errs = [(k.name, e) for k in kids for e in k.errors]
+        t.ok(not errs, "no consumer sees an error (JoinGroup waits)")
+        if errs:
+            t.diag("errors: %s" % errs)
+        fourth = kids.pop()
+        fourth.p.stdin.write("leave\n")
+        fourth.p.stdin.flush()
+        fourth.p.wait(30)
+        ok = wait_settled(kids, all6)
+        t.ok(ok, "back to three consumers when the fourth leaves")
 
         leaver = kids.pop()
         leaver.p.stdin.write("leave\n")

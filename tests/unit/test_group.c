@@ -142,6 +142,45 @@ int main(void)
 	   g->n_members == 2 && w1.answers == 1 && w2.answers == 1,
 	   "both rejoined: generation 2 with two members, both answered");
 
+	/*
+	 * A member that keeps heartbeating but does not rejoin (a consumer
+	 * between two slow polls): the others' joins wait for the whole
+	 * rebalance timeout, never answered early, and it is removed then.
+	 */
+	g->state = KB_GS_STABLE;
+	kb_group_prepare_rebalance(gs, g, "member metadata changed");
+	park_join(m1, &w1);
+	m2->last_hb = kb_now_mono_ms() - 9000;	/* session ends in ~1 s */
+	ok(kb_group_join_deadline(g, kb_now_mono_ms()) == g->rebalance_deadline,
+	   "a parked join waits until the rebalance timeout, not a session end");
+	m2->last_hb = kb_now_mono_ms();		/* it heartbeats */
+	kb_group_tick(gs, g);
+	ok(g->state == KB_GS_PREPARING && w1.answers == 0 && g->n_members == 2,
+	   "while m2 heartbeats without rejoining, m1's join stays parked");
+	g->rebalance_deadline = kb_now_mono_ms() - 1;
+	kb_group_tick(gs, g);
+	ok(g->state == KB_GS_COMPLETING && g->generation == 3 &&
+	   w1.answers == 1 && w1.err == KB_ERR_NONE && g->n_members == 2,
+	   "at the rebalance timeout the join completes without error");
+	ok(kb_member_find(g, "m2") == m2,
+	   "a static member that missed the join keeps its place");
+
+	m2->last_hb = kb_now_mono_ms();
+	m1->last_hb = kb_now_mono_ms();
+	g->state = KB_GS_STABLE;
+	found = member(g, "m3", "range", NULL);
+	kb_group_prepare_rebalance(gs, g, "new member");
+	park_join(m1, &w1);
+	park_join(m2, &w2);
+	g->rebalance_deadline = kb_now_mono_ms() - 1;
+	kb_group_tick(gs, g);
+	ok(g->generation == 4 && g->n_members == 2 && !kb_member_find(g, "m3") &&
+	   w1.answers == 1 && w1.err == KB_ERR_NONE && w2.err == KB_ERR_NONE,
+	   "a dynamic member that missed the join is removed, the others answered");
+	gen = 4;
+	ok(kb_member_check(g, "m3", NULL, &gen, &found) ==
+	   KB_ERR_UNKNOWN_MEMBER_ID, "its next request: UNKNOWN_MEMBER_ID");
+
 	/* A parked join of a member that leaves is answered as unknown. */
 	g->state = KB_GS_STABLE;
 	park_join(m2, &w2);
@@ -155,8 +194,8 @@ int main(void)
 	m1->last_hb = kb_now_mono_ms() - 20000;
 	m1->joined = false;
 	kb_group_tick(gs, g);
-	ok(g->n_members == 0 && g->state == KB_GS_EMPTY && g->generation == 3,
-	   "session timeout of the last member: Empty at generation 3");
+	ok(g->n_members == 0 && g->state == KB_GS_EMPTY && g->generation == 5,
+	   "session timeout of the last member: Empty at generation 5");
 	ok(!strcmp(kb_group_state_name(g->state), "Empty"),
 	   "state names are Kafka's");
 	kb_groups_tick(gs);

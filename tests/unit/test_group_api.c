@@ -79,22 +79,38 @@ static void join_group_resp(struct kb_rd *rd, int16_t v, bool fl,
 	(void)resp;
 	if (v >= 2)
 		EXPECT(kb_rd_i32(rd) == 0);
-	/* From v4 a new member gets its id first; before, it joins and
-	 * (parked, then expired here) is told to rejoin. */
-	EXPECT(kb_rd_i16(rd) == (v >= 4 ? KB_ERR_MEMBER_ID_REQUIRED :
-				 KB_ERR_REBALANCE_IN_PROGRESS));
-	EXPECT(kb_rd_i32(rd) == -1);		/* generation_id */
-	if (v >= 7) {
-		EXPECT(!kb_rd_vnstr(rd, fl).ptr);	/* protocol_type */
-		EXPECT(!kb_rd_vnstr(rd, fl).ptr);	/* protocol_name */
+	/* From v4 a new member gets its id first; before, it joins and,
+	 * parked until the rebalance timeout (expired at once here), leads
+	 * the generation alone: never REBALANCE_IN_PROGRESS. */
+	if (v >= 4) {
+		EXPECT(kb_rd_i16(rd) == KB_ERR_MEMBER_ID_REQUIRED);
+		EXPECT(kb_rd_i32(rd) == -1);		/* generation_id */
+		if (v >= 7) {
+			EXPECT(!kb_rd_vnstr(rd, fl).ptr);	/* protocol_type */
+			EXPECT(!kb_rd_vnstr(rd, fl).ptr);	/* protocol_name */
+		} else {
+			EXPECT(str_is(kb_rd_vstr(rd, fl), ""));
+		}
+		EXPECT(str_is(kb_rd_vstr(rd, fl), ""));	/* leader */
+		if (v >= 9)
+			EXPECT(!kb_rd_bool(rd));		/* skip_assignment */
+		EXPECT(kb_rd_vstr(rd, fl).len > 0);		/* member_id */
+		EXPECT(kb_rd_varray(rd, fl) == 0);
 	} else {
-		EXPECT(str_is(kb_rd_vstr(rd, fl), ""));
+		struct kb_str leader, mid, m;
+
+		EXPECT(kb_rd_i16(rd) == KB_ERR_NONE);
+		EXPECT(kb_rd_i32(rd) == 1);		/* generation_id */
+		EXPECT(str_is(kb_rd_vstr(rd, fl), "range"));
+		leader = kb_rd_vstr(rd, fl);
+		mid = kb_rd_vstr(rd, fl);
+		EXPECT(mid.len > 0 && leader.len == mid.len &&
+		       !memcmp(leader.ptr, mid.ptr, mid.len));
+		EXPECT(kb_rd_varray(rd, fl) == 1);	/* the leader's list */
+		m = kb_rd_vstr(rd, fl);
+		EXPECT(m.len == mid.len && !memcmp(m.ptr, mid.ptr, mid.len));
+		EXPECT(kb_rd_vbytes(rd, fl).len == 4);	/* "meta" */
 	}
-	EXPECT(str_is(kb_rd_vstr(rd, fl), ""));	/* leader */
-	if (v >= 9)
-		EXPECT(!kb_rd_bool(rd));		/* skip_assignment */
-	EXPECT(kb_rd_vstr(rd, fl).len > 0);		/* member_id */
-	EXPECT(kb_rd_varray(rd, fl) == 0);
 	kb_rd_vtags(rd, fl);
 }
 
