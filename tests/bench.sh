@@ -18,6 +18,9 @@
 #   host-fetch-sessions: kbrokerd CPU for a consumer of 1,000 partitions at
 #                 ~1 msg/s each, with and without a fetch session,
 #                 tests/bench/fetch_session_bench.py
+#   host-recompress: compression.type=zstd (gzip batches recompressed at
+#                 append) vs producer, two kbrokerd side by side (rdk_bench),
+#                 tests/bench/recompress_bench.sh
 #   guest:        one QEMU boot with kbroker.mode=bench runs tests/guest/bench/*:
 #                 Fetch/produce with kTLS vs userspace TLS vs plaintext, and
 #                 log append on a kbroker volume vs the raw loop device
@@ -98,6 +101,16 @@ bench_host_compaction()
 {
 	section "host-compaction: produce p99 with the log cleaner running vs off; cleaner MB/s"
 	/usr/bin/python3 tests/bench/compaction_bench.py
+bench_host_recompress()
+{
+	section "host-recompress: compression.type=zstd vs producer, gzip producers"
+	[ -x "$B/tests/bench/rdk_bench" ] || {
+		mkdir -p "$B/tests/bench"
+		cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+			-o "$B/tests/bench/rdk_bench" tests/bench/rdk_bench.c \
+			$(pkg-config --cflags --libs rdkafka) || return 1
+	}
+	tests/bench/recompress_bench.sh "$B/tests/bench/rdk_bench"
 }
 
 bench_host_fetch_sessions()
@@ -132,8 +145,8 @@ bench_guest()
 }
 
 # BENCH_ONLY=NAME (host_rdkafka, host_tls, host_metrics, host_acl,
-# host_compaction, host_fetch_sessions, guest) runs one section.
-for b in host_rdkafka host_tls host_metrics host_acl host_compaction host_fetch_sessions guest; do
+# host_compaction, host_fetch_sessions, host_recompress, guest) runs one section.
+for b in host_rdkafka host_tls host_metrics host_acl host_compaction host_fetch_sessions host_recompress guest; do
 	[ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = $b ] || continue
 	"bench_$b" || rc=1
 done

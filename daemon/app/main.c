@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	so.cleaner_io_max_bps = cfg.cleaner_io_max_bps;
 	so.cleaner_dedupe_bytes = (uint64_t)cfg.cleaner_dedupe_buffer;
 	so.cleaner_backoff_ms = cfg.cleaner_backoff_ms;
+	so.compression_type = kb_compression_name(cfg.compression_type);
 	c = kb_store_open(&so, &b.store);
 	if (c < 0) {
 		kb_err("opening the log store: %s", strerror(-c));

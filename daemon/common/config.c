@@ -678,6 +678,12 @@ static int finish(struct parse *ps)
 				   "module.required", "expected true or false");
 		cfg->module_required = req;
 	}
+	v = raw_or_def(cfg, K_COMPRESSION);
+	k = kb_compression_parse(v);
+	if (k < KB_COMPRESSION_PRODUCER)
+		return bad(ps, ps->line[K_COMPRESSION], "compression.type",
+			   "expected producer, uncompressed, gzip, snappy, lz4 or zstd");
+	cfg->compression_type = (int8_t)k;
 	if (!cfg->at_rest_encryption)
 		kb_warn("at.rest.encryption=off: log dirs %s are NOT encrypted at rest",
 			cfg->raw[K_LOG_DIRS]);

@@ -127,10 +127,21 @@ struct kb_config {
 	/* Incremental fetch sessions (handlers/fetch_session.c). */
 	int64_t fetch_session_slots;
 	int64_t fetch_session_eviction_ms;
+	/* compression.type: KB_COMPRESSION_PRODUCER or a codec, 0-4. */
+	int8_t compression_type;
 	/* Raw text of every table key as given in the file (NULL = default),
 	 * indexed like the key table; kept for DescribeConfigs. */
 	char **raw;
 };
+
+/*
+ * compression.type values: producer (-1, keep the producer's codec) or the
+ * codec of a record batch's attributes, uncompressed 0, gzip 1, snappy 2,
+ * lz4 3, zstd 4.  Parse answers -2 for anything else.
+ */
+#define KB_COMPRESSION_PRODUCER (-1)
+int kb_compression_parse(const char *name);
+const char *kb_compression_name(int c);
 
 /* "tls", "tls_plaintext", "plaintext" ("?" for anything else). */
 const char *kb_policy_name(enum kb_listener_policy p);

@@ -145,7 +145,30 @@ const struct key_def kb_config_keys[K_COUNT] = {
 					 INT32_MAX, "120000"),
 	/* Unset: required when the module is loaded at start. */
 	[K_MODULE_REQUIRED] = STR("module.required", NULL),
+	/* Topics' compression.type default: batches recompressed at append. */
+	[K_COMPRESSION] = STR("compression.type", "producer"),
 };
+
+static const char *const codec_names[] = {
+	"uncompressed", "gzip", "snappy", "lz4", "zstd",
+};
+
+int kb_compression_parse(const char *name)
+{
+	int i;
+
+	if (!strcmp(name, "producer"))
+		return KB_COMPRESSION_PRODUCER;
+	for (i = 0; i < 5; i++)
+		if (!strcmp(name, codec_names[i]))
+			return i;
+	return -2;
+}
+
+const char *kb_compression_name(int c)
+{
+	return c >= 0 && c < 5 ? codec_names[c] : "producer";
+}
 
 const int kb_config_tls_keys[KB_N_TLS_KEYS] = {
 	K_SSL_KS_TYPE, K_SSL_KS_LOC, K_SSL_KEY_PW, K_SSL_TS_TYPE, K_SSL_TS_LOC,

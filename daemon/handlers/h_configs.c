@@ -33,7 +33,7 @@ struct topic_key {
 /* Topic keys and the broker keys they default to. */
 static const struct topic_key topic_keys[] = {
 	{ "cleanup.policy", "log.cleanup.policy", NULL, TYPE_LIST },
-	{ "compression.type", NULL, "producer", TYPE_STRING },
+	{ "compression.type", "compression.type", NULL, TYPE_STRING },
 	{ "message.timestamp.type", NULL, "CreateTime", TYPE_STRING },
 	{ "min.insync.replicas", NULL, "1", TYPE_INT },
 	{ "max.message.bytes", "message.max.bytes", NULL, TYPE_INT },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Appending to a partition's log: batches checked, producer state
+ * Appending to a partition's log: batches checked (and recompressed when
+ * the topic's compression.type asks for another codec), producer state
  * advanced, written behind and dropped from the page cache as the active
  * segment fills.
  */
@@ -16,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "store/internal.h"
 
@@ -52,6 +54,14 @@ static int grow_scratch(struct kb_store *s, size_t n)
 	if (!a)
 		return -ENOMEM;
 	s->pwork_new = a;
+	a = realloc(s->bsrc, nc * sizeof(*s->bsrc));
+	if (!a)
+		return -ENOMEM;
+	s->bsrc = a;
+	a = realloc(s->rebuilt, nc * sizeof(*s->rebuilt));
+	if (!a)
+		return -ENOMEM;
+	s->rebuilt = a;
 	s->cap_batches = nc;
 	return 0;
 }
@@ -125,6 +135,51 @@ struct append {
 	int64_t msgs;
 };
 
+/*
+ * Checks the batch at @src and, when the topic's compression.type names
+ * another codec than the batch's, rebuilds it with that codec around the
+ * records the check decompressed (s->rebuilt[@i]).  0 or a KB_ERR_*.
+ */
+static int check_one(struct kb_partition *p, size_t i, const uint8_t *src,
+		     size_t avail, const char **why)
+{
+	struct kb_store *s = p->s;
+	struct kb_batch *b = &s->batches[i];
+	int codec = p->cfg->compression;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int e;
+
+	s->bsrc[i] = src;
+	s->rebuilt[i] = NULL;
+	if (codec == KB_COMPRESSION_PRODUCER)
+		return kb_batch_check(src, avail, p->cfg->max_message_bytes, b,
+				      why);
+	e = kb_batch_check_raw(src, avail, p->cfg->max_message_bytes, b, why,
+			       &raw, &raw_len);
+	if (e || (b->attr & KB_ATTR_COMPRESSION) == codec) {
+		free(raw);
+		return e;
+	}
+	e = kb_batch_recompress(src, b, raw ? raw : src + KB_B_HDR,
+				raw ? raw_len : kb_batch_size(b) - KB_B_HDR,
+				codec, p->cfg->max_message_bytes,
+				&s->rebuilt[i], why);
+	free(raw);
+	if (!e)
+		s->bsrc[i] = s->rebuilt[i];
+	return e;
+}
+
+/* Frees the batches check_one() rebuilt. */
+static void free_rebuilt(struct kb_store *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s->rebuilt[i]);
+		s->rebuilt[i] = NULL;
+	}
+}
+
 /* Checks every batch before anything is written: 0, a KB_ERR_* code
  * (> 0, in @res) or a negative errno. */
 static int check_batches(struct kb_partition *p, struct append *a,
@@ -150,12 +205,18 @@ static int check_batches(struct kb_partition *p, struct append *a,
 			res->error_message = "Compacted topic cannot accept message without key";
 			e = KB_ERR_INVALID_RECORD;
 		}
+		e = check_one(p, a->n, a->records + off, a->len - off,
+			      &res->error_message);
+		a->n++;
 		if (e) {
 			res->error = (int16_t)e;
 			return e;
 		}
-		s->dup_bases[a->n++] = -1;
-		off += kb_batch_size(b);
+		s->dup_bases[a->n - 1] = -1;
+		/* What the producer sent: a rebuilt batch's size is not. */
+		off += s->rebuilt[a->n - 1] ? KB_B_LOG_OVERHEAD +
+		       kb_get_be32(a->records + off + KB_B_LENGTH) :
+		       kb_batch_size(b);
 	}
 	return 0;
 }
@@ -205,15 +266,14 @@ static size_t build_iov(struct kb_partition *p, struct append *a,
 			struct kb_append_result *res)
 {
 	struct kb_store *s = p->s;
-	size_t off = 0, n_iov = 0;
+	size_t n_iov = 0;
 
 	for (size_t i = 0; i < a->n; i++) {
 		struct kb_batch *b = &s->batches[i];
-		const uint8_t *src = a->records + off;
+		const uint8_t *src = s->bsrc[i];
 		uint8_t *h = s->hdrs + i * KB_B_HDR;
 		size_t sz = kb_batch_size(b);
 
-		off += sz;
 		if (s->dup_bases[i] >= 0)
 			continue;
 		memcpy(h, src, KB_B_HDR);
@@ -275,6 +335,36 @@ static void commit_append(struct kb_partition *p, struct kb_segment *seg,
 	p->stats.bytes_in += a->total;
 }
 
+/* Rolls if need be, writes the checked batches and commits them: 0 or a
+ * negative errno. */
+static int write_batches(struct kb_partition *p, struct append *a,
+			 struct kb_append_result *res)
+{
+	struct kb_segment *seg;
+	size_t n_iov;
+	int err;
+
+	if (kb_part_should_roll(p, a->total, a->next - 1, a->now)) {
+		err = kb_part_roll(p, a->now);
+		if (err)
+			return err;
+	}
+	seg = kb_part_active(p);
+	n_iov = build_iov(p, a, res);
+	err = kb_writev_all(seg->fd, p->s->iov, (int)n_iov,
+			    (off_t)seg->size);
+	if (err) {
+		errno = -err;
+		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
+		       seg->base);
+		if (ftruncate(seg->fd, (off_t)seg->size))
+			kb_err("%s: cannot undo a partial write: %m", p->path);
+		return err;
+	}
+	commit_append(p, seg, a);
+	return 0;
+}
+
 int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 			size_t len, struct kb_append_result *res)
 {
@@ -282,8 +372,6 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 		.records = records, .len = len, .now = kb_now_real_ms(),
 		.first = -1, .next = p->log_end,
 	};
-	struct kb_segment *seg;
-	size_t n_iov;
 	int err;
 
 	*res = (struct kb_append_result){ .base_offset = -1,
@@ -294,33 +382,18 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 		return 0;
 	}
 	err = check_batches(p, &a, res);
-	if (err)
-		return err < 0 ? storage_error(res, err) : 0;
-	if (assign_offsets(p, &a, res))
-		return 0;
-	if (a.first < 0) {
-		/* Every batch was a retry of one already written. */
-		res->base_offset = p->s->dup_bases[0];
-		return 0;
+	if (!err && !assign_offsets(p, &a, res)) {
+		if (a.first < 0)
+			/* Every batch was a retry of one already written. */
+			res->base_offset = p->s->dup_bases[0];
+		else
+			err = write_batches(p, &a, res);
 	}
-	if (kb_part_should_roll(p, a.total, a.next - 1, a.now)) {
-		err = kb_part_roll(p, a.now);
-		if (err)
-			return storage_error(res, err);
-	}
-	seg = kb_part_active(p);
-	n_iov = build_iov(p, &a, res);
-	err = kb_writev_all(seg->fd, p->s->iov, (int)n_iov,
-			    (off_t)seg->size);
-	if (err) {
-		errno = -err;
-		kb_err("%s: write to segment %" PRId64 " failed: %m", p->path,
-		       seg->base);
-		if (ftruncate(seg->fd, (off_t)seg->size))
-			kb_err("%s: cannot undo a partial write: %m", p->path);
+	free_rebuilt(p->s, a.n);
+	if (err < 0)
 		return storage_error(res, err);
-	}
-	commit_append(p, seg, &a);
+	if (err || res->error || a.first < 0)
+		return 0;
 	res->base_offset = a.first;
 	if (p->unflushed >= p->cfg->flush_messages) {
 		err = kb_part_flush(p);
@@ -329,4 +402,5 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 	}
 	return 0;
 }
+
 /* Segment holding @off: the last one whose base is <= @off. */

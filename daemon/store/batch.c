@@ -201,7 +201,8 @@ size_t kb_inflate_cap(uint32_t max_bytes)
 }
 
 static int compressed_ok(const uint8_t *p, uint64_t size, uint32_t max_bytes,
-			 const struct kb_batch *b, const char **why)
+			 const struct kb_batch *b, const char **why,
+			 uint8_t **keep, size_t *keep_len)
 {
 	uint8_t *raw;
 	size_t n;
@@ -220,16 +221,29 @@ static int compressed_ok(const uint8_t *p, uint64_t size, uint32_t max_bytes,
 		return KB_ERR_CORRUPT_MESSAGE;
 	}
 	ok = records_ok(raw, raw + n, b->count);
-	free(raw);
 	if (!ok) {
+		free(raw);
 		*why = "decompressed records do not match the batch's count";
 		return KB_ERR_INVALID_RECORD;
+	}
+	if (keep) {
+		*keep = raw;
+		*keep_len = n;
+	} else {
+		free(raw);
 	}
 	return KB_ERR_NONE;
 }
 
 int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		   struct kb_batch *b, const char **why)
+{
+	return kb_batch_check_raw(p, avail, max_bytes, b, why, NULL, NULL);
+}
+
+int kb_batch_check_raw(const uint8_t *p, size_t avail, uint32_t max_bytes,
+		       struct kb_batch *b, const char **why, uint8_t **raw,
+		       size_t *raw_len)
 {
 	uint64_t size;
 
@@ -273,7 +287,7 @@ int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 		return KB_ERR_INVALID_RECORD;
 	}
 	if (b->attr & KB_ATTR_COMPRESSION)
-		return compressed_ok(p, size, max_bytes, b, why);
+		return compressed_ok(p, size, max_bytes, b, why, raw, raw_len);
 	if (!records_ok(p + KB_B_HDR, p + size, b->count)) {
 		*why = "records do not match the batch's count and length";
 		return KB_ERR_INVALID_RECORD;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Decompression of a record batch's records, so that compressed batches
- * are checked record by record as uncompressed ones are.  The batch is
- * still stored and served exactly as the producer compressed it.
+ * are checked record by record as uncompressed ones are, and compression
+ * for a topic whose compression.type asks for another codec than the
+ * producer's (recompress.c, through deflate.c).
  *
  * Codecs as Kafka writes them: gzip (RFC 1952), snappy (raw, or in the
  * xerial framing the Java client uses), LZ4 frames and zstd frames.

@@ -124,6 +124,24 @@ int kb_batch_check(const uint8_t *p, size_t avail, uint32_t max_bytes,
 /* Whether every record of checked batch @b (at @p) has a non-null key,
  * as a compacted topic requires. */
 bool kb_batch_keyed(const uint8_t *p, const struct kb_batch *b);
+/*
+ * The same, and for a compressed batch hands its decompressed records to
+ * the caller (*@raw, freed by it); *@raw stays untouched for an
+ * uncompressed one.
+ */
+int kb_batch_check_raw(const uint8_t *p, size_t avail, uint32_t max_bytes,
+		       struct kb_batch *b, const char **why, uint8_t **raw,
+		       size_t *raw_len);
+/*
+ * The checked batch @src (@b) rebuilt with @codec (0 uncompressed, 1-4)
+ * around its records @raw: attributes, length and CRC rewritten, the rest
+ * of the header kept.  *@out is allocated (freed by the caller) and @b
+ * describes it.  KB_ERR_MESSAGE_TOO_LARGE when the result passes
+ * @max_bytes (0 = none), with *@why.
+ */
+int kb_batch_recompress(const uint8_t *src, struct kb_batch *b,
+			const uint8_t *raw, size_t raw_len, int codec,
+			uint32_t max_bytes, uint8_t **out, const char **why);
 /* Header-only sanity check used when scanning files (no CRC). */
 bool kb_batch_hdr_sane(const struct kb_batch *b);
 
@@ -295,6 +313,8 @@ struct kb_log_cfg {
 	double min_cleanable_ratio;
 	int64_t min_compaction_lag_ms;
 	int64_t max_compaction_lag_ms;
+	/* compression.type: KB_COMPRESSION_PRODUCER or a codec (0-4). */
+	int8_t compression;
 };
 
 enum {
@@ -408,6 +428,8 @@ struct kb_store {
 	uint8_t *hdrs;
 	struct kb_batch *batches;
 	int64_t *dup_bases;
+	const uint8_t **bsrc;		/* each batch's bytes to write */
+	uint8_t **rebuilt;		/* recompressed batches, or NULL */
 	size_t cap_batches;
 	struct kb_pstate *pwork;
 	bool *pwork_new;

@@ -176,6 +176,8 @@ void kb_store_close(struct kb_store *s)
 	free(s->dup_bases);
 	free(s->pwork);
 	free(s->pwork_new);
+	free(s->bsrc);
+	free(s->rebuilt);
 	free(s->rbuf);
 	free(s->bbuf);
 	free(s);

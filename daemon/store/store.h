@@ -66,6 +66,9 @@ struct kb_store_opts {
 	double cleaner_io_max_bps;
 	uint64_t cleaner_dedupe_bytes;
 	int64_t cleaner_backoff_ms;
+	/* compression.type: NULL or "producer" keeps producers' batches as
+	 * they are; a codec name has every batch recompressed to it. */
+	const char *compression_type;
 };
 
 #define KB_TOPIC_NAME_MAX 249

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "store/internal.h"
 
 enum kind { K_LONG, K_INT, K_TSTYPE, K_POLICY, K_COMPRESSION, K_RATIO };
@@ -193,9 +194,8 @@ int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 		return KB_ERR_NONE;
 	}
 	case K_COMPRESSION:
-		/* Batches are stored and served as producers compressed them. */
-		if (strcmp(value, "producer")) {
-			*why = bad("Invalid value %.64s for configuration %s: kbrokerd keeps batches as producers compressed them, so only producer is supported",
+		if (kb_compression_parse(value) < KB_COMPRESSION_PRODUCER) {
+			*why = bad("Invalid value %.64s for configuration %s: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer",
 				   value, k->name);
 			return KB_ERR_INVALID_CONFIG;
 		}
@@ -235,10 +235,14 @@ void kb_log_cfg_defaults(const struct kb_store_opts *o, struct kb_log_cfg *c)
 		.min_compaction_lag_ms = o->min_compaction_lag_ms,
 		.max_compaction_lag_ms = o->max_compaction_lag_ms > 0 ?
 					 o->max_compaction_lag_ms : INT64_MAX,
+		.compression = KB_COMPRESSION_PRODUCER,
 	};
 	if (o->cleanup_policy)
 		kb_tcfg_policy(o->cleanup_policy, &c->policy_delete,
 			       &c->policy_compact);
+	if (o->compression_type &&
+	    kb_compression_parse(o->compression_type) >= 0)
+		c->compression = (int8_t)kb_compression_parse(o->compression_type);
 }
 
 void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
@@ -297,6 +301,9 @@ void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts)
 			break;
 		case KB_TCFG_MAX_COMPACTION_LAG_MS:
 			c->max_compaction_lag_ms = x;
+			break;
+		case KB_TCFG_COMPRESSION:
+			c->compression = (int8_t)kb_compression_parse(v);
 			break;
 		}
 	}

@@ -37,6 +37,7 @@ tests=(
 	"$here/compaction.py"
 	"$here/crash_kill9.py"
 	"$here/topic_configs.py"
+	"$here/compression_type.py"
 	"$here/groups_rebalance.py"
 	"$here/groups_offsets_restart.py"
 	"$here/groups_protocol_errors.py"

@@ -212,9 +212,11 @@ def main():
                                        "max.compaction.lag.ms": "5"}) ==
              INVALID_CONFIG, "min.compaction.lag.ms > max.compaction.lag.ms "
              "refused")
-        T.ok(create(admin, "cfg-bad", {"compression.type": "gzip"}) ==
-             INVALID_CONFIG, "compression.type=gzip refused (batches are "
-             "kept as producers compressed them)")
+        T.ok(create(admin, "cfg-bad", {"compression.type": "deflate"}) ==
+             INVALID_CONFIG, "compression.type=deflate refused")
+        T.ok(create(admin, "cfg-gz", {"compression.type": "gzip"}) is None
+             and val(describe(admin, "cfg-gz"), "compression.type") ==
+             "gzip", "compression.type=gzip accepted and described")
         T.ok(create(admin, "cfg-prod", {"compression.type": "producer"})
              is None and src(describe(admin, "cfg-prod"),
                              "compression.type") == TOPIC_CONFIG,

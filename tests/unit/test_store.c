@@ -1762,6 +1762,130 @@ static void test_compressed(void)
 	}
 }
 
+/* Broker-side compression.type: batches rebuilt with the topic's codec. */
+static void test_recompress(void)
+{
+	static uint8_t src[1 << 17], plainb[1 << 17], buf[1 << 17];
+	struct kb_store_opts o = opts();
+	struct kb_cfg_op op;
+	struct kb_read_result rr;
+	struct kb_partition *p;
+	struct kb_store *s;
+	struct kb_batch b, rb;
+	const char *why = NULL;
+	struct bopt bo;
+	int bad = 0, n = 0;
+	int64_t off;
+	int16_t err;
+	size_t l, pl, rl;
+
+	bo = plain(50);
+	bo.vlen = 40;
+	bo.pid = 7;
+	bo.epoch = 2;
+	bo.seq = 100;
+	pl = make_batch(plainb, &bo);
+	for (int from = 0; from <= 4; from++) {
+		for (int to = 0; to <= 4; to++) {
+			uint8_t *raw = NULL, *out = NULL, *back = NULL;
+			size_t raw_len = 0, back_len = 0;
+			const uint8_t *recs;
+			size_t recs_len;
+			int e;
+
+			if (from == to)
+				continue;
+			n++;
+			bo.attr = (int16_t)from;
+			l = make_batch(src, &bo);
+			e = kb_batch_check_raw(src, l, 0, &b, &why, &raw,
+					       &raw_len);
+			recs = raw ? raw : src + KB_B_HDR;
+			recs_len = raw ? raw_len : l - KB_B_HDR;
+			if (!e)
+				e = kb_batch_recompress(src, &b, recs, recs_len,
+							to, 0, &out, &why);
+			if (e || kb_batch_check(out, kb_batch_size(&b), 0, &rb,
+						&why) ||
+			    (rb.attr & 7) != to || rb.count != 50 ||
+			    rb.pid != 7 || rb.pepoch != 2 ||
+			    rb.base_seq != 100 || rb.base_ts != b.base_ts ||
+			    rb.max_ts != b.max_ts) {
+				printf("# %d -> %d: %s\n", from, to,
+				       e ? why : "header");
+				bad++;
+			} else {
+				const uint8_t *got = out + KB_B_HDR;
+				size_t got_len = kb_batch_size(&rb) - KB_B_HDR;
+
+				if (to && kb_records_inflate(to, got, got_len,
+							     1 << 20, &back,
+							     &back_len) == 0) {
+					got = back;
+					got_len = back_len;
+				}
+				if (got_len != pl - KB_B_HDR ||
+				    memcmp(got, plainb + KB_B_HDR, got_len)) {
+					printf("# %d -> %d: records differ\n",
+					       from, to);
+					bad++;
+				}
+			}
+			free(raw);
+			free(out);
+			free(back);
+		}
+	}
+	ok(!bad, "every codec to every other (%d pairs): valid batch, CRC, "
+	   "producer fields and timestamps kept, same records", n);
+
+	fresh();
+	s = open_store(&o);
+	op = (struct kb_cfg_op){ "compression.type", "zstd" };
+	ok(kb_store_topic_create_cfg(s, "rz", 1, &op, 1, false, &why) == 0,
+	   "topic with compression.type=zstd");
+	p = kb_store_partition(s, "rz", 0);
+	bo = plain(30);
+	bo.attr = 1;
+	bo.pid = 9;
+	bo.epoch = 0;
+	bo.seq = 0;
+	l = make_batch(buf, &bo);
+	bo.seq = 30;
+	l += make_batch(buf + l, &bo);
+	off = append(p, buf, l, &err);
+	ok(off == 0, "two gzip batches of an idempotent producer appended");
+	ok(read_at(p, 0, 1 << 20, &rb, &rr, src, sizeof(src)) &&
+	   (rb.attr & 7) == 4 && rb.base == 0 && rb.count == 30 &&
+	   !kb_batch_check(src, rr.slice.len, 0, &b, &why),
+	   "read back: a zstd batch at offset 0 with a good CRC");
+	rl = kb_batch_size(&b);
+	ok(rr.slice.len > rl && !kb_batch_check(src + rl, rr.slice.len - rl, 0,
+						&b, &why) &&
+	   (b.attr & 7) == 4 && b.base == 30 && b.base_seq == 30,
+	   "the second batch: zstd, offset 30, its sequence kept");
+	bo.seq = 30;
+	rl = make_batch(buf, &bo);
+	off = append(p, buf, rl, &err);
+	ok(off == 30 && err == 0,
+	   "a retry of the second gzip batch is a duplicate at offset 30");
+	ok(kb_store_topic_set_config(s, "rz", "compression.type",
+				     "uncompressed", false, &why) == 0 &&
+	   kb_store_topic_set_config(s, "rz", "max.message.bytes", "1000",
+				     false, &why) == 0, "switch to uncompressed, "
+	   "max.message.bytes=1000");
+	bo = plain(40);
+	bo.vlen = 60;
+	bo.attr = 4;
+	l = make_batch(buf, &bo);
+	off = append(p, buf, l, &err);
+	ok(l < 1000 && err == KB_ERR_MESSAGE_TOO_LARGE &&
+	   kb_partition_log_end(p) == 60,
+	   "a %zu-byte zstd batch that is larger uncompressed: "
+	   "MESSAGE_TOO_LARGE, nothing written", l);
+	kb_store_close(s);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/kb-test-store.XXXXXX");
@@ -1815,6 +1939,7 @@ int main(void)
 	test_append_read();
 	test_validation();
 	test_compressed();
+	test_recompress();
 	test_index_segments();
 	test_roll_time();
 	test_retention();
