@@ -83,6 +83,7 @@ struct kb_topic_config {
 	const char *synonym;	/* broker key it derives from, or NULL */
 	char dflt[32];		/* the broker's value */
 	int8_t dflt_source;
+	const char *doc;	/* Kafka's documentation, in short */
 };
 /* @st and @topic NULL: the broker's values only. */
 size_t kb_topic_configs(const struct kb_config *cfg, struct kb_store *st,

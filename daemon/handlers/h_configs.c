@@ -28,31 +28,55 @@ struct topic_key {
 	const char *broker_key;	/* NULL: fixed value */
 	const char *fixed;
 	int8_t type;
+	const char *syn;	/* fixed value's broker key, DEFAULT_CONFIG */
+	const char *doc;
 };
 
-/* Topic keys and the broker keys they default to. */
+/* Topic keys and the broker keys they default to, as Kafka's LogConfig. */
 static const struct topic_key topic_keys[] = {
-	{ "cleanup.policy", "log.cleanup.policy", NULL, TYPE_LIST },
-	{ "compression.type", "compression.type", NULL, TYPE_STRING },
-	{ "message.timestamp.type", NULL, "CreateTime", TYPE_STRING },
-	{ "min.insync.replicas", NULL, "1", TYPE_INT },
-	{ "max.message.bytes", "message.max.bytes", NULL, TYPE_INT },
-	{ "retention.ms", "log.retention.ms", NULL, TYPE_LONG },
-	{ "retention.bytes", "log.retention.bytes", NULL, TYPE_LONG },
-	{ "segment.bytes", "log.segment.bytes", NULL, TYPE_INT },
-	{ "segment.ms", "log.roll.ms", NULL, TYPE_LONG },
-	{ "flush.messages", "log.flush.interval.messages", NULL, TYPE_LONG },
-	{ "flush.ms", "log.flush.interval.ms", NULL, TYPE_LONG },
-	{ "index.interval.bytes", "log.index.interval.bytes", NULL, TYPE_INT },
+	{ "cleanup.policy", "log.cleanup.policy", NULL, TYPE_LIST, NULL,
+	  "The retention policy of old log segments: delete, compact or both." },
+	{ "compression.type", "compression.type", NULL, TYPE_STRING, NULL,
+	  "The final compression type of the topic's batches: uncompressed, zstd, lz4, snappy, gzip, or producer to keep the producer's codec." },
+	{ "message.timestamp.type", NULL, "CreateTime", TYPE_STRING,
+	  "log.message.timestamp.type",
+	  "Whether record timestamps are the producer's (CreateTime) or the broker's append time (LogAppendTime)." },
+	{ "min.insync.replicas", NULL, "1", TYPE_INT, "min.insync.replicas",
+	  "The minimum number of in-sync replicas that must acknowledge an acks=all write." },
+	{ "max.message.bytes", "message.max.bytes", NULL, TYPE_INT, NULL,
+	  "The largest record batch size allowed, after compression." },
+	{ "retention.ms", "log.retention.ms", NULL, TYPE_LONG, NULL,
+	  "How long a log segment is kept before it is deleted, in ms; -1 for no time limit." },
+	{ "retention.bytes", "log.retention.bytes", NULL, TYPE_LONG, NULL,
+	  "The largest size a partition may grow to before old segments are deleted; -1 for no limit." },
+	{ "segment.bytes", "log.segment.bytes", NULL, TYPE_INT, NULL,
+	  "The segment file size of the log." },
+	{ "segment.ms", "log.roll.ms", NULL, TYPE_LONG, NULL,
+	  "The time after which a segment is rolled even if not full, in ms." },
+	{ "flush.messages", "log.flush.interval.messages", NULL, TYPE_LONG,
+	  NULL, "The number of messages after which the log is fsynced." },
+	{ "flush.ms", "log.flush.interval.ms", NULL, TYPE_LONG, NULL,
+	  "The time after which the log is fsynced, in ms." },
+	{ "index.interval.bytes", "log.index.interval.bytes", NULL, TYPE_INT,
+	  NULL, "How many bytes of log lie between two offset index entries." },
 	{ "delete.retention.ms", "log.cleaner.delete.retention.ms", NULL,
-	  TYPE_LONG },
+	  TYPE_LONG, NULL,
+	  "How long tombstones are kept on a compacted topic, in ms." },
 	{ "min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", NULL,
-	  TYPE_DOUBLE },
+	  TYPE_DOUBLE, NULL,
+	  "The dirty share of the log above which it is compacted." },
 	{ "min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", NULL,
-	  TYPE_LONG },
+	  TYPE_LONG, NULL,
+	  "The least time a record stays uncompacted, in ms." },
 	{ "max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", NULL,
-	  TYPE_LONG },
+	  TYPE_LONG, NULL,
+	  "The most time a record stays ineligible for compaction, in ms." },
 };
+
+static bool kb_streq0(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
 
 static bool broker_value(const struct kb_config *cfg, const char *key,
 			 char *buf, size_t len, bool *set)
@@ -90,7 +114,8 @@ size_t kb_topic_configs(const struct kb_config *cfg, struct kb_store *st,
 		c = &out[n];
 		c->name = k->name;
 		c->type = k->type;
-		c->synonym = k->broker_key;
+		c->synonym = k->broker_key ? k->broker_key : k->syn;
+		c->doc = k->doc;
 		if (k->broker_key) {
 			if (!broker_value(cfg, k->broker_key, c->value,
 					  sizeof(c->value), &set))
@@ -175,7 +200,7 @@ static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
 			bool synonyms, const char *name, const char *value,
 			int8_t source, int8_t type, bool read_only,
 			const char *syn_name, const char *dflt,
-			int8_t dflt_source)
+			int8_t dflt_source, const char *doc)
 {
 	kb_wr_vstr(w, flex, name);
 	kb_wr_vnstr(w, flex, value);
@@ -202,7 +227,7 @@ static void write_entry(struct kb_wr *w, int16_t ver, bool flex,
 	}
 	if (ver >= 3) {
 		kb_wr_i8(w, type);
-		kb_wr_vnstr(w, flex, NULL);	/* documentation */
+		kb_wr_vnstr(w, flex, doc);	/* NULL unless asked for */
 	}
 	kb_wr_tags(w, flex);
 }
@@ -230,8 +255,9 @@ static bool keystore_value(struct kb_broker *b, int li, char *buf, size_t len,
 
 /* The configs of a topic the request asks for. */
 static void describe_topic(struct kb_wr *w, int16_t ver, bool flex,
-			   bool synonyms, struct kb_rd keys, int32_t nk,
-			   const struct kb_topic_config *tc, size_t n)
+			   bool synonyms, bool docs, struct kb_rd keys,
+			   int32_t nk, const struct kb_topic_config *tc,
+			   size_t n)
 {
 	size_t cnt = 0, c;
 
@@ -243,13 +269,30 @@ static void describe_topic(struct kb_wr *w, int16_t ver, bool flex,
 			write_entry(w, ver, flex, synonyms, tc[c].name,
 				    tc[c].value, tc[c].source, tc[c].type,
 				    tc[c].read_only, tc[c].synonym,
-				    tc[c].dflt, tc[c].dflt_source);
+				    tc[c].dflt, tc[c].dflt_source,
+				    docs ? tc[c].doc : NULL);
+}
+
+/*
+ * A broker key's documentation: the topic key it is the default of says
+ * what it does; kbroker's own keys are described in kbroker.properties(5).
+ */
+static const char *broker_doc(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(topic_keys) / sizeof(topic_keys[0]); i++)
+		if (kb_streq0(topic_keys[i].broker_key, key) ||
+		    kb_streq0(topic_keys[i].syn, key))
+			return topic_keys[i].doc;
+	return "A kbrokerd setting, see kbroker.properties(5).";
 }
 
 /* The broker's configs the request asks for: per listener keystores in
  * Kafka's dynamic form, then the config file's keys. */
 static void describe_broker(struct kb_req *req, struct kb_wr *w,
-			    bool synonyms, struct kb_rd keys, int32_t nk)
+			    bool synonyms, bool docs, struct kb_rd keys,
+			    int32_t nk)
 {
 	const struct kb_config *cfg = req->b->cfg;
 	int16_t ver = req->hdr.api_version;
@@ -278,7 +321,8 @@ static void describe_broker(struct kb_req *req, struct kb_wr *w,
 			continue;
 		write_entry(w, ver, flex, synonyms, kn2, val,
 			    set ? SRC_DYNAMIC_BROKER : SRC_STATIC_BROKER,
-			    TYPE_STRING, false, NULL, NULL, 0);
+			    TYPE_STRING, false, NULL, NULL, 0,
+			    docs ? "The listener's keystore: a PEM file with key and chain." : NULL);
 	}
 	for (c = 0; c < nkeys; c++) {
 		const char *kn = kb_config_key_name(c);
@@ -289,7 +333,8 @@ static void describe_broker(struct kb_req *req, struct kb_wr *w,
 		write_entry(w, ver, flex, synonyms, kn, val,
 			    set ? SRC_STATIC_BROKER : SRC_DEFAULT,
 			    kb_config_key_kafka_type(c), true, kn, val,
-			    set ? SRC_STATIC_BROKER : SRC_DEFAULT);
+			    set ? SRC_STATIC_BROKER : SRC_DEFAULT,
+			    docs ? broker_doc(kn) : NULL);
 	}
 }
 
@@ -336,7 +381,7 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 	struct kb_rd *rd = &req->rd, scan;
 	struct kb_wr *w = &resp->w;
 	int16_t ver = req->hdr.api_version;
-	bool flex = req->flex, synonyms = false;
+	bool flex = req->flex, synonyms = false, docs = false;
 	int32_t nr, i, k, nk;
 
 	scan = *rd;
@@ -352,7 +397,7 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 	if (ver >= 1)
 		synonyms = kb_rd_bool(&scan);
 	if (ver >= 3)
-		kb_rd_bool(&scan);
+		docs = kb_rd_bool(&scan);
 	kb_rd_vtags(&scan, flex);
 	if (scan.err || nr < 0)
 		return KB_H_CLOSE;
@@ -386,9 +431,10 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp)
 		if (err)
 			kb_wr_varray(w, flex, 0);
 		else if (type == RES_TOPIC)
-			describe_topic(w, ver, flex, synonyms, keys, nk, tc, n);
+			describe_topic(w, ver, flex, synonyms, docs, keys, nk,
+				       tc, n);
 		else
-			describe_broker(req, w, synonyms, keys, nk);
+			describe_broker(req, w, synonyms, docs, keys, nk);
 		kb_wr_tags(w, flex);
 	}
 	kb_wr_tags(w, flex);

@@ -196,17 +196,14 @@ static int check_batches(struct kb_partition *p, struct append *a,
 		if (err)
 			return err;
 		b = &s->batches[a->n];
-		e = kb_batch_check(a->records + off, a->len - off,
-				   p->cfg->max_message_bytes, b,
-				   &res->error_message);
+		e = check_one(p, a->n, a->records + off, a->len - off,
+			      &res->error_message);
 		if (!e && p->cfg->policy_compact &&
-		    !kb_batch_keyed(a->records + off, b)) {
+		    !kb_batch_keyed(s->bsrc[a->n], b)) {
 			/* Kafka's words for the same refusal. */
 			res->error_message = "Compacted topic cannot accept message without key";
 			e = KB_ERR_INVALID_RECORD;
 		}
-		e = check_one(p, a->n, a->records + off, a->len - off,
-			      &res->error_message);
 		a->n++;
 		if (e) {
 			res->error = (int16_t)e;
