@@ -205,12 +205,38 @@ int kb_tcfg_normalize(int idx, const char *value, char *out, size_t cap,
 	return KB_ERR_NONE;
 }
 
+/*
+ * Kafka's other topic configs (TopicConfig): refused too, but the client
+ * is told the name is right and the feature is what is missing.
+ */
+static const char *const kafka_only[] = {
+	"compression.gzip.level", "compression.lz4.level",
+	"compression.zstd.level", "delete.retention.ms",
+	"file.delete.delay.ms", "follower.replication.throttled.replicas",
+	"leader.replication.throttled.replicas", "local.retention.bytes",
+	"local.retention.ms", "max.compaction.lag.ms",
+	"message.downconversion.enable", "message.format.version",
+	"message.timestamp.after.max.ms", "message.timestamp.before.max.ms",
+	"message.timestamp.difference.max.ms", "min.cleanable.dirty.ratio",
+	"min.compaction.lag.ms", "preallocate", "remote.storage.enable",
+	"segment.index.bytes", "segment.jitter.ms",
+	"unclean.leader.election.enable",
+};
+
 int kb_topic_cfg_check(const char *key, const char *value, const char **why)
 {
 	char norm[KB_TCFG_VALUE_MAX];
 	int idx = kb_tcfg_index(key);
 
 	if (idx < 0) {
+		for (size_t i = 0; i < sizeof(kafka_only) / sizeof(*kafka_only);
+		     i++) {
+			if (strcmp(key, kafka_only[i]))
+				continue;
+			*why = bad("Topic config %s is one of Kafka's that kbrokerd does not implement%s",
+				   key, "");
+			return KB_ERR_INVALID_CONFIG;
+		}
 		*why = bad("Unknown topic config name: %.64s%s", key, "");
 		return KB_ERR_INVALID_CONFIG;
 	}

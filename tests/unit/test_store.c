@@ -1329,6 +1329,11 @@ static void test_topic_config(void)
 	ok(e == KB_ERR_INVALID_CONFIG && why && strstr(why, "no.such.key") &&
 	   !kb_store_topic_find(s, "c2"),
 	   "unknown key: INVALID_CONFIG, no topic (%s)", why);
+	ops[0] = (struct kb_cfg_op){ "segment.jitter.ms", "0" };
+	e = kb_store_topic_create_cfg(s, "c2", 1, ops, 1, false, &why);
+	ok(e == KB_ERR_INVALID_CONFIG && why &&
+	   strstr(why, "segment.jitter.ms") && strstr(why, "not implement"),
+	   "a Kafka key kbrokerd lacks: INVALID_CONFIG saying so (%s)", why);
 	ops[0] = (struct kb_cfg_op){ "retention.ms", "soon" };
 	e = kb_store_topic_set_config(s, "c", ops[0].key, ops[0].value,
 				      false, &why);
