@@ -110,6 +110,7 @@ struct guard_conn {
 	bool out_early_app;		/* app data before any handshake */
 	bool out_user_app;		/* app data past the bound, no kTLS */
 	bool out_ktls_only;		/* adopted with kTLS TX: kernel records */
+	bool outbound;			/* the broker connected: a TLS client */
 	u32 out_app_user;		/* app data bytes sent without kTLS */
 	bool dead;			/* reset by us */
 	bool fin_in, fin_out;
@@ -137,6 +138,8 @@ struct guard_pkt {
 static struct hlist_head guard_table[GUARD_BUCKETS];
 static DEFINE_SPINLOCK(guard_lock);	/* table membership */
 static atomic_t guard_count = ATOMIC_INIT(0);
+/* Outbound entries: only while there are any do other ports look here. */
+static atomic_t guard_outbound_n = ATOMIC_INIT(0);
 static u32 guard_seed __read_mostly;
 static struct delayed_work guard_gc_work;
 
@@ -176,6 +179,8 @@ static void __guard_unhash(struct guard_conn *c)
 	hlist_del_rcu(&c->node);
 	atomic64_dec(&c->l->counters[KBROKER_COUNTER_TRACKED]);
 	atomic_dec(&guard_count);
+	if (c->outbound)
+		atomic_dec(&guard_outbound_n);
 	kfree_rcu(c, rcu);
 }
 
@@ -382,9 +387,10 @@ static void guard_in_data(struct guard_conn *c, struct sk_buff *skb,
 
 			if (c->in_class == GUARD_UNKNOWN) {
 				c->in_class = cls;
-				kbroker_count(c->l, cls == GUARD_TLS ?
-					      KBROKER_COUNTER_TLS :
-					      KBROKER_COUNTER_PLAINTEXT);
+				if (!c->outbound)
+					kbroker_count(c->l, cls == GUARD_TLS ?
+						      KBROKER_COUNTER_TLS :
+						      KBROKER_COUNTER_PLAINTEXT);
 			} else if (c->in_class != cls) {
 				/* Two different first bytes: trust neither. */
 				c->in_conflict = true;
@@ -450,6 +456,11 @@ static void guard_out_data(struct guard_conn *c, struct sk_buff *skb,
 			return;
 		}
 		c->rec_left = c->hdr[3] << 8 | c->hdr[4];
+		/* A client's first record is its ClientHello. */
+		if (c->outbound && !c->out_hs && c->hdr[0] != TLS_HANDSHAKE) {
+			c->out_bad = true;
+			return;
+		}
 		if (c->hdr[0] == TLS_HANDSHAKE)
 			c->out_hs = true;
 		if (c->hdr[0] != TLS_APP_DATA || ktls)
@@ -722,6 +733,78 @@ int kbroker_guard_adopt(struct sock *sk, struct kbroker_listener *l,
 	return 0;
 }
 
+/*
+ * Tracks @sk, a connection the broker opened (an inter-broker link),
+ * under @l's policy, as a TLS client: with policy tls its first bytes out
+ * must open a handshake record (the ClientHello), everything it sends must
+ * be TLS records and, with ktls_required, application data past the
+ * handshake only the kernel's TLS may make; the first bytes back must be
+ * a TLS record.  Attached before its first byte: 1 when newly tracked, 0
+ * when it already was (the attach after the handshake), or an errno.
+ * Caller holds the socket lock and checked netns and port.
+ */
+int kbroker_guard_outbound(struct sock *sk, struct kbroker_listener *l,
+			   u32 found, struct netlink_ext_ack *extack)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	struct net *net = sock_net(sk);
+	struct guard_conn *c, *old;
+	int ret = 1;
+	u32 h;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	spin_lock_init(&c->lock);
+	c->net = net;
+	c->l = l;
+	c->outbound = true;
+	guard_sock_key(sk, &c->family, &c->laddr, &c->raddr, &c->lport,
+		       &c->rport);
+	c->dif = sk->sk_bound_dev_if;
+	c->in_isn = tp->rcv_nxt - (u32)tp->bytes_received - 1;
+	c->in_done = tp->bytes_received > 2;
+	c->out_synced = true;
+	c->out_next = tp->write_seq;
+	c->last = jiffies;
+	c->hashed = true;
+
+	h = guard_hash(net, &c->laddr, &c->raddr, c->lport, c->rport);
+	spin_lock_bh(&guard_lock);
+	old = guard_lookup(net, &c->laddr, &c->raddr, c->lport, c->rport);
+	if (old) {
+		if (!old->outbound || old->l != l) {
+			NL_SET_ERR_MSG(extack,
+				       "socket tracked under another listener or direction");
+			ret = -EBUSY;
+		} else {
+			ret = 0;
+		}
+	} else if (l->dead) {
+		NL_SET_ERR_MSG(extack, "listener deleted");
+		ret = -ENOENT;
+	} else if (tp->bytes_sent || tp->write_seq != tp->snd_una ||
+		   tp->bytes_received) {
+		NL_SET_ERR_MSG(extack,
+			       "attach an outbound socket before its first byte");
+		ret = -EALREADY;
+	} else if (atomic_read(&guard_count) >= max_connections) {
+		NL_SET_ERR_MSG(extack, "connection table full (max_connections)");
+		ret = -ENOSPC;
+	}
+	if (ret != 1) {
+		spin_unlock_bh(&guard_lock);
+		kfree(c);
+		return ret;
+	}
+	hlist_add_head_rcu(&c->node, &guard_table[h]);
+	atomic_inc(&guard_count);
+	atomic_inc(&guard_outbound_n);
+	atomic64_inc(&l->counters[KBROKER_COUNTER_TRACKED]);
+	spin_unlock_bh(&guard_lock);
+	return 1;
+}
+
 static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
@@ -737,14 +820,22 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	if (!guard_parse(skb, state->pf, &p))
 		return NF_ACCEPT;
 	lport = out ? p.th->source : p.th->dest;
-	l = kbroker_listener_by_port(state->net, ntohs(lport));
-	if (!l)
-		return NF_ACCEPT;
-	policy = READ_ONCE(l->policy);
 	rport = out ? p.th->dest : p.th->source;
 	laddr = out ? &p.saddr : &p.daddr;
 	raddr = out ? &p.daddr : &p.saddr;
-	c = guard_lookup(state->net, laddr, raddr, lport, rport);
+	l = kbroker_listener_by_port(state->net, ntohs(lport));
+	if (l) {
+		c = guard_lookup(state->net, laddr, raddr, lport, rport);
+	} else {
+		/* An outbound connection: its local port is ephemeral. */
+		if (!atomic_read(&guard_outbound_n))
+			return NF_ACCEPT;
+		c = guard_lookup(state->net, laddr, raddr, lport, rport);
+		if (!c || !c->outbound)
+			return NF_ACCEPT;
+		l = c->l;
+	}
+	policy = READ_ONCE(l->policy);
 
 	/* A segment TCP will drop for its checksum changes nothing here. */
 	if (!out && nf_checksum(skb, state->hook, p.thoff, IPPROTO_TCP,
@@ -760,7 +851,7 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 			WRITE_ONCE(c->probe, true);
 		return NF_ACCEPT;
 	}
-	if (!out && p.th->syn && !p.th->ack) {
+	if (!out && p.th->syn && !p.th->ack && !(c && c->outbound)) {
 		/*
 		 * A SYN with a new ISN replaces the entry only when TCP could
 		 * start a new connection there; on a live one TCP sends a
@@ -831,7 +922,9 @@ static unsigned int guard_hook(void *priv, struct sk_buff *skb,
 	spin_unlock_bh(&c->lock);
 
 	if (forbidden) {
-		kbroker_count(l, KBROKER_COUNTER_REJECTED);
+		kbroker_count(l, c->outbound ?
+			      KBROKER_COUNTER_OUTBOUND_REJECTED :
+			      KBROKER_COUNTER_REJECTED);
 		guard_reset(state->net, skb, &p);
 		return NF_DROP;
 	}

@@ -89,6 +89,9 @@ struct sock;
 /* Tracks an established @sk the guard never saw start; socket locked. */
 int kbroker_guard_adopt(struct sock *sk, struct kbroker_listener *l,
 			u32 found, struct netlink_ext_ack *extack);
+/* Tracks a connected @sk the broker opened, before its first byte. */
+int kbroker_guard_outbound(struct sock *sk, struct kbroker_listener *l,
+			   u32 found, struct netlink_ext_ack *extack);
 /* How long a new listener lets its untracked live connections be. */
 #define KBROKER_ADOPT_WINDOW	(5 * HZ)
 

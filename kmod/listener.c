@@ -238,6 +238,10 @@ KBROKER_COUNTER_ATTR(userspace_tls, KBROKER_COUNTER_USERSPACE_TLS);
 KBROKER_COUNTER_ATTR(rejected, KBROKER_COUNTER_REJECTED);
 KBROKER_COUNTER_ATTR(tracked, KBROKER_COUNTER_TRACKED);
 KBROKER_COUNTER_ATTR(adopted, KBROKER_COUNTER_ADOPTED);
+KBROKER_COUNTER_ATTR(outbound, KBROKER_COUNTER_OUTBOUND);
+KBROKER_COUNTER_ATTR(outbound_rejected, KBROKER_COUNTER_OUTBOUND_REJECTED);
+KBROKER_COUNTER_ATTR(outbound_ktls_tx, KBROKER_COUNTER_OUTBOUND_KTLS_TX);
+KBROKER_COUNTER_ATTR(outbound_ktls_rx, KBROKER_COUNTER_OUTBOUND_KTLS_RX);
 
 static struct kobj_attribute port_attr = __ATTR_RO(port);
 static struct kobj_attribute policy_attr = __ATTR_RW(policy);
@@ -258,6 +262,10 @@ static struct attribute *kbroker_listener_attrs[] = {
 	&rejected_attr.attr,
 	&tracked_attr.attr,
 	&adopted_attr.attr,
+	&outbound_attr.attr,
+	&outbound_rejected_attr.attr,
+	&outbound_ktls_tx_attr.attr,
+	&outbound_ktls_rx_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kbroker_listener);

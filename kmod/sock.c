@@ -24,7 +24,8 @@ const struct nla_policy kbroker_sock_attach_policy[KBROKER_A_MAX + 1] = {
 						 KBROKER_SOCK_TLS |
 						 KBROKER_SOCK_PLAINTEXT |
 						 KBROKER_SOCK_USERSPACE_TLS |
-						 KBROKER_SOCK_KTLS_RX),
+						 KBROKER_SOCK_KTLS_RX |
+						 KBROKER_SOCK_OUTBOUND),
 };
 
 static bool kbroker_tls_conf_offloaded(u8 conf)
@@ -72,10 +73,16 @@ static int kbroker_sock_check(struct socket *sock, struct kbroker_listener *l,
 	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {
 		NL_SET_ERR_MSG(info->extack, "socket not connected");
 		ret = -ENOTCONN;
-	} else if (inet_sk(sk)->inet_num != l->port ||
-		   !net_eq(sock_net(sk), read_pnet(&l->net))) {
+	} else if (!net_eq(sock_net(sk), read_pnet(&l->net)) ||
+		   (!(flags & KBROKER_SOCK_OUTBOUND) &&
+		    inet_sk(sk)->inet_num != l->port)) {
 		NL_SET_ERR_MSG(info->extack,
 			       "socket's local port or netns is not the listener's");
+		ret = -EADDRNOTAVAIL;
+	} else if ((flags & KBROKER_SOCK_OUTBOUND) &&
+		   inet_sk(sk)->inet_num == l->port) {
+		NL_SET_ERR_MSG(info->extack,
+			       "an outbound socket's local port is its own, not the listener's");
 		ret = -EADDRNOTAVAIL;
 	} else if (flags & KBROKER_SOCK_TLS) {
 		*found = kbroker_sock_ktls(sk);
@@ -87,7 +94,9 @@ static int kbroker_sock_check(struct socket *sock, struct kbroker_listener *l,
 		*found = KBROKER_SOCK_PLAINTEXT;
 	}
 	/* One the guard never saw start (the module came back): adopt it. */
-	if (!ret)
+	if (!ret && (flags & KBROKER_SOCK_OUTBOUND))
+		ret = kbroker_guard_outbound(sk, l, *found, info->extack);
+	else if (!ret)
 		ret = kbroker_guard_adopt(sk, l, *found, info->extack);
 	release_sock(sk);
 	return ret;
@@ -128,25 +137,43 @@ int kbroker_nl_sock_attach(struct sk_buff *skb, struct genl_info *info)
 	    READ_ONCE(l->policy) == KBROKER_POLICY_TLS) {
 		NL_SET_ERR_MSG(info->extack, "listener policy is tls");
 		ret = -EPERM;
-		goto out_listener;
+		goto out_refused;
+	}
+	/* Inter-broker links follow the cluster's choice, fixed at creation. */
+	if ((flags & KBROKER_SOCK_OUTBOUND) && kbroker_in_cluster_tls() &&
+	    ((flags & KBROKER_SOCK_PLAINTEXT) ||
+	     READ_ONCE(l->policy) != KBROKER_POLICY_TLS)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "in_cluster_tls is 1: an outbound link must be TLS under a listener with policy tls");
+		ret = -EPERM;
+		goto out_refused;
 	}
 
 	sock = sockfd_lookup(nla_get_u32(info->attrs[KBROKER_A_SOCK_FD]), &ret);
 	if (!sock) {
 		NL_SET_ERR_MSG(info->extack, "fd is not a socket");
-		goto out_listener;
+		goto out_refused;
 	}
 	ret = kbroker_sock_check(sock, l, flags, &found, info);
 	sockfd_put(sock);
-	if (ret)
-		goto out_listener;
+	if (ret < 0)
+		goto out_refused;
 
-	if (found & KBROKER_SOCK_KTLS_TX)
-		kbroker_count(l, KBROKER_COUNTER_KTLS_TX);
-	if (found & KBROKER_SOCK_KTLS_RX)
-		kbroker_count(l, KBROKER_COUNTER_KTLS_RX);
-	if (found & KBROKER_SOCK_USERSPACE_TLS)
-		kbroker_count(l, KBROKER_COUNTER_USERSPACE_TLS);
+	if (flags & KBROKER_SOCK_OUTBOUND) {
+		if (ret > 0)
+			kbroker_count(l, KBROKER_COUNTER_OUTBOUND);
+		if (found & KBROKER_SOCK_KTLS_TX)
+			kbroker_count(l, KBROKER_COUNTER_OUTBOUND_KTLS_TX);
+		if (found & KBROKER_SOCK_KTLS_RX)
+			kbroker_count(l, KBROKER_COUNTER_OUTBOUND_KTLS_RX);
+	} else {
+		if (found & KBROKER_SOCK_KTLS_TX)
+			kbroker_count(l, KBROKER_COUNTER_KTLS_TX);
+		if (found & KBROKER_SOCK_KTLS_RX)
+			kbroker_count(l, KBROKER_COUNTER_KTLS_RX);
+		if (found & KBROKER_SOCK_USERSPACE_TLS)
+			kbroker_count(l, KBROKER_COUNTER_USERSPACE_TLS);
+	}
 
 	ret = -ENOMEM;
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
@@ -161,7 +188,11 @@ int kbroker_nl_sock_attach(struct sk_buff *skb, struct genl_info *info)
 	}
 	genlmsg_end(msg, hdr);
 	ret = genlmsg_reply(msg, info);
+	goto out_listener;
 
+out_refused:
+	if (flags & KBROKER_SOCK_OUTBOUND)
+		kbroker_count(l, KBROKER_COUNTER_OUTBOUND_REJECTED);
 out_listener:
 	kbroker_listener_put(l);
 	return ret;

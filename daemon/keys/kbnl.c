@@ -326,6 +326,15 @@ int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
 	return ret;
 }
 
+int kbnl_attach_outbound(struct kbnl *nl, int fd, const char *listener,
+			 bool tls, uint32_t *found)
+{
+	uint32_t flags = KBROKER_SOCK_OUTBOUND;
+
+	flags |= tls ? KBROKER_SOCK_TLS : KBROKER_SOCK_PLAINTEXT;
+	return kbnl_sock_attach(nl, fd, listener, flags, found);
+}
+
 int kbnl_events_open(struct kbnl **out)
 {
 	struct kbnl *nl;

@@ -6,6 +6,7 @@
 #ifndef KB_COMMON_KBNL_H
 #define KB_COMMON_KBNL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uapi/linux/kbroker.h>
 
@@ -41,6 +42,15 @@ int kbnl_listener_get(struct kbnl *nl, const char *name, uint32_t *policy);
  * gets what the module found.  -EPERM: the listener's policy forbids it. */
 int kbnl_sock_attach(struct kbnl *nl, int fd, const char *listener,
 		     uint32_t flags, uint32_t *found);
+/*
+ * An outbound (inter-broker) connection @fd, connected and not yet
+ * written to, attached under @listener's policy as a TLS client (@tls) or
+ * plaintext.  Call again after the TLS handshake to have kTLS counted;
+ * *@found (may be NULL) as for kbnl_sock_attach.  -EPERM: the policy or
+ * in_cluster_tls forbids it; -EALREADY: bytes were already written.
+ */
+int kbnl_attach_outbound(struct kbnl *nl, int fd, const char *listener,
+			 bool tls, uint32_t *found);
 
 /* Event subscription: a separate, non-blocking socket joined to the
  * "events" multicast group; poll kbnl_fd() and call kbnl_events_recv(). */

@@ -77,6 +77,12 @@
  *             KTLS_RX (ULP "tls", TLS_SW or TLS_HW) or USERSPACE_TLS, or
  *             PLAINTEXT; the listener counters ktls_tx, ktls_rx and
  *             userspace_tls count the same findings.
+ *   With KBROKER_SOCK_OUTBOUND the socket is one the caller connected
+ *   (an inter-broker link, ephemeral local port) that falls under the
+ *   named listener's policy: attach it before its first byte (-EALREADY
+ *   after), and again after its handshake to have kTLS counted
+ *   (outbound_ktls_tx/_rx).  While in_cluster_tls is 1 only a TLS attach
+ *   under a listener with policy tls is accepted (-EPERM otherwise).
  *   The module keeps no reference to the socket after the call.
  *   Errors: -EBADF/-ENOTSOCK not a socket; -EPROTOTYPE not TCP;
  *   -EADDRNOTAVAIL its local port is not the listener's; -ENOTCONN not
@@ -144,6 +150,12 @@ enum kbroker_policy {
 #define KBROKER_SOCK_USERSPACE_TLS	(1U << 2)
 #define KBROKER_SOCK_KTLS_TX		(1U << 3)
 #define KBROKER_SOCK_KTLS_RX		(1U << 4)
+/*
+ * Request only: the socket is one the broker connected (an inter-broker
+ * link, local port ephemeral) that falls under the named listener's
+ * policy.  Attach it before its first byte, again after its handshake.
+ */
+#define KBROKER_SOCK_OUTBOUND		(1U << 5)
 
 /* Nested in KBROKER_A_LISTENER_COUNTERS, each NLA_U64. */
 enum kbroker_counter {
@@ -158,6 +170,10 @@ enum kbroker_counter {
 	KBROKER_COUNTER_REJECTED,	/* connections reset by the policy */
 	KBROKER_COUNTER_TRACKED,	/* connections tracked right now */
 	KBROKER_COUNTER_ADOPTED,	/* established ones SOCK_ATTACH adopted */
+	KBROKER_COUNTER_OUTBOUND,	/* outbound connections attached */
+	KBROKER_COUNTER_OUTBOUND_REJECTED, /* outbound ones reset or refused */
+	KBROKER_COUNTER_OUTBOUND_KTLS_TX, /* outbound ones found with kTLS TX */
+	KBROKER_COUNTER_OUTBOUND_KTLS_RX, /* outbound ones found with kTLS RX */
 	__KBROKER_COUNTER_MAX,
 };
 
