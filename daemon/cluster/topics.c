@@ -506,6 +506,20 @@ static bool int_list(const char *v, int32_t *out, int32_t *n)
 	return true;
 }
 
+/* The local log learns the partition's leader epoch, which appends on
+ * this broker stamp into their batches while it leads. */
+static void local_epoch(struct kb_cluster *cl, struct kb_cl_topic *t,
+			int32_t p)
+{
+	struct kb_partition *lp;
+
+	if (!t->local || !t->parts[p].has_state || t->parts[p].leader < 0)
+		return;
+	lp = kb_store_partition(cl->store, t->name, p);
+	if (lp)
+		kb_partition_set_leader_epoch(lp, t->parts[p].leader_epoch);
+}
+
 /* Makes the topic in the local log with its configs and id. */
 static void cfg_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 {
@@ -572,6 +586,8 @@ static void cfg_done(struct kb_zk *zk, const struct kb_zk_res *r, void *arg)
 		return;
 	}
 	t->local = true;
+	for (int32_t i = 0; i < t->n_parts; i++)
+		local_epoch(cl, t, i);
 }
 
 /* The topic node: its assignment, first read or grown (CreatePartitions). */
@@ -838,6 +854,7 @@ static void state_done(struct kb_zk *zk, const struct kb_zk_res *r,
 		       (int)pt->leader, (int)pt->leader_epoch);
 	pt->has_state = true;
 	pt->no_state = false;
+	local_epoch(cl, t, (int32_t)(pt - t->parts));
 	kb_cl_reconcile(cl);
 }
 

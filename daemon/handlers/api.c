@@ -51,6 +51,8 @@ const struct kb_api kb_apis[KB_API_COUNT] = {
 				      kb_h_delete_records),
 	[KB_API_INIT_PRODUCER_ID] = API("InitProducerId", 0, 4, 2,
 					kb_h_init_producer_id),
+	[KB_API_OFFSET_FOR_LEADER_EPOCH] = API("OffsetForLeaderEpoch", 0, 4,
+					       4, kb_h_offset_for_leader_epoch),
 	[KB_API_ADD_PARTITIONS_TO_TXN] = API("AddPartitionsToTxn", 0, 3, 3,
 					     kb_h_txn_unsupported),
 	[KB_API_ADD_OFFSETS_TO_TXN] = API("AddOffsetsToTxn", 0, 3, 3,

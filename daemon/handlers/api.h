@@ -50,6 +50,7 @@ int kb_h_describe_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_alter_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_incremental_alter_configs(struct kb_req *req, struct kb_resp *resp);
 int kb_h_init_producer_id(struct kb_req *req, struct kb_resp *resp);
+int kb_h_offset_for_leader_epoch(struct kb_req *req, struct kb_resp *resp);
 int kb_h_txn_unsupported(struct kb_req *req, struct kb_resp *resp);
 int kb_h_describe_acls(struct kb_req *req, struct kb_resp *resp);
 int kb_h_create_acls(struct kb_req *req, struct kb_resp *resp);

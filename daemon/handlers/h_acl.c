@@ -32,6 +32,7 @@ const char *const kb_api_authz[KB_API_COUNT] = {
 	[KB_API_DELETE_TOPICS] = "DELETE topic",
 	[KB_API_DELETE_RECORDS] = "DELETE topic",
 	[KB_API_INIT_PRODUCER_ID] = "IDEMPOTENT_WRITE cluster or WRITE on some topic; transactional ids refused",
+	[KB_API_OFFSET_FOR_LEADER_EPOCH] = "CLUSTER_ACTION cluster, else DESCRIBE topic",
 	[KB_API_ADD_PARTITIONS_TO_TXN] = "none: transactions not served, acts on nothing",
 	[KB_API_ADD_OFFSETS_TO_TXN] = "none: transactions not served, acts on nothing",
 	[KB_API_END_TXN] = "none: transactions not served, acts on nothing",

@@ -275,6 +275,8 @@ static size_t build_iov(struct kb_partition *p, struct append *a,
 			continue;
 		memcpy(h, src, KB_B_HDR);
 		kb_put_be64(h + KB_B_BASE_OFFSET, (uint64_t)b->base);
+		/* partitionLeaderEpoch is outside the CRC. */
+		kb_put_be32(h + KB_B_EPOCH, (uint32_t)p->leader_epoch);
 		if (p->cfg->log_append_time ||
 		    (b->attr & KB_ATTR_LOG_APPEND_TIME)) {
 			uint32_t c;
@@ -391,6 +393,7 @@ int kb_partition_append(struct kb_partition *p, const uint8_t *records,
 		return storage_error(res, err);
 	if (err || res->error || a.first < 0)
 		return 0;
+	kb_epoch_assign(p, p->leader_epoch, a.first);
 	res->base_offset = a.first;
 	if (p->unflushed >= p->cfg->flush_messages) {
 		err = kb_part_flush(p);

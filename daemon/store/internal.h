@@ -356,6 +356,11 @@ void kb_tcfg_effective(const struct kb_store *s, struct kb_tstate *ts);
 
 /* ---- partitions (partition.c) ---- */
 
+struct kb_epoch_entry {
+	int32_t epoch;
+	int64_t start;		/* first offset written under it */
+};
+
 struct kb_partition {
 	struct kb_store *s;
 	char *path;		/* <log dir>/<topic>-<n> */
@@ -376,7 +381,22 @@ struct kb_partition {
 	int64_t first_dirty;
 	int64_t tomb_horizon;
 	struct kb_clean_job *cl_job;
+	/* Leader epochs (epoch.c): stamped into appended batches, and the
+	 * cache of where each epoch started. */
+	int32_t leader_epoch;
+	struct kb_epoch_entry *epochs;
+	size_t n_epochs, cap_epochs;
 };
+
+/* epoch.c: leader-epoch-checkpoint of the partition dir. */
+void kb_epoch_load(struct kb_partition *p);
+void kb_epoch_free(struct kb_partition *p);
+int32_t kb_epoch_latest(const struct kb_partition *p);
+/* Records that @epoch starts at @start when newer than the latest. */
+int kb_epoch_assign(struct kb_partition *p, int32_t epoch, int64_t start);
+/* Drops the entries starting at or past @end (log truncated to @end). */
+void kb_epoch_truncate(struct kb_partition *p, int64_t end);
+void kb_epoch_clear(struct kb_partition *p);
 
 int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 		 int32_t idx, bool create, struct kb_partition **out);

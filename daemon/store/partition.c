@@ -346,6 +346,7 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	p->s = s;
 	p->cfg = &s->dflt;
 	p->dfd = -1;
+	p->leader_epoch = 0;	/* a standalone broker leads in epoch 0 */
 	p->dir_idx = dir_idx;
 	p->last_flush_ms = now;
 	snprintf(name, sizeof(name), "%s-%d", topic, idx);
@@ -410,6 +411,7 @@ int kb_part_open(struct kb_store *s, int dir_idx, const char *topic,
 	err = rebuild_producers(p, &snaps);
 	if (err)
 		goto fail;
+	kb_epoch_load(p);
 	free(logs.v);
 	free(snaps.v);
 	*out = p;
@@ -435,6 +437,7 @@ void kb_part_close(struct kb_partition *p)
 		kb_seg_close(&p->segs[i]);
 	free(p->segs);
 	kb_prod_free(&p->prod);
+	kb_epoch_free(p);
 	if (p->dfd >= 0)
 		close(p->dfd);
 	free(p->path);
@@ -701,6 +704,10 @@ int kb_partition_truncate(struct kb_partition *p, int64_t offset)
 	}
 	if (p->hw > p->log_end)
 		p->hw = p->log_end;
+	if (keep_to < 0)
+		kb_epoch_clear(p);
+	else
+		kb_epoch_truncate(p, p->log_end);
 	p->dirty = false;
 	p->unflushed = 0;
 	if (!err)

@@ -260,7 +260,25 @@ int kb_partition_offset_for_time(struct kb_partition *p, int64_t ts,
 				 int64_t *offset, int64_t *timestamp);
 
 /*
- * For replication later: cut the log back so its end offset is @offset.
+ * Leader epochs.  Appends stamp the partition's current leader epoch (0
+ * until a cluster sets one) into each batch's partitionLeaderEpoch and
+ * record where each new epoch starts (leader-epoch-checkpoint in the
+ * partition dir, Kafka's format).
+ */
+void kb_partition_set_leader_epoch(struct kb_partition *p, int32_t epoch);
+int32_t kb_partition_leader_epoch(const struct kb_partition *p);
+/* The newest epoch the log holds batches of, -1 none. */
+int32_t kb_partition_latest_epoch(const struct kb_partition *p);
+/*
+ * OffsetForLeaderEpoch: the end offset of @epoch in this log (the start
+ * of the next higher epoch, or the log end for the current one) and the
+ * largest epoch <= @epoch; both -1 when @epoch is newer than any known.
+ */
+void kb_partition_end_for_epoch(const struct kb_partition *p, int32_t epoch,
+				int32_t *end_epoch, int64_t *end_offset);
+
+/*
+ * Cut the log back so its end offset is @offset.
  * Batches stay whole: if @offset falls inside a batch, that batch goes too
  * and the end becomes its base offset.  @offset at or below the log start
  * empties the log, which then starts at @offset.  Producer state is rebuilt.

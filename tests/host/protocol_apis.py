@@ -19,7 +19,8 @@ T = Tap()
 
 APIS = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata",
         18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics",
-        22: "InitProducerId", 32: "DescribeConfigs",
+        22: "InitProducerId", 23: "OffsetForLeaderEpoch",
+        32: "DescribeConfigs",
         37: "CreatePartitions", 60: "DescribeCluster"}
 
 
@@ -102,6 +103,32 @@ def acks0_checks(b):
         T.ok(False, "acks=1 Produce to partition 99 answered: %s" % e)
 
 
+def epoch_checks(b):
+    """OffsetForLeaderEpoch v4 on the standalone broker, leader in epoch
+    0: the current epoch ends at the log end, a future one is unknown."""
+    body = struct.pack(">i", -1) + uvarint(2) + compact_str("acks0") + \
+        uvarint(4)
+    for part, epoch in ((0, 0), (0, 5), (99, 0)):
+        body += struct.pack(">iii", part, -1, epoch) + uvarint(0)
+    body += uvarint(0) + uvarint(0)
+    try:
+        r = call(b.port, 23, 4, body, True)
+        r.tags()
+        r.i32()                 # throttle
+        r.uvarint()
+        r.string()
+        got = []
+        for _ in range(r.uvarint() - 1):
+            err, part, ep, end = r.i16(), r.i32(), r.i32(), r.i64()
+            r.tags()
+            got.append((err, part, ep, end))
+        T.ok(got == [(0, 0, 0, 0), (0, 0, -1, -1), (3, 99, -1, -1)],
+             "OffsetForLeaderEpoch v4: epoch 0 ends at the log end, epoch "
+             "5 unknown, partition 99 UNKNOWN_TOPIC_OR_PARTITION (%s)" % got)
+    except (ValueError, OSError, struct.error) as e:
+        T.ok(False, "OffsetForLeaderEpoch v4 answered: %s" % e)
+
+
 def main():
     with Broker(extra=["num.partitions=1"]) as b:
         if not T.ok(b.start(), "kbrokerd starts"):
@@ -174,6 +201,7 @@ def main():
             T.ok(False, "DescribeCluster advertised")
 
         acks0_checks(b)
+        epoch_checks(b)
 
         T.ok(b.alive(), "kbrokerd still running")
         T.ok(b.stop() == 0, "kbrokerd exits 0 on SIGTERM")

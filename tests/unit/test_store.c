@@ -1225,6 +1225,59 @@ static void test_delete_records(void)
 	kb_store_close(s);
 }
 
+/* Leader epochs: stamped into batches, the cache and its checkpoint,
+ * OffsetForLeaderEpoch's answers, truncation. */
+static void test_epochs(void)
+{
+	struct kb_store_opts o = opts();
+	struct kb_store *s;
+	struct kb_partition *p;
+	struct kb_read_result rr;
+	struct bopt bo = plain(5);
+	uint8_t *buf = malloc(1 << 16), hdr[KB_B_HDR];
+	size_t len = make_batch(buf, &bo);
+	int32_t ee;
+	int64_t eo;
+
+	fresh();
+	s = open_store(&o);
+	kb_store_topic_create(s, "ep", 1);
+	p = kb_store_partition(s, "ep", 0);
+	append(p, buf, len, NULL);		/* 0-4, epoch 0 */
+	kb_partition_set_leader_epoch(p, 3);
+	append(p, buf, len, NULL);		/* 5-9, epoch 3 */
+	append(p, buf, len, NULL);		/* 10-14 */
+	kb_partition_set_leader_epoch(p, 7);
+	append(p, buf, len, NULL);		/* 15-19, epoch 7 */
+	ok(!kb_partition_read(p, 5, 100, true, &rr) && rr.slice.fd >= 0 &&
+	   pread(rr.slice.fd, hdr, KB_B_HDR, rr.slice.pos) == KB_B_HDR &&
+	   kb_get_be32(hdr + KB_B_EPOCH) == 3, "batch stamped with epoch 3");
+	if (rr.slice.fd >= 0)
+		close(rr.slice.fd);
+	ok(kb_partition_latest_epoch(p) == 7, "latest epoch 7");
+	kb_partition_end_for_epoch(p, 3, &ee, &eo);
+	ok(ee == 3 && eo == 15, "epoch 3 ends at 15 (%d %" PRId64 ")", ee, eo);
+	kb_partition_end_for_epoch(p, 5, &ee, &eo);
+	ok(ee == 3 && eo == 15, "epoch 5, never used: epoch 3's end");
+	kb_partition_end_for_epoch(p, 7, &ee, &eo);
+	ok(ee == 7 && eo == 20, "current epoch: the log end");
+	kb_partition_end_for_epoch(p, 9, &ee, &eo);
+	ok(ee == -1 && eo == -1, "a future epoch: undefined");
+	kb_store_close(s);
+	s = open_store(&o);
+	p = kb_store_partition(s, "ep", 0);
+	kb_partition_end_for_epoch(p, 0, &ee, &eo);
+	ok(p && kb_partition_latest_epoch(p) == 7 && ee == 0 && eo == 5,
+	   "checkpoint reloaded: epoch 0 ends at 5");
+	ok(!kb_partition_truncate(p, 12) && kb_partition_latest_epoch(p) == 3,
+	   "truncation drops epoch 7");
+	kb_partition_set_leader_epoch(p, 8);
+	kb_partition_end_for_epoch(p, 8, &ee, &eo);
+	ok(ee == 8 && eo == 10, "the current epoch before its first batch");
+	kb_store_close(s);
+	free(buf);
+}
+
 static void test_truncate(void)
 {
 	struct kb_store_opts o = opts();
@@ -1954,6 +2007,7 @@ int main(void)
 	test_offset_for_time();
 	test_delete_records();
 	test_truncate();
+	test_epochs();
 	test_flush_policy();
 	test_topic_config();
 	test_crash();
